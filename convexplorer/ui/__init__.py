@@ -1,0 +1,1 @@
+"""Qt user interface. Panels draw results; the maths lives in ``convexplorer.core``."""

@@ -1,0 +1,95 @@
+"""What every panel has: a title, the shared state, TF readiness, shutdown.
+
+A panel subclasses :class:`Panel`, builds its widgets in ``__init__`` (cheap:
+no TensorFlow import there) and, if it needs TensorFlow, sets
+``needs_tensorflow = True``: until ``state.tensorflow_ready`` fires, the panel
+shows a "loading TensorFlow..." banner and its ``on_tensorflow_ready`` runs
+once TF is in. Long work goes through ``convexplorer.ui.workers`` and
+``shutdown`` cancels it.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication, QLabel, QVBoxLayout, QWidget
+
+from convexplorer.ui.state import AppState
+from convexplorer.ui.workers import Worker
+
+
+class Panel(QWidget):
+    """Base class of the five main panels."""
+
+    #: Shown on the tab and in the View menu.
+    title = "Panel"
+    #: Stable key used in settings, shortcuts and ``AppState.show_panel``.
+    key = "panel"
+    #: Whether the panel needs TensorFlow to work.
+    needs_tensorflow = False
+
+    def __init__(self, state: AppState, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.state = state
+        self._workers: list[Worker] = []
+        self._outer = QVBoxLayout(self)
+        self._outer.setContentsMargins(0, 0, 0, 0)
+        self._outer.setSpacing(0)
+        self.loading_banner = QLabel("Loading TensorFlow… this part of the app is ready in a few seconds.")
+        self.loading_banner.setObjectName("loadingBanner")
+        self.loading_banner.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.loading_banner.setStyleSheet("background:#fff4ce;color:#5c4400;padding:4px;")
+        self._outer.addWidget(self.loading_banner)
+        self.body = QWidget(self)
+        self._outer.addWidget(self.body, 1)
+        self.loading_banner.setVisible(self.needs_tensorflow and not state.tf_ready)
+        if self.needs_tensorflow and not state.tf_ready:
+            state.tensorflow_ready.connect(self._tf_ready)
+
+    def _tf_ready(self) -> None:
+        self.loading_banner.hide()
+        self.on_tensorflow_ready()
+
+    # --- hooks for subclasses -------------------------------------------------
+    def on_tensorflow_ready(self) -> None:
+        """Called once when TensorFlow has been imported (only if ``needs_tensorflow``)."""
+
+    def open_path(self, path: Path) -> bool:
+        """Open a dropped or command-line path; return True if this panel took it."""
+        return False
+
+    def prepare_screenshot(self) -> None:
+        """Put the panel into a representative state for ``--screenshot`` (may block)."""
+
+    def track(self, worker: Worker) -> Worker:
+        """Remember a worker so that :meth:`shutdown` cancels and joins it."""
+        self._workers = [w for w in self._workers if w.is_running()]
+        self._workers.append(worker)
+        return worker
+
+    def shutdown(self) -> None:
+        """Cancel and join this panel's workers (window closing, test teardown)."""
+        for w in self._workers:
+            w.cancel()
+        for w in self._workers:
+            w.wait(10.0)
+        self._workers.clear()
+
+
+def preview(panel_cls: type[Panel], load_tensorflow: bool = True) -> int:
+    """Show one panel alone, for development: ``python -m convexplorer.ui.panels.NAME``."""
+    app = QApplication.instance() or QApplication(sys.argv)
+    state = AppState()
+    panel = panel_cls(state)
+    panel.setWindowTitle(f"ConvExplorer – {panel.title} (preview)")
+    panel.resize(1200, 800)
+    panel.show()
+    if load_tensorflow and panel.needs_tensorflow:
+        from convexplorer.ui.tfloader import load_tensorflow_async
+
+        load_tensorflow_async(state)
+    code = app.exec()
+    panel.shutdown()
+    return code
