@@ -1,0 +1,107 @@
+"""Where the user's things live, and how they are saved without ever being half-written.
+
+Every save goes through :func:`atomic_write_bytes`: write a temporary file in
+the same folder, flush it to disk, then ``os.replace`` it over the target, so
+a crash, a full disk or a read-only folder leaves the previous file intact.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from .errors import ConvExplorerError
+
+APP_NAME = "ConvExplorer"
+#: Version of the JSON files we write (designs, runs, workspaces).
+FORMAT_VERSION = 1
+
+
+class SaveError(ConvExplorerError):
+    """A file could not be saved; the previous version is untouched."""
+
+
+def _dirs():
+    import platformdirs
+
+    return platformdirs.PlatformDirs(APP_NAME, appauthor=False)
+
+
+def _env_dir(var: str) -> Path | None:
+    value = os.environ.get(var)
+    return Path(value) if value else None
+
+
+def user_data_dir() -> Path:
+    """The user's ConvExplorer data folder (runs, designs); ``CONVEXPLORER_HOME`` overrides it."""
+    path = _env_dir("CONVEXPLORER_HOME") or Path(_dirs().user_data_dir)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def runs_dir() -> Path:
+    """Folder where every training run is kept."""
+    path = user_data_dir() / "runs"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def user_log_dir() -> Path:
+    """Folder of the application log."""
+    base = _env_dir("CONVEXPLORER_HOME")
+    path = base / "logs" if base else Path(_dirs().user_log_dir)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def keras_home() -> Path:
+    """Keras's cache folder: ``$KERAS_HOME`` or ``~/.keras`` (data sets and weights go below it)."""
+    return _env_dir("KERAS_HOME") or Path.home() / ".keras"
+
+
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically; raise :class:`SaveError` on failure."""
+    target = Path(path)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    except OSError as exc:
+        raise SaveError(f"cannot save {target.name}: {exc.strerror or exc}") from None
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except OSError as exc:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise SaveError(f"cannot save {target.name}: {exc.strerror or exc}; the previous file is unchanged") from None
+
+
+def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
+    """Write UTF-8 text atomically."""
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_json(path: str | os.PathLike[str], obj: Any) -> None:
+    """Write ``obj`` as indented JSON atomically."""
+    atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=False) + "\n")
+
+
+def read_json(path: str | os.PathLike[str]) -> Any:
+    """Read a JSON file with a readable error when it is missing or malformed."""
+    p = Path(path)
+    try:
+        return json.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConvExplorerError(f"file not found: {p}") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ConvExplorerError(f"{p.name} is not a valid JSON file: {exc}") from None
+    except OSError as exc:
+        raise ConvExplorerError(f"cannot read {p.name}: {exc.strerror or exc}") from None
