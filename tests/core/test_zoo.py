@@ -1,0 +1,177 @@
+"""convexplorer.core.zoo against keras.applications itself, with a local HTTP server for downloads."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import http.server
+import json
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+keras = pytest.importorskip("keras")
+
+from convexplorer.core import zoo  # noqa: E402
+from convexplorer.core.errors import ConvExplorerError, DownloadError, ModelFileError, ShapeError  # noqa: E402
+
+MNV2_NOTOP_96 = "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_96_no_top.h5"
+
+
+class _Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):  # noqa: D401
+        pass
+
+
+@pytest.fixture()
+def server(tmp_path):
+    """A 127.0.0.1 HTTP server serving tmp_path/'served'; yields (root, base_url, stop)."""
+    root = tmp_path / "served"
+    root.mkdir()
+    handler = functools.partial(_Quiet, directory=str(root))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    stopped = []
+
+    def stop():
+        if not stopped:
+            httpd.shutdown()
+            httpd.server_close()
+            thread.join(5)
+            stopped.append(True)
+
+    yield root, f"http://127.0.0.1:{httpd.server_address[1]}/", stop
+    stop()
+
+
+@pytest.fixture()
+def keras_home(tmp_path, monkeypatch):
+    home = tmp_path / "keras_home"
+    monkeypatch.setenv("KERAS_HOME", str(home))
+    monkeypatch.setattr(zoo, "HASH_OVERRIDES", {})
+    return home
+
+
+def _legacy_h5(model, path: Path) -> None:
+    import h5py
+    from keras.src.legacy.saving import legacy_h5_format
+
+    with h5py.File(path, "w") as f:
+        legacy_h5_format.save_weights_to_hdf5_group(f, model)
+
+
+def test_catalogue_lists_every_keras_application():
+    exported = {n for n in dir(keras.applications) if n[:1].isupper() and callable(getattr(keras.applications, n))}
+    assert set(zoo.APPLICATIONS) == exported
+    for name, info in zoo.APPLICATIONS.items():
+        module = __import__(info.keras_module, fromlist=["preprocess_input"])
+        assert callable(module.preprocess_input) and callable(module.decode_predictions), name
+        assert info.min_size <= info.default_size
+
+
+def test_weights_metadata_from_keras_constants():
+    from keras.src.applications import resnet, vgg16
+
+    vgg = zoo.application_info("VGG16")
+    assert vgg.weights_url == vgg16.WEIGHTS_PATH and vgg.weights_url_notop == vgg16.WEIGHTS_PATH_NO_TOP
+    assert zoo.application_info("ResNet50").weights_hash_notop == resnet.WEIGHTS_HASHES["resnet50"][1]
+    with pytest.raises(ConvExplorerError, match="unknown pretrained model 'VGG17'"):
+        zoo.application_info("VGG17")
+
+
+def test_random_weights_match_keras_and_are_labelled():
+    model = zoo.build_application("MobileNetV2", weights=None, input_shape=(32, 32, 3))
+    ref = keras.applications.MobileNetV2(weights=None, include_top=False, input_shape=(32, 32, 3))
+    assert model.count_params() == ref.count_params()
+    assert model.output_shape == ref.output_shape
+    assert zoo.weights_label(model) == "random weights"
+
+
+def test_input_shape_errors_say_what_was_expected():
+    with pytest.raises(ShapeError, match="3 channels, received 1"):
+        zoo.build_application("VGG16", input_shape=(64, 64, 1))
+    with pytest.raises(ShapeError, match="at least 75x75, received 40x40"):
+        zoo.build_application("InceptionV3", input_shape=(40, 40, 3))
+    with pytest.raises(ShapeError, match="needs 224x224 inputs, received 96x96"):
+        zoo.build_application("VGG16", include_top=True, input_shape=(96, 96, 3))
+
+
+def test_imagenet_download_with_progress_then_offline_cache(server, keras_home, monkeypatch):
+    root, base, stop = server
+    source = keras.applications.MobileNetV2(weights=None, include_top=False, input_shape=(96, 96, 3))
+    _legacy_h5(source, root / MNV2_NOTOP_96)
+    monkeypatch.setattr(zoo, "WEIGHTS_BASE_URL", base)
+    calls = []
+    model = zoo.build_application(
+        "MobileNetV2", "imagenet", input_shape=(96, 96, 3), progress=lambda d, t, m: calls.append((d, t, m))
+    )
+    cached = keras_home / "models" / MNV2_NOTOP_96
+    assert cached.is_file() and cached.read_bytes() == (root / MNV2_NOTOP_96).read_bytes()
+    assert any("downloading" in m for _d, _t, m in calls)
+    for a, b in zip(model.get_weights(), source.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert zoo.weights_label(model) == "ImageNet weights"
+
+    stop()  # offline now: the cached file is used
+    again = zoo.build_application("MobileNetV2", "imagenet", input_shape=(96, 96, 3))
+    np.testing.assert_array_equal(again.get_weights()[0], source.get_weights()[0])
+
+    cached.unlink()
+    with pytest.raises(DownloadError, match="offline"):
+        zoo.build_application("MobileNetV2", "imagenet", input_shape=(96, 96, 3))
+
+
+def test_imagenet_download_bad_checksum(server, keras_home, monkeypatch):
+    root, base, _stop = server
+    (root / zoo.CLASS_INDEX_FILE).write_text("{}")
+    monkeypatch.setattr(zoo, "WEIGHTS_BASE_URL", base)
+    with pytest.raises(DownloadError, match="checksum mismatch.*MD5"):
+        zoo.imagenet_class_names()
+    assert not (keras_home / "models" / zoo.CLASS_INDEX_FILE).exists()
+
+
+def test_decode_with_served_class_index(server, keras_home, monkeypatch):
+    root, base, _stop = server
+    index = {str(i): [f"n{i:08d}", f"class_{i}"] for i in range(1000)}
+    data = json.dumps(index).encode()
+    (root / zoo.CLASS_INDEX_FILE).write_bytes(data)
+    monkeypatch.setattr(zoo, "WEIGHTS_BASE_URL", base)
+    monkeypatch.setitem(zoo.HASH_OVERRIDES, zoo.CLASS_INDEX_FILE, hashlib.md5(data).hexdigest())
+    preds = np.full((2, 1000), 1e-4)
+    preds[0, [7, 3, 999]] = [0.5, 0.3, 0.1]
+    preds[1, 42] = 0.9
+    out = zoo.decode("VGG16", preds, top=3)
+    assert [(i, n) for i, n, _p in out[0]] == [(7, "class 7"), (3, "class 3"), (999, "class 999")]
+    assert out[0][0][2] == pytest.approx(0.5)
+    assert out[1][0][:2] == (42, "class 42")
+    with pytest.raises(ShapeError, match="1000 classes"):
+        zoo.decode("VGG16", np.zeros((1, 10)))
+
+
+def test_weights_from_file_and_wrong_architecture(tmp_path):
+    src = keras.applications.MobileNetV2(weights=None, include_top=False, input_shape=(32, 32, 3))
+    path = tmp_path / "mine.weights.h5"
+    src.save_weights(path)
+    model = zoo.build_application("MobileNetV2", weights=str(path), input_shape=(32, 32, 3))
+    np.testing.assert_array_equal(model.get_weights()[5], src.get_weights()[5])
+    assert zoo.weights_label(model) == "weights from mine.weights.h5"
+    with pytest.raises(ModelFileError, match="mine.weights.h5 does not fit VGG16"):
+        zoo.build_application("VGG16", weights=str(path), input_shape=(32, 32, 3))
+    with pytest.raises(ModelFileError, match="not found"):
+        zoo.build_application("VGG16", weights=str(tmp_path / "missing.h5"), input_shape=(32, 32, 3))
+
+
+@pytest.mark.parametrize("name", ["VGG16", "MobileNetV2", "EfficientNetB0"])
+def test_preprocess_matches_keras_and_leaves_input_alone(name):
+    rng = np.random.default_rng(0)
+    img = rng.random((2, 8, 8, 3), dtype=np.float32)
+    before = img.copy()
+    module = __import__(zoo.APPLICATIONS[name].keras_module, fromlist=["preprocess_input"])
+    expected = np.asarray(module.preprocess_input(img.copy() * 255.0))
+    np.testing.assert_allclose(zoo.preprocess(name, img), expected, rtol=1e-5, atol=1e-4)
+    np.testing.assert_array_equal(img, before)
+    with pytest.raises(ShapeError, match="H x W x 3"):
+        zoo.preprocess(name, np.zeros((8, 8, 1)))
