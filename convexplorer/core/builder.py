@@ -1,0 +1,207 @@
+"""A :class:`~convexplorer.core.spec.ModelSpec` turned into a ``keras.Model``.
+
+:func:`build_model` makes a functional model that starts with ``keras.Input``
+(so ``model.inputs`` / ``model.outputs`` exist for Grad-CAM and feature maps),
+names every layer as :func:`convexplorer.core.summary.summarize` does, and
+compiles it with the spec's optimizer, learning rate, loss and metrics.
+Keras is imported inside the functions.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from typing import Any, Optional
+
+from .errors import ConvExplorerError, SpecError
+from .progress import ProgressFn, check_cancel, report
+from .spec import CompileSpec, LayerSpec, ModelSpec, pair
+from .summary import summarize
+
+
+def keras_model_name(name: str) -> str:
+    """A model name Keras accepts (letters, digits, _ . -)."""
+    clean = re.sub(r"[^A-Za-z0-9_.\-]+", "_", name.strip()).strip("_")
+    return clean or "model"
+
+
+def application_base(name: str, weights: str | None, input_shape: tuple[int, int, int],
+                     progress: Optional[ProgressFn] = None, cancel: Optional[threading.Event] = None) -> Any:
+    """A keras.applications conv base without its top (through core.zoo when present)."""
+    weights = None if weights in (None, "none", "") else weights
+    try:
+        from . import zoo
+    except ImportError:  # pragma: no cover - zoo ships with the app
+        zoo = None  # type: ignore[assignment]
+    if zoo is not None and hasattr(zoo, "build_application"):
+        return zoo.build_application(name, weights=weights, include_top=False, input_shape=input_shape,
+                                     progress=progress, cancel=cancel)
+    import keras  # pragma: no cover
+
+    return getattr(keras.applications, name)(weights=weights, include_top=False, input_shape=input_shape)
+
+
+def _set_base_trainable(base: Any, mode: str, from_layer: str) -> None:
+    if mode == "frozen":
+        base.trainable = False
+        return
+    base.trainable = True
+    if mode == "fine_tune":
+        names = [layer.name for layer in base.layers]
+        if from_layer not in names:
+            raise SpecError(f'{base.name} has no layer named "{from_layer}" to fine-tune from')
+        k = names.index(from_layer)
+        for layer in base.layers[:k]:
+            layer.trainable = False
+
+
+def _activation(layer: LayerSpec) -> str:
+    return layer.get("activation")
+
+
+def _apply(layer: LayerSpec, name: str, x: Any, spec: ModelSpec, load_weights: bool,
+           progress: Optional[ProgressFn], cancel: Optional[threading.Event]) -> Any:
+    from keras import layers as L
+
+    k = layer.kind
+    g = layer.get
+    if k == "Conv2D":
+        return L.Conv2D(g("filters"), pair(g("kernel_size")), strides=pair(g("strides")), padding=g("padding"),
+                        dilation_rate=pair(g("dilation_rate")), activation=_activation(layer),
+                        use_bias=g("use_bias"), name=name)(x)
+    if k == "SeparableConv2D":
+        return L.SeparableConv2D(g("filters"), pair(g("kernel_size")), strides=pair(g("strides")),
+                                 padding=g("padding"), dilation_rate=pair(g("dilation_rate")),
+                                 depth_multiplier=g("depth_multiplier"), activation=_activation(layer),
+                                 use_bias=g("use_bias"), name=name)(x)
+    if k in ("MaxPooling2D", "AveragePooling2D"):
+        cls = L.MaxPooling2D if k == "MaxPooling2D" else L.AveragePooling2D
+        strides = pair(g("strides")) if g("strides") is not None else None
+        return cls(pair(g("pool_size")), strides=strides, padding=g("padding"), name=name)(x)
+    if k == "GlobalAveragePooling2D":
+        return L.GlobalAveragePooling2D(name=name)(x)
+    if k == "GlobalMaxPooling2D":
+        return L.GlobalMaxPooling2D(name=name)(x)
+    if k == "Flatten":
+        return L.Flatten(name=name)(x)
+    if k == "Dense":
+        units = spec.output_units() if g("units_from_classes") else g("units")
+        return L.Dense(units, activation=_activation(layer), use_bias=g("use_bias"), name=name)(x)
+    if k == "Activation":
+        return L.Activation(_activation(layer), name=name)(x)
+    if k == "Dropout":
+        return L.Dropout(float(g("rate")), name=name)(x)
+    if k == "BatchNormalization":
+        return L.BatchNormalization(name=name)(x)
+    if k == "Rescaling":
+        return L.Rescaling(float(g("scale")), offset=float(g("offset")), name=name)(x)
+    if k == "RandomFlip":
+        return L.RandomFlip(g("mode"), name=name)(x)
+    if k == "RandomRotation":
+        return L.RandomRotation(float(g("factor")), name=name)(x)
+    if k == "RandomZoom":
+        return L.RandomZoom(float(g("height_factor")), name=name)(x)
+    if k == "RandomTranslation":
+        return L.RandomTranslation(float(g("height_factor")), float(g("width_factor")), name=name)(x)
+    if k == "RandomContrast":
+        return L.RandomContrast(float(g("factor")), name=name)(x)
+    if k == "ResidualBlock":
+        filters = g("filters")
+        residual = x
+        y = L.Conv2D(filters, 3, activation="relu", padding="same", name=f"{name}_conv1")(x)
+        y = L.Conv2D(filters, 3, activation="relu", padding="same", name=f"{name}_conv2")(y)
+        if g("pooling"):
+            y = L.MaxPooling2D(2, padding="same", name=f"{name}_pool")(y)
+            residual = L.Conv2D(filters, 1, strides=2, name=f"{name}_residual")(residual)
+        elif filters != x.shape[-1]:
+            residual = L.Conv2D(filters, 1, name=f"{name}_residual")(residual)
+        return L.Add(name=f"{name}_add")([y, residual])
+    if k == "Pretrained":
+        weights = g("weights") if load_weights else None
+        base = application_base(g("application"), weights, tuple(int(v) for v in x.shape[1:]), progress, cancel)
+        _set_base_trainable(base, g("trainable"), g("fine_tune_from"))
+        # training=False keeps batch-norm statistics fixed while fine-tuning (Keras transfer-learning guide)
+        return base(x, training=False)
+    raise SpecError(f"unknown layer type {k!r}")  # pragma: no cover - validated before
+
+
+def make_optimizer(settings: CompileSpec) -> Any:
+    """The Keras optimizer for the compile settings."""
+    import keras
+
+    lr = float(settings.learning_rate)
+    if settings.optimizer == "rmsprop":
+        return keras.optimizers.RMSprop(learning_rate=lr)
+    if settings.optimizer == "adam":
+        return keras.optimizers.Adam(learning_rate=lr)
+    if settings.optimizer == "nadam":
+        return keras.optimizers.Nadam(learning_rate=lr)
+    if settings.optimizer == "sgd":
+        return keras.optimizers.SGD(learning_rate=lr, momentum=float(settings.momentum))
+    raise SpecError(f'unknown optimizer "{settings.optimizer}"')
+
+
+def make_metrics(settings: CompileSpec) -> list[Any]:
+    """Keras metric objects/names for the compile settings."""
+    import keras
+
+    out: list[Any] = []
+    for m in settings.metrics:
+        if m == "accuracy":
+            out.append("accuracy")
+        elif m == "top_k_categorical_accuracy":
+            out.append(keras.metrics.TopKCategoricalAccuracy(k=5, name="top5_accuracy"))
+        elif m == "sparse_top_k_categorical_accuracy":
+            out.append(keras.metrics.SparseTopKCategoricalAccuracy(k=5, name="top5_accuracy"))
+        elif m == "auc":
+            out.append(keras.metrics.AUC(name="auc"))
+        elif m == "precision":
+            out.append(keras.metrics.Precision(name="precision"))
+        elif m == "recall":
+            out.append(keras.metrics.Recall(name="recall"))
+        else:
+            raise SpecError(f'unknown metric "{m}"')
+    return out
+
+
+def compile_model(model: Any, settings: CompileSpec) -> Any:
+    """Compile ``model`` with the spec's optimizer, learning rate, loss and metrics; returns it."""
+    settings.validate()
+    model.compile(optimizer=make_optimizer(settings), loss=settings.loss, metrics=make_metrics(settings))
+    return model
+
+
+def build_model(spec: ModelSpec, compile: bool = True, load_weights: bool = True,
+                progress: Optional[ProgressFn] = None, cancel: Optional[threading.Event] = None) -> Any:
+    """Build (and compile) the ``keras.Model`` of ``spec``; raises SpecError for an invalid design.
+
+    ``load_weights=False`` builds pretrained bases with random weights (tests, quick previews).
+    """
+    spec.validate()
+    summary = summarize(spec)
+    if not summary.valid:
+        raise SpecError(summary.error)
+    if not spec.layers:
+        raise SpecError("the design has no layers: add at least one layer")
+    check_cancel(cancel)
+    import keras
+
+    names = spec.layer_names()
+    n = len(spec.layers)
+    inputs = keras.Input(shape=tuple(spec.input_shape), name="input_layer")
+    x = inputs
+    try:
+        for i, (layer, name) in enumerate(zip(spec.layers, names)):
+            check_cancel(cancel)
+            report(progress, i, n, f"adding {name}")
+            x = _apply(layer, name, x, spec, load_weights, progress, cancel)
+    except ConvExplorerError:
+        raise
+    except ValueError as exc:  # Keras refused something the summary let through
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else "ValueError"
+        raise SpecError(f"{layer.kind} {name!r}: Keras refused it: {first}") from None
+    model = keras.Model(inputs, x, name=keras_model_name(spec.name))
+    if compile:
+        compile_model(model, spec.compile)
+    report(progress, n, n, "model built")
+    return model
