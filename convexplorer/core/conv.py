@@ -1,0 +1,422 @@
+"""Reference 2-D convolution and pooling in numpy, and the sliding-window steps.
+
+The Playground calls these on every slider move, so they are fast (numpy
+shift-and-add over kernel taps, in row blocks that stay in cache, with a
+separable fast path for low-rank kernels) and they do not need TensorFlow.
+They compute what ``tf.nn.conv2d`` / ``tf.nn.max_pool2d`` /
+``tf.nn.avg_pool2d`` compute (cross-correlation, like every deep-learning
+library), and also the combination a Keras ``Conv2D`` layer refuses (stride > 1
+together with dilation > 1), by the definition::
+
+    out[i, j, f] = sum_{a, b, c} xpad[i*sy + a*dy, j*sx + b*dx, c] * k[a, b, c, f]
+
+Shapes and padding amounts come from :mod:`convexplorer.core.arithmetic`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from .arithmetic import ConvGeometry, Padding, as_pair, conv_geometry
+from .errors import ShapeError
+
+#: Output rows computed per block (keeps the working set in cache).
+_BLOCK_ROWS = 64
+#: Singular values below this fraction of the largest are treated as zero when
+#: looking for a separable (low-rank) form of a 2-D kernel.
+_RANK_TOL = 1e-6
+
+
+# --- validation -------------------------------------------------------------------
+def _as_image(x: object) -> np.ndarray:
+    """Validated float32 H x W or H x W x C array."""
+    try:
+        arr = np.asarray(x)
+    except Exception:  # noqa: BLE001 - anything numpy cannot read is "not numbers"
+        raise ShapeError(f"the input must be an array of numbers, got {type(x).__name__}") from None
+    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+        raise ShapeError(f"the input must contain numbers, got values of type {arr.dtype}")
+    if arr.ndim not in (2, 3):
+        raise ShapeError(f"the input must be H x W or H x W x C, got an array of shape {arr.shape}")
+    if arr.size == 0:
+        raise ShapeError(f"the input is empty: shape {arr.shape}")
+    return np.asarray(arr, dtype=np.float32)
+
+
+def _as_kernel(kernel: object) -> np.ndarray:
+    """Validated float32 kh x kw or kh x kw x C x F kernel."""
+    try:
+        k = np.asarray(kernel)
+    except Exception:  # noqa: BLE001
+        raise ShapeError(f"the kernel must be an array of numbers, got {type(kernel).__name__}") from None
+    if k.dtype == object or not (np.issubdtype(k.dtype, np.number) or k.dtype == bool):
+        raise ShapeError(f"the kernel must contain numbers, got values of type {k.dtype}")
+    if k.ndim not in (2, 4):
+        raise ShapeError(
+            f"the kernel must be kh x kw (one 2-D kernel) or kh x kw x C x F (like tf.nn.conv2d), got shape {k.shape}"
+        )
+    if k.size == 0:
+        raise ShapeError(f"the kernel is empty: shape {k.shape}")
+    k = np.asarray(k, dtype=np.float32)
+    if not np.all(np.isfinite(k)):
+        raise ShapeError("the kernel contains a value that is not a finite number (nan or inf)")
+    return k
+
+
+def pad_input(x: np.ndarray, padding: tuple[tuple[int, int], tuple[int, int]], value: float = 0.0) -> np.ndarray:
+    """``x`` (H x W or H x W x C) padded with ``value`` by ``((top, bottom), (left, right))``."""
+    arr = np.asarray(x, dtype=np.float32)
+    (t, b), (l, r) = padding
+    if t == b == l == r == 0:
+        return arr
+    pads = [(t, b), (l, r)] + [(0, 0)] * (arr.ndim - 2)
+    return np.pad(arr, pads, mode="constant", constant_values=value)
+
+
+def keras_refuses(stride: int | Sequence[int], dilation: int | Sequence[int]) -> bool:
+    """True when a Keras ``Conv2D`` layer refuses this combination (stride > 1 together with dilation > 1).
+
+    ``tf.nn.conv2d`` (2.16+) computes it, and so does :func:`conv2d`, by the definition.
+    """
+    s, d = as_pair(stride, "stride"), as_pair(dilation, "dilation")
+    return max(s) > 1 and max(d) > 1
+
+
+# --- the shift-and-add engine ----------------------------------------------------------
+def _tap_slice(xp: np.ndarray, a: int, b: int, r0: int, r1: int, geo: ConvGeometry) -> np.ndarray:
+    """Rows ``r0:r1`` of the output grid, as seen by kernel tap (a, b), on the padded input."""
+    sy, sx = geo.stride
+    dy, dx = geo.dilation
+    ow = geo.output_hw[1]
+    y0 = r0 * sy + a * dy
+    x0 = b * dx
+    return xp[y0 : y0 + (r1 - r0 - 1) * sy + 1 : sy, x0 : x0 + (ow - 1) * sx + 1 : sx]
+
+
+def _correlate_scalar_taps(xp: np.ndarray, k2: np.ndarray, geo: ConvGeometry) -> np.ndarray:
+    """Each channel of ``xp`` (Hp x Wp x C) correlated with the same 2-D kernel ``k2``."""
+    oh, ow = geo.output_hw
+    c = xp.shape[2]
+    out = np.zeros((oh, ow, c), np.float32)
+    tmp = np.empty((min(_BLOCK_ROWS, oh), ow, c), np.float32)
+    taps = [(a, b, float(k2[a, b])) for a in range(k2.shape[0]) for b in range(k2.shape[1]) if k2[a, b] != 0.0]
+    for r0 in range(0, oh, _BLOCK_ROWS):
+        r1 = min(oh, r0 + _BLOCK_ROWS)
+        o = out[r0:r1]
+        t = tmp[: r1 - r0]
+        for a, b, w in taps:
+            np.multiply(_tap_slice(xp, a, b, r0, r1, geo), w, out=t)
+            o += t
+    return out
+
+
+def _separable_terms(k2: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]] | None:
+    """``k2`` as a sum of outer products ``col x row`` when that saves work, else None.
+
+    Gaussian elimination with full pivoting (a rank-revealing cross
+    decomposition): each term is a column of the residual times a row divided
+    by the pivot, so integer kernels such as Sobel split into exact integer
+    factors and the result is bit-for-bit what the direct sum gives.
+    """
+    kh, kw = k2.shape
+    if kh == 1 or kw == 1:
+        return None
+    residual = k2.astype(np.float64)
+    scale = float(np.max(np.abs(residual)))
+    if scale == 0.0:
+        return None
+    max_rank = (kh * kw - 1) // (kh + kw)  # beyond this the direct sum is cheaper
+    terms: list[tuple[np.ndarray, np.ndarray]] = []
+    while float(np.max(np.abs(residual))) > scale * _RANK_TOL:
+        if len(terms) >= max_rank:
+            return None
+        i, j = np.unravel_index(int(np.argmax(np.abs(residual))), residual.shape)
+        col = residual[:, j].copy()
+        row = residual[i, :] / residual[i, j]
+        terms.append((col.astype(np.float32), row.astype(np.float32)))
+        residual -= np.outer(col, row)
+    return terms or None
+
+
+def _correlate_separable(xp: np.ndarray, terms: list[tuple[np.ndarray, np.ndarray]], geo: ConvGeometry) -> np.ndarray:
+    """Per-channel correlation with ``sum(col_r x row_r)``: a row pass then a column pass per term."""
+    oh, ow = geo.output_hw
+    sy, sx = geo.stride
+    dy, dx = geo.dilation
+    hp = xp.shape[0]
+    out = np.zeros((oh, ow, xp.shape[2]), np.float32)
+    tmp_row = np.empty((hp, ow, xp.shape[2]), np.float32)
+    scratch = np.empty_like(tmp_row)
+    scratch_out = np.empty_like(out)
+    for col, row in terms:
+        tmp_row.fill(0.0)
+        for b, w in enumerate(row):
+            if w != 0.0:
+                np.multiply(xp[:, b * dx : b * dx + (ow - 1) * sx + 1 : sx], w, out=scratch)
+                tmp_row += scratch
+        for a, w in enumerate(col):
+            if w != 0.0:
+                np.multiply(tmp_row[a * dy : a * dy + (oh - 1) * sy + 1 : sy], w, out=scratch_out)
+                out += scratch_out
+    return out
+
+
+def _correlate_full(xp: np.ndarray, k4: np.ndarray, geo: ConvGeometry) -> np.ndarray:
+    """``xp`` (Hp x Wp x C) correlated with a kh x kw x C x F kernel: H x W x F."""
+    oh, ow = geo.output_hw
+    kh, kw, c, f = k4.shape
+    out = np.zeros((oh, ow, f), np.float32)
+    if c == 1:
+        # one input channel: every filter is a scalar-tap correlation of the same plane
+        for fi in range(f):
+            out[..., fi] = _correlate_scalar_taps(xp, k4[:, :, 0, fi], geo)[..., 0]
+        return out
+    for r0 in range(0, oh, _BLOCK_ROWS):
+        r1 = min(oh, r0 + _BLOCK_ROWS)
+        o = out[r0:r1]
+        for a in range(kh):
+            for b in range(kw):
+                w = k4[a, b]
+                if not np.any(w):
+                    continue
+                o += np.tensordot(_tap_slice(xp, a, b, r0, r1, geo), w, axes=([2], [0]))
+    return out
+
+
+# --- public API -----------------------------------------------------------------------
+def conv2d(
+    x: np.ndarray,
+    kernel: np.ndarray,
+    stride: int | Sequence[int] = 1,
+    padding: Padding = "valid",
+    dilation: int | Sequence[int] = 1,
+) -> np.ndarray:
+    """2-D cross-correlation as ``tf.nn.conv2d`` computes it, in numpy.
+
+    ``x`` is H x W or H x W x C. ``kernel`` is kh x kw (applied to a 2-D
+    ``x``, or to each channel of a 3-D one: a depthwise view) or
+    kh x kw x C x F (like ``tf.nn.conv2d``; sums over the C channels).
+    ``padding`` is "valid", "same", an int or ``((top, bottom), (left, right))``;
+    ``stride`` and ``dilation`` an int or a ``(y, x)`` pair. Returns float32
+    H' x W' for a 2-D kernel on a 2-D input, else H' x W' x F (F = C for a
+    2-D kernel). Raises :class:`ShapeError` with a readable message when the
+    shapes do not fit.
+    """
+    arr = _as_image(x)
+    k = _as_kernel(kernel)
+    geo = conv_geometry(arr.shape[:2], k.shape[:2], stride, padding, dilation)
+    two_d = arr.ndim == 2
+    x3 = arr[..., None] if two_d else arr
+    if k.ndim == 4 and k.shape[2] != x3.shape[2]:
+        raise ShapeError(
+            f"the kernel expects {k.shape[2]} input channel(s) (shape {k.shape}) "
+            f"but the input has {x3.shape[2]} (shape {arr.shape})"
+        )
+    xp = pad_input(x3, geo.padding)
+    if k.ndim == 2:
+        terms = _separable_terms(k)
+        out = _correlate_separable(xp, terms, geo) if terms is not None else _correlate_scalar_taps(xp, k, geo)
+        return out[..., 0] if two_d else out
+    return _correlate_full(xp, k, geo)
+
+
+def pool_geometry(
+    input_hw: tuple[int, int],
+    size: int | Sequence[int],
+    stride: int | Sequence[int] | None = None,
+    padding: Padding = "valid",
+) -> ConvGeometry:
+    """Geometry of a pooling window; ``stride`` defaults to ``size`` as in Keras.
+
+    Padded cells are ignored by the pooling (as TensorFlow's "SAME" pooling
+    does), so each side's padding must be smaller than the pool size.
+    """
+    sz = as_pair(size, "pool size")
+    geo = conv_geometry(input_hw, sz, sz if stride is None else stride, padding, 1)
+    (t, b), (l, r) = geo.padding
+    if max(t, b) >= sz[0] or max(l, r) >= sz[1]:
+        raise ShapeError(
+            f"pooling padding must be smaller than the pool size on each side: "
+            f"pool {sz[0]}x{sz[1]}, padding top/bottom {t}/{b}, left/right {l}/{r}"
+        )
+    return geo
+
+
+def pool2d(
+    x: np.ndarray,
+    size: int | Sequence[int],
+    stride: int | Sequence[int] | None = None,
+    padding: Padding = "valid",
+    mode: str = "max",
+) -> np.ndarray:
+    """Max or average pooling as ``tf.nn.max_pool2d`` / ``tf.nn.avg_pool2d`` compute it.
+
+    ``x`` is H x W or H x W x C and the result has the same rank. ``stride``
+    defaults to ``size``. Padded cells never win a max and are not counted
+    in an average (TensorFlow's "SAME" behaviour, also used for explicit padding).
+    """
+    if mode not in ("max", "avg"):
+        raise ShapeError(f'pooling mode must be "max" or "avg", got "{mode}"')
+    arr = _as_image(x)
+    geo = pool_geometry(arr.shape[:2], size, stride, padding)
+    two_d = arr.ndim == 2
+    x3 = arr[..., None] if two_d else arr
+    kh, kw = geo.kernel_hw
+    oh, ow = geo.output_hw
+    padded = geo.padding != ((0, 0), (0, 0))
+    if mode == "max":
+        xp = pad_input(x3, geo.padding, value=-np.inf)
+        out = np.full((oh, ow, x3.shape[2]), -np.inf, np.float32)
+        for a in range(kh):
+            for b in range(kw):
+                np.maximum(out, _tap_slice(xp, a, b, 0, oh, geo), out=out)
+    else:
+        xp = pad_input(x3, geo.padding, value=0.0)
+        out = np.zeros((oh, ow, x3.shape[2]), np.float32)
+        for a in range(kh):
+            for b in range(kw):
+                out += _tap_slice(xp, a, b, 0, oh, geo)
+        if padded:
+            ones = pad_input(np.ones(x3.shape[:2] + (1,), np.float32), geo.padding)
+            count = np.zeros((oh, ow, 1), np.float32)
+            for a in range(kh):
+                for b in range(kw):
+                    count += _tap_slice(ones, a, b, 0, oh, geo)
+            out /= count
+        else:
+            out /= np.float32(kh * kw)
+    return out[..., 0] if two_d else out
+
+
+def global_pool(x: np.ndarray, mode: str = "avg") -> np.ndarray:
+    """Global average or max pooling: one number per channel (shape (C,), or () for H x W)."""
+    if mode not in ("max", "avg"):
+        raise ShapeError(f'global pooling mode must be "max" or "avg", got "{mode}"')
+    arr = _as_image(x)
+    fn = np.max if mode == "max" else np.mean
+    return np.asarray(fn(arr, axis=(0, 1)), dtype=np.float32)
+
+
+def relu(x: np.ndarray) -> np.ndarray:
+    """max(x, 0), elementwise, as float32."""
+    return np.maximum(np.asarray(x, dtype=np.float32), np.float32(0.0))
+
+
+# --- sliding-window step-through -------------------------------------------------------
+@dataclass(frozen=True)
+class WindowStep:
+    """One position of the sliding window: where it sits and the multiply-adds it makes."""
+
+    #: Output position (row, col) this window produces.
+    out_pos: tuple[int, int]
+    #: Padded-input rows and columns under the kernel taps (dilation spreads them).
+    rows: tuple[int, ...]
+    cols: tuple[int, ...]
+    #: Values under the taps: kh x kw, or kh x kw x C when the kernel spans channels.
+    inputs: np.ndarray
+    #: The matching kernel weights (same shape as ``inputs``).
+    weights: np.ndarray
+    #: True where a tap lies in the padding (its input is the padding value 0).
+    in_padding: np.ndarray
+    bias: float
+    #: ``sum(inputs * weights) + bias``: the output value at ``out_pos`` (before any ReLU).
+    value: float
+
+    @property
+    def top_left(self) -> tuple[int, int]:
+        """Top-left corner of the window on the padded input."""
+        return self.rows[0], self.cols[0]
+
+    @property
+    def extent(self) -> tuple[int, int]:
+        """Height and width the (dilated) window covers on the padded input."""
+        return self.rows[-1] - self.rows[0] + 1, self.cols[-1] - self.cols[0] + 1
+
+    @property
+    def products(self) -> np.ndarray:
+        """``inputs * weights``, term by term."""
+        return self.inputs * self.weights
+
+    def expression(self, max_terms: int = 9, digits: int = 2) -> str:
+        """The multiply-add written out, e.g. ``1.00×0.50 + 0.00×(-1.00) + … = 0.35``.
+
+        Zero weights are left out; with more than ``max_terms`` terms the middle
+        ones are summarised as ``… (n more) …``.
+        """
+        w = self.weights.ravel()
+        v = self.inputs.ravel()
+        idx = [i for i in range(w.size) if w[i] != 0.0]
+
+        def num(z: float) -> str:
+            s = f"{z:.{digits}f}"
+            if s.startswith("-") and float(s) == 0.0:
+                s = s[1:]
+            return f"({s})" if s.startswith("-") else s
+
+        parts = [f"{num(float(w[i]))}×{num(float(v[i]))}" for i in idx]
+        if len(parts) > max_terms:
+            head = max_terms // 2
+            tail = max_terms - head
+            parts = parts[:head] + [f"… ({len(parts) - max_terms} more) …"] + parts[-tail:]
+        text = " + ".join(parts) if parts else "0"
+        if self.bias:
+            text += f" + {num(self.bias)}"
+        return f"{text} = {self.value:.{max(digits, 3)}f}"
+
+
+def conv_step(
+    x: np.ndarray,
+    kernel: np.ndarray,
+    out_pos: tuple[int, int],
+    stride: int | Sequence[int] = 1,
+    padding: Padding = "valid",
+    dilation: int | Sequence[int] = 1,
+    bias: float = 0.0,
+    channel: int = 0,
+) -> WindowStep:
+    """The window that makes output pixel ``out_pos`` of ``conv2d(x, kernel, ...) + bias``.
+
+    ``channel`` picks the output channel: the input channel for a 2-D kernel
+    on an H x W x C input, the filter for a kh x kw x C x F kernel (whose
+    window then spans all C input channels).
+    """
+    arr = _as_image(x)
+    k = _as_kernel(kernel)
+    geo = conv_geometry(arr.shape[:2], k.shape[:2], stride, padding, dilation)
+    i, j = int(out_pos[0]), int(out_pos[1])
+    oh, ow = geo.output_hw
+    if not (0 <= i < oh and 0 <= j < ow):
+        raise ShapeError(f"output position ({i}, {j}) is outside the {oh}x{ow} output")
+    x3 = arr[..., None] if arr.ndim == 2 else arr
+    kh, kw = k.shape[:2]
+    sy, sx = geo.stride
+    dy, dx = geo.dilation
+    rows = tuple(i * sy + a * dy for a in range(kh))
+    cols = tuple(j * sx + b * dx for b in range(kw))
+    xp = pad_input(x3, geo.padding)
+    mask_in = pad_input(np.ones(x3.shape[:2], np.float32), geo.padding)
+    window = xp[np.ix_(rows, cols)]  # kh x kw x C
+    inside = mask_in[np.ix_(rows, cols)] > 0
+    if k.ndim == 2:
+        if not 0 <= channel < x3.shape[2]:
+            raise ShapeError(f"channel {channel} does not exist: the input has {x3.shape[2]} channel(s)")
+        inputs = window[..., channel]
+        weights = k
+        in_padding = ~inside
+    else:
+        if k.shape[2] != x3.shape[2]:
+            raise ShapeError(
+                f"the kernel expects {k.shape[2]} input channel(s) but the input has {x3.shape[2]}"
+            )
+        if not 0 <= channel < k.shape[3]:
+            raise ShapeError(f"filter {channel} does not exist: the kernel has {k.shape[3]} filter(s)")
+        inputs = window
+        weights = k[..., channel]
+        in_padding = np.repeat((~inside)[..., None], x3.shape[2], axis=2)
+        if x3.shape[2] == 1:
+            inputs, weights, in_padding = inputs[..., 0], weights[..., 0], in_padding[..., 0]
+    value = float(np.sum(inputs.astype(np.float64) * weights.astype(np.float64)) + bias)
+    return WindowStep((i, j), rows, cols, inputs.copy(), weights.copy(), in_padding, float(bias), value)
