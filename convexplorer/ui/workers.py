@@ -26,7 +26,7 @@ import time
 import traceback
 from typing import Any, Callable
 
-from PySide6.QtCore import QObject, QThread, Signal
+from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
 from convexplorer.core.errors import Cancelled, ConvExplorerError
 
@@ -69,6 +69,10 @@ class Worker(QObject):
     cancelled = Signal()
     #: Always emitted last, after result, error or cancelled.
     finished = Signal()
+    # The thread emits only this; it is queued to the GUI thread, where _dispatch
+    # emits the public signals. So every public signal is emitted on the GUI thread
+    # during event processing, after the caller of run_in_thread has connected.
+    _relay = Signal(str, object)
 
     def __init__(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
         super().__init__()
@@ -78,7 +82,8 @@ class Worker(QObject):
         self.cancel_event = threading.Event()
         self._last_progress = 0.0
         self._thread = _Thread(self)
-        self._thread.finished.connect(self._on_thread_finished)
+        self._relay.connect(self._dispatch, Qt.ConnectionType.QueuedConnection)
+        self._thread.finished.connect(self._on_thread_finished, Qt.ConnectionType.QueuedConnection)
         try:
             params = inspect.signature(fn).parameters
         except (TypeError, ValueError):
@@ -114,27 +119,40 @@ class Worker(QObject):
         now = time.monotonic()
         if done >= total or now - self._last_progress >= PROGRESS_INTERVAL_S:
             self._last_progress = now
-            self.progress.emit(int(done), int(total), str(message))
+            self._relay.emit("progress", (int(done), int(total), str(message)))
 
     def _run(self) -> None:
-        self.started.emit()
+        self._relay.emit("started", None)
         try:
             value = self._fn(*self._args, **self._kwargs)
         except Cancelled:
-            self.cancelled.emit()
+            self._relay.emit("cancelled", None)
         except BaseException as exc:  # noqa: BLE001 - every failure must reach the user
             message, details = describe_exception(exc)
             log.warning("worker %s failed: %s\n%s", getattr(self._fn, "__name__", self._fn), message, details)
-            self.error.emit(message, details)
+            self._relay.emit("error", (message, details))
         else:
             if self.cancel_event.is_set():
-                self.cancelled.emit()
+                self._relay.emit("cancelled", None)
             else:
-                self.result.emit(value)
+                self._relay.emit("result", value)
         finally:
             self._fn = None  # drop references to big objects early
             self._args = ()
             self._kwargs = {}
+
+    @Slot(str, object)
+    def _dispatch(self, kind: str, payload: Any) -> None:
+        if kind == "result":
+            self.result.emit(payload)
+        elif kind == "progress":
+            self.progress.emit(*payload)
+        elif kind == "error":
+            self.error.emit(*payload)
+        elif kind == "cancelled":
+            self.cancelled.emit()
+        elif kind == "started":
+            self.started.emit()
 
     def _on_thread_finished(self) -> None:
         with _active_lock:
@@ -145,8 +163,8 @@ class Worker(QObject):
 def run_in_thread(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Worker:
     """Run ``fn(*args, **kwargs)`` on a new thread and return the started :class:`Worker`.
 
-    Connect to the worker's signals right after this call: signals are queued
-    to the GUI thread, so none is delivered before control returns to the event loop.
+    Connect to the worker's signals right after this call: they are emitted on
+    the GUI thread during event processing, so none is missed.
     """
     return Worker(fn, *args, **kwargs).start()
 

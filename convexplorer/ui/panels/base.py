@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Callable
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QLabel, QVBoxLayout, QWidget
@@ -62,6 +63,10 @@ class Panel(QWidget):
 
     def prepare_screenshot(self) -> None:
         """Put the panel into a representative state for ``--screenshot`` (may block)."""
+
+    def screenshot_variants(self) -> list[tuple[str, Callable[[], None]]]:
+        """Extra states worth a screenshot, as (name, prepare) pairs run after ``prepare_screenshot``."""
+        return []
 
     def track(self, worker: Worker) -> Worker:
         """Remember a worker so that :meth:`shutdown` cancels and joins it."""

@@ -1,0 +1,219 @@
+"""The main window: panels, menus, shortcuts, drops, workspace, errors, clean shutdown."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QMimeData, QPoint, QPointF, QSettings, Qt, QUrl
+from PySide6.QtGui import QDropEvent, QKeySequence
+from PySide6.QtWidgets import QMessageBox
+
+from convexplorer.core.images import save_image
+from convexplorer.core.samples import checkerboard
+from convexplorer.ui import main_window as mw
+from convexplorer.ui.panels.base import Panel
+from convexplorer.ui.workers import run_in_thread
+
+
+class RecordingPanel(Panel):
+    """A panel that records what it was asked to open."""
+
+    accepts: tuple[str, ...] = ()
+
+    def __init__(self, state, parent=None):
+        super().__init__(state, parent)
+        self.opened: list[Path] = []
+
+    def open_path(self, path):
+        if path.is_dir() and "dir" in self.accepts or path.suffix.lower() in self.accepts:
+            self.opened.append(path)
+            return True
+        return False
+
+
+class FakeData(RecordingPanel):
+    key, title, accepts = "data", "Data", ("dir",)
+
+
+class FakeInspect(RecordingPanel):
+    key, title, accepts, needs_tensorflow = "inspect", "Inspect", (".png", ".keras"), True
+
+
+class FakeBuilder(RecordingPanel):
+    key, title, accepts = "builder", "Builder", (".json", ".keras")
+
+
+class BrokenPanel(Panel):
+    key, title = "training", "Training"
+
+    def __init__(self, state, parent=None):
+        raise RuntimeError("boom while building")
+
+
+FAKE_PANELS = (
+    ("data", __name__, "FakeData"),
+    ("builder", __name__, "FakeBuilder"),
+    ("training", __name__, "BrokenPanel"),
+    ("inspect", __name__, "FakeInspect"),
+)
+
+
+@pytest.fixture
+def settings(tmp_path):
+    return QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+
+
+@pytest.fixture
+def window(qtbot, monkeypatch, settings):
+    monkeypatch.setattr(mw, "PANELS", FAKE_PANELS)
+    w = mw.MainWindow(settings=settings)
+    qtbot.addWidget(w)
+    w.show()
+    yield w
+    w.shutdown()
+
+
+def drop(window, paths):
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    event = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    window.dropEvent(event)
+
+
+def test_all_panels_present_and_a_broken_one_is_explained(window):
+    assert list(window.panels) == ["data", "builder", "training", "inspect"]
+    broken = window.panels["training"]
+    assert isinstance(broken, mw.UnavailablePanel)
+    assert any("boom while building" in lbl.text() for lbl in broken.findChildren(type(window.tf_label)))
+
+
+def test_tensorflow_banner_until_ready(window, qtbot):
+    inspect = window.panels["inspect"]
+    assert not inspect.loading_banner.isHidden()
+    assert window.panels["data"].loading_banner.isHidden()
+    assert "Loading TensorFlow" in window.tf_label.text()
+    window.state.mark_tensorflow_ready()
+    assert inspect.loading_banner.isHidden()
+    assert "ready" in window.tf_label.text()
+
+
+def test_panel_shortcuts_are_ctrl_numbers(window):
+    assert [a.shortcut() for a in window.panel_actions.values()] == [QKeySequence(f"Ctrl+{i}") for i in range(1, 5)]
+    window.panel_actions["inspect"].trigger()
+    assert window.current_panel_key() == "inspect"
+    text = window.shortcuts_text()
+    assert "Ctrl+1" in text and "Open Image" in text
+
+
+def test_dropped_files_go_to_the_right_panel(window, qtbot, tmp_path):
+    image = tmp_path / "board.png"
+    save_image(checkerboard(16), image)
+    folder = tmp_path / "cats_vs_dogs"
+    (folder / "cats").mkdir(parents=True)
+    design = tmp_path / "design.json"
+    design.write_text("{}")
+    opened_images = []
+    window.state.image_opened.connect(opened_images.append)
+    drop(window, [image, folder, design])
+    qtbot.waitUntil(lambda: bool(window.panels["builder"].opened), timeout=3000)
+    assert window.panels["inspect"].opened == [image]
+    assert window.panels["data"].opened == [folder]
+    assert window.panels["builder"].opened == [design]
+    assert opened_images == [str(image)]
+    assert window.current_panel_key() == "builder"
+    assert str(design.resolve()) == window.recent_files()[0]
+
+
+def test_unsupported_drop_says_why(window, qtbot, tmp_path):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("hello")
+    drop(window, [notes])
+    qtbot.waitUntil(lambda: "notes.txt" in window.statusBar().currentMessage(), timeout=3000)
+    assert "expected an image" in window.statusBar().currentMessage()
+    assert all(not p.opened for p in window.panels.values() if isinstance(p, RecordingPanel))
+
+
+def test_missing_file_on_command_line_is_reported(window):
+    refused = window.open_paths(["/no/such/file.png"])
+    assert refused == ["not found: /no/such/file.png"]
+
+
+def test_layout_and_panel_are_remembered(qtbot, monkeypatch, settings):
+    monkeypatch.setattr(mw, "PANELS", FAKE_PANELS)
+    first = mw.MainWindow(settings=settings)
+    qtbot.addWidget(first)
+    first.show()
+    first.docks["inspect"].setFloating(True)
+    first.show_panel("builder")
+    first.close()
+    second = mw.MainWindow(settings=settings)
+    qtbot.addWidget(second)
+    second.show()
+    assert second.docks["inspect"].isFloating()
+    second.reset_layout()
+    assert not second.docks["inspect"].isFloating()
+    second.close()
+
+
+def test_workspace_round_trip_and_newer_version(window, qtbot, tmp_path):
+    path = tmp_path / "work.cxw"
+    window.save_workspace(path)
+    data = json.loads(path.read_text())
+    assert data["format_version"] == 1
+    newer = tmp_path / "newer.cxw"
+    newer.write_text(json.dumps({"format_version": 99}))
+    window.open_workspace(newer)
+    box = window._last_error_box
+    assert "newer ConvExplorer" in box.text()
+    box.close()
+    garbage = tmp_path / "garbage.cxw"
+    garbage.write_text("{not json")
+    window.open_workspace(garbage)
+    assert "not a valid JSON file" in window._last_error_box.text()
+    window._last_error_box.close()
+
+
+def test_error_dialog_has_details_and_app_goes_on(window):
+    window.state.error.emit("could not do it", "Traceback: details here")
+    box = window._last_error_box
+    assert isinstance(box, QMessageBox)
+    assert box.text() == "could not do it"
+    assert "details here" in box.detailedText()
+    box.close()
+    assert window.isVisible()
+
+
+def test_closing_during_work_cancels_and_joins(qtbot, monkeypatch, settings):
+    monkeypatch.setattr(mw, "PANELS", FAKE_PANELS)
+    w = mw.MainWindow(settings=settings)
+    qtbot.addWidget(w)
+    w.show()
+    started = threading.Event()
+
+    def long_job(cancel=None):
+        started.set()
+        while not cancel.is_set():
+            cancel.wait(0.01)
+        return "stopped"
+
+    worker = w.panels["data"].track(run_in_thread(long_job))
+    assert started.wait(5)
+    w.close()
+    assert not worker.is_running()
+
+
+def test_excepthook_relays_to_a_signal(qtbot):
+    from convexplorer.ui.errors import ExceptionRelay
+
+    relay = ExceptionRelay()
+    with qtbot.waitSignal(relay.caught, timeout=2000) as blocker:
+        try:
+            raise KeyError("missing")
+        except KeyError as exc:
+            relay._hook(type(exc), exc, exc.__traceback__)
+    assert blocker.args[0] == "KeyError: 'missing'"
+    assert "Traceback" in blocker.args[1]
