@@ -405,7 +405,7 @@ class TrainingSession:
                 raise TrainingError(
                     "a validation split works on image arrays only; for a data set pass a validation data set"
                 )
-            self._fit_kwargs["x"] = train
+            self._fit_kwargs.update(x=train, shuffle=False)  # a data set shuffles itself
             card = int(train.cardinality().numpy())
             self.steps_per_epoch: Optional[int] = card if card > 0 else None
             self.num_samples = num_samples
