@@ -314,7 +314,7 @@ def _downloads_through_us(progress: Optional[ProgressFn], cancel: Optional[threa
 # --- building --------------------------------------------------------------------------------
 
 
-def _check_input_shape(info: AppInfo, input_shape: Sequence[int] | None, include_top: bool) -> tuple[int, int, int]:
+def _check_input_shape(info: AppInfo, input_shape: Sequence[int] | None, fixed_size: bool) -> tuple[int, int, int]:
     if input_shape is None:
         return info.input_shape
     try:
@@ -328,9 +328,9 @@ def _check_input_shape(info: AppInfo, input_shape: Sequence[int] | None, include
         raise ShapeError(f"{info.name} takes colour images with 3 channels, received {c} channel(s)")
     if h < info.min_size or w < info.min_size:
         raise ShapeError(f"{info.name} needs inputs of at least {info.min_size}x{info.min_size}, received {h}x{w}")
-    if include_top and (h, w) != (info.default_size, info.default_size):
+    if fixed_size and (h, w) != (info.default_size, info.default_size):
         raise ShapeError(
-            f"{info.name} with its classifier (include_top) needs {info.default_size}x{info.default_size} "
+            f"{info.name} with its ImageNet classifier (include_top) needs {info.default_size}x{info.default_size} "
             f"inputs, received {h}x{w}; turn the classifier off to use another size"
         )
     return shape
@@ -384,7 +384,8 @@ def build_application(
     when already there); a :class:`DownloadError` says when that fails.
     """
     info = application_info(name)
-    shape = _check_input_shape(info, input_shape, include_top)
+    imagenet = isinstance(weights, str) and weights.lower() == "imagenet"
+    shape = _check_input_shape(info, input_shape, include_top and imagenet)
     check_cancel(cancel)
     import keras
 
@@ -395,7 +396,7 @@ def build_application(
     if weights is None or (isinstance(weights, str) and weights.lower() in ("", "none", "random")):
         model = ctor(weights=None, **kwargs)
         _set_label(model, "random weights")
-    elif isinstance(weights, str) and weights.lower() == "imagenet":
+    elif imagenet:
         try:
             with _downloads_through_us(progress, cancel):
                 model = ctor(weights="imagenet", **kwargs)

@@ -96,7 +96,7 @@ def test_input_shape_errors_say_what_was_expected():
     with pytest.raises(ShapeError, match="at least 75x75, received 40x40"):
         zoo.build_application("InceptionV3", input_shape=(40, 40, 3))
     with pytest.raises(ShapeError, match="needs 224x224 inputs, received 96x96"):
-        zoo.build_application("VGG16", include_top=True, input_shape=(96, 96, 3))
+        zoo.build_application("VGG16", "imagenet", include_top=True, input_shape=(96, 96, 3))
 
 
 def test_imagenet_download_with_progress_then_offline_cache(server, keras_home, monkeypatch):
