@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import threading
 from pathlib import Path
 
@@ -217,3 +218,16 @@ def test_excepthook_relays_to_a_signal(qtbot):
             relay._hook(type(exc), exc, exc.__traceback__)
     assert blocker.args[0] == "KeyError: 'missing'"
     assert "Traceback" in blocker.args[1]
+
+
+def test_errors_are_logged_to_the_user_log_dir(qtbot):
+    import logging
+
+    from convexplorer.ui.errors import setup_logging
+
+    path = setup_logging()
+    assert path is not None and str(path).startswith(os.environ["CONVEXPLORER_HOME"])
+    logging.getLogger("convexplorer.test").error("a logged failure 1234")
+    for h in logging.getLogger().handlers:
+        h.flush()
+    assert "a logged failure 1234" in path.read_text()
