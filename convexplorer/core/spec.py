@@ -457,7 +457,7 @@ class ModelSpec:
         seen: set[str] = set()
         for i, (layer, name) in enumerate(zip(self.layers, names)):
             if name in seen:
-                raise SpecError(f'layer {i + 1} ({layer.kind}): the name "{name}" is used twice; layer names must be unique')
+                raise SpecError(f'{describe_layer(layer, i)}: the name "{name}" is used twice; layer names must be unique')
             seen.add(name)
             validate_layer(layer, i)
         self.compile.validate()
