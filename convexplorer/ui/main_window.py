@@ -85,6 +85,7 @@ class MainWindow(QMainWindow):
         self.panels: dict[str, Panel] = {}
         self.docks: dict[str, QDockWidget] = {}
         self._build_panels()
+        self._build_lessons()
         self._build_status_bar()
         self._build_menus()
         self._restore_settings()
@@ -122,6 +123,26 @@ class MainWindow(QMainWindow):
         self._default_layout = self.saveState(LAYOUT_VERSION)
         if first is not None:
             first.raise_()
+
+    def _build_lessons(self) -> None:
+        from convexplorer.ui.lessons import LessonsDock
+
+        self.lessons = LessonsDock(self, self.settings)
+        self.lessons_dock = QDockWidget("Lessons", self)
+        self.lessons_dock.setObjectName("dock_lessons")
+        self.lessons_dock.setWidget(self.lessons)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.lessons_dock)
+        self.lessons_dock.hide()
+
+    def show_lessons(self) -> None:
+        """Lessons ▸ Course: show the lessons side bar."""
+        self.lessons_dock.show()
+        self.lessons_dock.raise_()
+
+    def start_lesson(self, lesson_id: str) -> None:
+        """Open the side bar and start (or resume) a lesson."""
+        self.show_lessons()
+        self.lessons.start(lesson_id)
 
     def _build_status_bar(self) -> None:
         self.tf_label = QLabel("Loading TensorFlow…")
@@ -169,6 +190,13 @@ class MainWindow(QMainWindow):
         view_menu.addSeparator()
         view_menu.addAction(self._action("&Reset Layout", self.reset_layout))
         view_menu.addAction(self._action("&Full Screen", self._toggle_full_screen, QKeySequence.StandardKey.FullScreen))
+
+        lessons_menu = bar.addMenu("&Lessons")
+        self.action_lessons = self._action("&Course…", self.show_lessons, "Ctrl+L", "guided tours through the panels")
+        lessons_menu.addAction(self.action_lessons)
+        lessons_menu.addSeparator()
+        for lesson in self.lessons.lessons:
+            lessons_menu.addAction(self._action(lesson.title, lambda _=False, i=lesson.id: self.start_lesson(i)))
 
         help_menu = bar.addMenu("&Help")
         help_menu.addAction(self._action("&Keyboard Shortcuts", self.show_shortcuts, "F1"))
