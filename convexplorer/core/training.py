@@ -170,6 +170,30 @@ class History:
         return cls(load(data.get("batch")), load(data.get("epoch")))
 
 
+def batch_positions(history: History) -> np.ndarray:
+    """Where each batch row sits on an epoch axis: epoch ``e``, batch ``b`` of ``n`` -> ``e + b / n``.
+
+    ``n`` is the epoch's batch count from the epoch rows (or, for an epoch not
+    finished yet, the largest count seen so far); epoch rows sit at ``e + 1``.
+    """
+    epochs = np.asarray(history.batch.get("epoch", []), dtype=np.float64)
+    if epochs.size == 0:
+        return np.zeros(0, np.float64)
+    per_epoch = dict(zip(history.epoch.get("epoch", []), history.epoch.get("batches", [])))
+    out = np.empty_like(epochs)
+    start = 0
+    while start < epochs.size:
+        e = epochs[start]
+        stop = start
+        while stop < epochs.size and epochs[stop] == e:
+            stop += 1
+        count = stop - start
+        n = per_epoch.get(e) or max([count, *[v for v in per_epoch.values() if v == v]])
+        out[start:stop] = e + np.arange(1, count + 1) / max(n, count)
+        start = stop
+    return out
+
+
 # --------------------------------------------------------------------------- events
 @dataclass(frozen=True)
 class BatchEvent:
@@ -408,6 +432,9 @@ class TrainingSession:
             self._fit_kwargs.update(x=train, shuffle=False)  # a data set shuffles itself
             card = int(train.cardinality().numpy())
             self.steps_per_epoch: Optional[int] = card if card > 0 else None
+            if self.steps_per_epoch is None and num_samples:
+                # e.g. after ignore_errors(): trust the caller's count of images
+                self.steps_per_epoch = math.ceil(num_samples / s.batch_size)
             self.num_samples = num_samples
         else:
             x, y = _as_arrays(train, "training data")

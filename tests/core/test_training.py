@@ -343,3 +343,16 @@ def test_describe_training_error_picks_the_useful_line():
     text = describe_training_error(InvalidArgumentError(msg))
     assert text.startswith("training failed (InvalidArgumentError): Received a label value of 7")
     assert "out of memory" in describe_training_error(MemoryError())
+
+
+def test_batch_positions_on_the_epoch_axis():
+    from convexplorer.core.training import batch_positions
+
+    h = History()
+    for step, ep in enumerate([0, 0, 0, 0, 1, 1, 1, 1, 2, 2], start=1):
+        h.add_batch({"step": step, "epoch": ep, "loss": 1.0})
+    h.add_epoch({"epoch": 0, "batches": 4})
+    h.add_epoch({"epoch": 1, "batches": 4})
+    # epoch 2 is running: 2 of (presumably) 4 batches
+    np.testing.assert_allclose(batch_positions(h), [0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0, 2.25, 2.5])
+    assert batch_positions(History()).size == 0
