@@ -1,0 +1,178 @@
+"""The Inspect panel driven offscreen with a tiny model (and MobileNetV2 with weights=None)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+keras = pytest.importorskip("keras")
+
+from convexplorer.core import inspect as ins  # noqa: E402
+from convexplorer.core import zoo  # noqa: E402
+from convexplorer.ui.panels.inspect import InspectPanel  # noqa: E402
+from convexplorer.ui.state import AppState  # noqa: E402
+
+TIMEOUT = 60_000
+
+
+def _tiny():
+    keras.utils.set_random_seed(7)
+    inp = keras.Input((16, 16, 1))
+    x = keras.layers.Conv2D(4, 3, activation="relu", name="c1")(inp)
+    x = keras.layers.Conv2D(6, 3, activation="relu", padding="same", name="c2")(x)
+    x = keras.layers.GlobalAveragePooling2D(name="gap")(x)
+    out = keras.layers.Dense(3, activation="softmax", name="out")(x)
+    return keras.Model(inp, out, name="tiny")
+
+
+def _wait(qtbot, panel, kind, timeout=TIMEOUT):
+    return qtbot.waitSignal(panel.updated, timeout=timeout, check_params_cb=lambda k: k == kind)
+
+
+@pytest.fixture()
+def panel(qtbot):
+    state = AppState()
+    state.mark_tensorflow_ready()
+    p = InspectPanel(state)
+    qtbot.addWidget(p)
+    p.resize(1100, 700)
+    yield p
+    p.shutdown()
+
+
+@pytest.fixture()
+def loaded(panel, qtbot):
+    """The panel with the tiny model and a colour image, analysed."""
+    model = _tiny()
+    panel.state.set_model(model, "tiny")
+    image = np.random.default_rng(0).random((20, 30, 3), dtype=np.float32)
+    with _wait(qtbot, panel, "analysis"):
+        panel.state.image_array_opened.emit(image, "noise")
+    return panel, model, image
+
+
+def test_banner_until_tensorflow_is_ready(qtbot):
+    state = AppState()
+    p = InspectPanel(state)
+    qtbot.addWidget(p)
+    assert not p.loading_banner.isHidden() and not p.load_app_button.isEnabled()
+    state.mark_tensorflow_ready()
+    assert p.loading_banner.isHidden() and p.load_app_button.isEnabled()
+    p.shutdown()
+
+
+def test_image_is_fitted_and_classified_at_once(loaded):
+    panel, model, image = loaded
+    x = ins.prepare_image(image, (16, 16, 1))
+    assert panel._image.shape == (16, 16, 1)
+    probs = model(x[None], training=False).numpy()[0]
+    shown = panel.topk_chart.predictions()
+    assert [i for i, _l, _p in shown] == list(np.argsort(-probs))
+    assert [p for _i, _l, p in shown] == pytest.approx(sorted(probs, reverse=True), rel=1e-5)
+    assert [panel.layer_combo.itemText(i) for i in range(panel.layer_combo.count())] == ["c1", "c2"]
+    assert panel.maps_grid.count == 4  # the first layer's channels, one tile each
+    assert "20 x 30" not in panel.image_label.text() and "30x20" in panel.image_label.text()
+
+
+def test_layer_change_click_and_receptive_field(loaded, qtbot):
+    panel, model, _image = loaded
+    with _wait(qtbot, panel, "maps"):
+        panel.layer_combo.setCurrentText("c2")
+    assert panel.maps_grid.count == 6
+    ref = keras.Model(model.inputs[0], model.get_layer("c2").output)(panel._image[None]).numpy()[0]
+    np.testing.assert_allclose(panel._maps, ref, rtol=1e-5, atol=1e-6)
+    # The grid maps image coordinates back to (tile, row, col).
+    h, w = ref.shape[:2]
+    pad, cols = max(1, min(h, w) // 8), panel.maps_grid.columns
+    assert panel.maps_grid.tile_at(1 * (w + pad) + 5.5, 2.5) == (1, 2, 5)
+    assert panel.maps_grid.tile_at(w + 0.5, 0) is None  # the gap between tiles
+    panel.maps_grid.tile_clicked.emit(3, 4, 5)
+    np.testing.assert_allclose(panel.enlarged_view.array(), ref[..., 3], rtol=1e-5, atol=1e-6)
+    # c1 (3x3 valid) then c2 (3x3 same): cell (4, 5) sees rows 3..7 and columns 4..8 of the input.
+    assert panel.rf_view.highlights()[0] == (3, 4, 5, 5)
+    assert cols >= 1
+
+
+def test_grad_cam_class_and_layer_pickers(loaded, qtbot):
+    panel, model, _image = loaded
+    with _wait(qtbot, panel, "cam"):
+        panel.cam_class_combo.setCurrentIndex(2)  # class 1
+    expected = ins.grad_cam(model, panel._x, class_index=1, layer_name="c2")
+    np.testing.assert_allclose(panel.cam_view._heat, expected, atol=1e-5)
+    assert "class 1" in panel.cam_info.text() and "c2" in panel.cam_info.text()
+    with _wait(qtbot, panel, "cam"):
+        panel.cam_layer_combo.setCurrentText("c1")
+    np.testing.assert_allclose(panel.cam_view._heat, ins.grad_cam(model, panel._x, 1, "c1"), atol=1e-5)
+    panel.cam_opacity.setValue(100)
+    comp = panel.cam_view.composite()
+    from convexplorer.ui.widgets.overlay_view import colorize
+
+    np.testing.assert_allclose(comp, colorize(expected * 0 + panel.cam_view._heat, "inferno"), atol=1e-6)
+
+
+def test_filter_patterns_worker_with_progress_and_cancel(loaded, qtbot):
+    panel, _model, _image = loaded
+    panel.pattern_layer_combo.setCurrentText("c2")
+    panel.pattern_count.setValue(3)
+    panel.pattern_steps.setValue(4)
+    with _wait(qtbot, panel, "patterns"):
+        panel.patterns_button.click()
+    assert panel.pattern_grid.count == 3
+    assert panel.pattern_progress.value() == panel.pattern_progress.maximum() == 12
+    qtbot.waitUntil(panel.patterns_button.isEnabled, timeout=TIMEOUT)  # the worker has finished
+    panel.pattern_steps.setValue(100000)
+    panel.patterns_button.click()
+    assert not panel.patterns_button.isEnabled()
+    worker = panel._pattern_worker
+    with qtbot.waitSignal(worker.finished, timeout=TIMEOUT):
+        panel.pattern_cancel_button.click()
+    assert panel.pattern_grid.caption.text() == "Cancelled."
+    assert panel.patterns_button.isEnabled()
+
+
+def test_open_path_images_and_bad_files(panel, tmp_path):
+    from PIL import Image
+
+    good = tmp_path / "pic.png"
+    Image.fromarray(np.full((5, 9, 4), 200, np.uint8), "RGBA").save(good)
+    assert panel.open_path(good) is True
+    assert panel._raw_image.shape == (5, 9, 3)
+    assert "pic.png: 9x5" in panel.image_label.text()
+    bad = tmp_path / "notes.png"
+    bad.write_text("hello")
+    assert panel.open_path(bad) is True
+    assert panel.message.isVisibleTo(panel) and "not an image" in panel.message.text()
+    assert panel.open_path(tmp_path / "model.keras") is False
+
+
+def test_keras_file_and_export(panel, qtbot, tmp_path):
+    path = tmp_path / "tiny.keras"
+    _tiny().save(path)
+    with _wait(qtbot, panel, "model"):
+        panel.load_model_file(str(path))
+    assert panel.model_label.text().startswith("tiny.keras")
+    with _wait(qtbot, panel, "analysis"):
+        panel.set_image(np.ones((16, 16, 1), np.float32) * 0.5, "grey")
+    out = tmp_path / "view.png"
+    assert panel.export_view(str(out))
+    from PIL import Image
+
+    with Image.open(out) as img:
+        assert img.format == "PNG" and img.size[0] > 100
+    assert not panel.export_view(str(tmp_path / "missing" / "x.png"))
+
+
+def test_pretrained_random_weights_and_offline_imagenet(panel, qtbot, monkeypatch):
+    with _wait(qtbot, panel, "model"):
+        panel.load_application("MobileNetV2", None, include_top=False)
+    assert "random weights" in panel.model_label.text()
+    with _wait(qtbot, panel, "analysis"):
+        panel.set_image(np.random.default_rng(1).random((40, 40, 3), dtype=np.float32), "noise")
+    assert panel.topk_chart.predictions() == []  # no classifier: the chart says why
+    assert panel.layer_combo.count() > 50 and "/" not in panel.layer_combo.itemText(0)
+    assert "classifier" in panel.cam_info.text()
+    monkeypatch.setattr(zoo, "WEIGHTS_BASE_URL", "http://127.0.0.1:9/")  # nothing listens there
+    with _wait(qtbot, panel, "error"):
+        panel.load_application("MobileNetV2", "imagenet", include_top=False)
+    assert "ImageNet weights for MobileNetV2 are not available" in panel.message.text()
+    assert "offline" in panel.message.text()
