@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Build the standalone ConvExplorer and check it:
+#   dist/convexplorer/                                  one-folder build, run dist/convexplorer/convexplorer
+#   dist/convexplorer-<version>-linux-x86_64.tar.gz     the release archive of that folder
+#
+#   packaging/build.sh                  pip install ".[packaging]" into the current Python, then build
+#   packaging/build.sh --venv DIR       make a fresh virtual environment DIR and build from it
+#   packaging/build.sh --no-install     build with what is installed already
+#   packaging/build.sh --baseline       build without exclusions and stripping (to measure them)
+#
+# After building it runs the frozen `convexplorer --self-test` and `--screenshot` (offscreen) and
+# fails (exit 1, no archive) when either fails. It prints build time, folder and archive sizes.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PY="${PYTHON:-python3}"
+VENV=""
+INSTALL=1
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --venv) VENV="$2"; shift 2 ;;
+        --no-install) INSTALL=0; shift ;;
+        --baseline) export CONVEXPLORER_BASELINE=1; shift ;;
+        -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+        *) echo "unknown option: $1 (see --help)" >&2; exit 2 ;;
+    esac
+done
+
+if [ -n "$VENV" ]; then
+    [ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
+    PY="$VENV/bin/python"
+fi
+if [ "$INSTALL" = 1 ]; then
+    "$PY" -m pip install --quiet ".[packaging]"
+fi
+
+# Qt's xcb platform plugin (used on a real X11 desktop) needs libxcb-cursor0.
+if command -v dpkg-query >/dev/null 2>&1 && ! dpkg-query -W -f='${Status}' libxcb-cursor0 2>/dev/null | grep -q "install ok installed"; then
+    echo "note: libxcb-cursor0 is not installed: the build runs offscreen, but the app needs it on an X11 desktop" >&2
+fi
+
+VERSION=$("$PY" -c "import sys; sys.path.insert(0, '.'); from convexplorer import __version__; print(__version__)")
+ARCH=$(uname -m)
+NAME="convexplorer-$VERSION-linux-$ARCH"
+DIST="dist/convexplorer"
+ARCHIVE="dist/$NAME.tar.gz"
+
+"$PY" packaging/make_icons.py
+
+start=$(date +%s.%N)
+"$PY" -m PyInstaller --noconfirm --log-level WARN \
+    --distpath dist --workpath build/pyinstaller packaging/convexplorer.spec
+build_s=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.0f", b - a }')
+
+check_home=$(mktemp -d)
+trap 'rm -rf "$check_home"' EXIT
+export CONVEXPLORER_HOME="$check_home/home" XDG_CONFIG_HOME="$check_home/config" QT_QPA_PLATFORM=offscreen
+status=0
+echo "--- frozen self-test"
+if ! "$DIST/convexplorer" --self-test; then
+    echo "FAILED: frozen self-test" >&2
+    status=1
+fi
+echo "--- frozen screenshots"
+shots="build/frozen-screenshots"
+rm -rf "$shots"
+if "$DIST/convexplorer" --screenshot "$shots" >/dev/null && ls "$shots"/*.png >/dev/null 2>&1; then
+    echo "$(ls "$shots"/*.png | wc -l) screenshots in $shots"
+else
+    echo "FAILED: frozen --screenshot" >&2
+    status=1
+fi
+
+archive_bytes=0
+if [ "$status" = 0 ]; then
+    rm -f "$ARCHIVE"
+    # The archive unpacks to a folder named after the release, holding the executable.
+    if command -v pigz >/dev/null 2>&1; then gz="pigz -6"; else gz="gzip -6"; fi
+    tar -C dist --transform "s|^convexplorer|$NAME|" -cf - convexplorer | $gz > "$ARCHIVE"
+    archive_bytes=$(stat -c %s "$ARCHIVE")
+fi
+
+folder_bytes=$(du -sb "$DIST" | cut -f1)
+mb() { awk -v n="$1" 'BEGIN { printf "%.1f", n / 1048576 }'; }
+echo "--- summary${CONVEXPLORER_BASELINE:+ (baseline: no exclusions, no strip)}"
+echo "build time   : $build_s s"
+echo "folder size  : $(mb "$folder_bytes") MiB  ($DIST)"
+if [ "$status" = 0 ]; then
+    echo "archive size : $(mb "$archive_bytes") MiB  ($ARCHIVE)"
+    echo "OK"
+else
+    echo "no archive: the frozen app failed its checks"
+fi
+exit $status
