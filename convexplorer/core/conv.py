@@ -86,31 +86,102 @@ def keras_refuses(stride: int | Sequence[int], dilation: int | Sequence[int]) ->
 
 
 # --- the shift-and-add engine ----------------------------------------------------------
-def _tap_slice(xp: np.ndarray, a: int, b: int, r0: int, r1: int, geo: ConvGeometry) -> np.ndarray:
-    """Rows ``r0:r1`` of the output grid, as seen by kernel tap (a, b), on the padded input."""
-    sy, sx = geo.stride
-    dy, dx = geo.dilation
-    ow = geo.output_hw[1]
+def _axpy():
+    """BLAS ``saxpy`` from scipy (``y += a*x`` in one pass), or None without scipy."""
+    global _SAXPY
+    if _SAXPY is False:
+        try:
+            from scipy.linalg.blas import saxpy
+        except ImportError:  # pragma: no cover - scipy ships with the app; numpy fallback below
+            saxpy = None
+        _SAXPY = saxpy
+    return _SAXPY
+
+
+_SAXPY = False  # not looked up yet
+#: Elements per BLAS call. OpenBLAS runs axpy on one thread up to 10,000
+#: elements; above that it wakes threads that spin for a core and, on a busy
+#: 2-core machine, made some updates take seconds instead of milliseconds.
+_AXPY_BLOCK = 9984
+
+
+def _out_len(n: int, k: int, s: int, d: int) -> int:
+    return (n - d * (k - 1) - 1) // s + 1
+
+
+def _tap_slice(xp: np.ndarray, a: int, b: int, r0: int, r1: int, stride, dilation, ow: int) -> np.ndarray:
+    """Output rows ``r0:r1`` as seen by kernel tap (a, b) on the padded input (strided view)."""
+    sy, sx = stride
+    dy, dx = dilation
     y0 = r0 * sy + a * dy
     x0 = b * dx
     return xp[y0 : y0 + (r1 - r0 - 1) * sy + 1 : sy, x0 : x0 + (ow - 1) * sx + 1 : sx]
 
 
-def _correlate_scalar_taps(xp: np.ndarray, k2: np.ndarray, geo: ConvGeometry) -> np.ndarray:
-    """Each channel of ``xp`` (Hp x Wp x C) correlated with the same 2-D kernel ``k2``."""
-    oh, ow = geo.output_hw
+def _correlate_numpy(xp: np.ndarray, k2: np.ndarray, stride, dilation) -> np.ndarray:
+    """Fallback engine: numpy multiply-add per tap over blocks of output rows."""
+    kh, kw = k2.shape
+    oh = _out_len(xp.shape[0], kh, stride[0], dilation[0])
+    ow = _out_len(xp.shape[1], kw, stride[1], dilation[1])
     c = xp.shape[2]
     out = np.zeros((oh, ow, c), np.float32)
     tmp = np.empty((min(_BLOCK_ROWS, oh), ow, c), np.float32)
-    taps = [(a, b, float(k2[a, b])) for a in range(k2.shape[0]) for b in range(k2.shape[1]) if k2[a, b] != 0.0]
+    taps = [(a, b, float(k2[a, b])) for a in range(kh) for b in range(kw) if k2[a, b] != 0.0]
     for r0 in range(0, oh, _BLOCK_ROWS):
         r1 = min(oh, r0 + _BLOCK_ROWS)
         o = out[r0:r1]
         t = tmp[: r1 - r0]
         for a, b, w in taps:
-            np.multiply(_tap_slice(xp, a, b, r0, r1, geo), w, out=t)
+            np.multiply(_tap_slice(xp, a, b, r0, r1, stride, dilation, ow), w, out=t)
             o += t
     return out
+
+
+def _correlate(xp: np.ndarray, k2: np.ndarray, stride: tuple[int, int], dilation: tuple[int, int]) -> np.ndarray:
+    """Each channel of the padded ``xp`` (Hp x Wp x C) correlated with one 2-D kernel (valid).
+
+    Stride is handled by splitting the input into its ``sy x sx`` phases
+    (``xp[py::sy, px::sx]``): every kernel tap then reads one phase at a
+    fixed offset with unit stride, so in the flattened phase image each tap
+    is a single contiguous ``y += w * x[offset:]`` (BLAS axpy). Columns that
+    wrap around a row end are computed and cut off at the end.
+    """
+    saxpy = _axpy()
+    if saxpy is None:
+        return _correlate_numpy(xp, k2, stride, dilation)
+    hp, wp, c = xp.shape
+    kh, kw = k2.shape
+    sy, sx = stride
+    dy, dx = dilation
+    oh, ow = _out_len(hp, kh, sy, dy), _out_len(wp, kw, sx, dx)
+    hq, wq = -(-hp // sy), -(-wp // sx)
+    rows = max(hq, oh + (kh - 1) * dy // sy) + 1  # one spare zero row: reads never run off the end
+    phases: dict[tuple[int, int], np.ndarray] = {}
+    taps = []
+    for a in range(kh):
+        for b in range(kw):
+            w = float(k2[a, b])
+            if w == 0.0:
+                continue
+            key = ((a * dy) % sy, (b * dx) % sx)
+            if key not in phases:
+                src = xp[key[0] :: sy, key[1] :: sx]
+                if sy == sx == 1 and src.flags.c_contiguous:
+                    buf = np.zeros((rows, wq, c), np.float32)
+                    buf[:hp] = src
+                else:
+                    buf = np.zeros((rows, wq, c), np.float32)
+                    buf[: src.shape[0], : src.shape[1]] = src
+                phases[key] = buf.reshape(-1)
+            offset = (((a * dy) // sy) * wq + (b * dx) // sx) * c
+            taps.append((phases[key], offset, w))
+    n_total = oh * wq * c
+    out = np.zeros(n_total, np.float32)
+    for n0 in range(0, n_total, _AXPY_BLOCK):
+        nb = min(_AXPY_BLOCK, n_total - n0)
+        for src, offset, w in taps:
+            saxpy(src, out, n=nb, a=w, offx=n0 + offset, offy=n0)
+    return out.reshape(oh, wq, c)[:, :ow]
 
 
 def _separable_terms(k2: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]] | None:
@@ -141,26 +212,17 @@ def _separable_terms(k2: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]] | No
     return terms or None
 
 
-def _correlate_separable(xp: np.ndarray, terms: list[tuple[np.ndarray, np.ndarray]], geo: ConvGeometry) -> np.ndarray:
-    """Per-channel correlation with ``sum(col_r x row_r)``: a row pass then a column pass per term."""
-    oh, ow = geo.output_hw
-    sy, sx = geo.stride
-    dy, dx = geo.dilation
-    hp = xp.shape[0]
-    out = np.zeros((oh, ow, xp.shape[2]), np.float32)
-    tmp_row = np.empty((hp, ow, xp.shape[2]), np.float32)
-    scratch = np.empty_like(tmp_row)
-    scratch_out = np.empty_like(out)
+def _correlate_2d_kernel(xp: np.ndarray, k2: np.ndarray, geo: ConvGeometry) -> np.ndarray:
+    """Per-channel correlation, through the separable form (row pass, then column pass) when it is cheaper."""
+    terms = _separable_terms(k2)
+    if terms is None:
+        return _correlate(xp, k2, geo.stride, geo.dilation)
+    (sy, sx), (dy, dx) = geo.stride, geo.dilation
+    out = None
     for col, row in terms:
-        tmp_row.fill(0.0)
-        for b, w in enumerate(row):
-            if w != 0.0:
-                np.multiply(xp[:, b * dx : b * dx + (ow - 1) * sx + 1 : sx], w, out=scratch)
-                tmp_row += scratch
-        for a, w in enumerate(col):
-            if w != 0.0:
-                np.multiply(tmp_row[a * dy : a * dy + (oh - 1) * sy + 1 : sy], w, out=scratch_out)
-                out += scratch_out
+        rows_done = _correlate(xp, row[None, :], (1, sx), (1, dx))
+        part = _correlate(rows_done, col[:, None], (sy, 1), (dy, 1))
+        out = part if out is None else out + part
     return out
 
 
@@ -169,10 +231,13 @@ def _correlate_full(xp: np.ndarray, k4: np.ndarray, geo: ConvGeometry) -> np.nda
     oh, ow = geo.output_hw
     kh, kw, c, f = k4.shape
     out = np.zeros((oh, ow, f), np.float32)
-    if c == 1:
-        # one input channel: every filter is a scalar-tap correlation of the same plane
-        for fi in range(f):
-            out[..., fi] = _correlate_scalar_taps(xp, k4[:, :, 0, fi], geo)[..., 0]
+    if c * f <= 16:
+        # few channel/filter pairs (the Playground's case): one per-plane correlation each
+        for ci in range(c):
+            plane = xp[..., ci : ci + 1]
+            for fi in range(f):
+                if np.any(k4[:, :, ci, fi]):
+                    out[..., fi] += _correlate_2d_kernel(plane, k4[:, :, ci, fi], geo)[..., 0]
         return out
     for r0 in range(0, oh, _BLOCK_ROWS):
         r1 = min(oh, r0 + _BLOCK_ROWS)
@@ -180,9 +245,8 @@ def _correlate_full(xp: np.ndarray, k4: np.ndarray, geo: ConvGeometry) -> np.nda
         for a in range(kh):
             for b in range(kw):
                 w = k4[a, b]
-                if not np.any(w):
-                    continue
-                o += np.tensordot(_tap_slice(xp, a, b, r0, r1, geo), w, axes=([2], [0]))
+                if np.any(w):
+                    o += np.tensordot(_tap_slice(xp, a, b, r0, r1, geo.stride, geo.dilation, ow), w, axes=([2], [0]))
     return out
 
 
@@ -217,8 +281,7 @@ def conv2d(
         )
     xp = pad_input(x3, geo.padding)
     if k.ndim == 2:
-        terms = _separable_terms(k)
-        out = _correlate_separable(xp, terms, geo) if terms is not None else _correlate_scalar_taps(xp, k, geo)
+        out = _correlate_2d_kernel(xp, k, geo)
         return out[..., 0] if two_d else out
     return _correlate_full(xp, k, geo)
 
@@ -272,19 +335,19 @@ def pool2d(
         out = np.full((oh, ow, x3.shape[2]), -np.inf, np.float32)
         for a in range(kh):
             for b in range(kw):
-                np.maximum(out, _tap_slice(xp, a, b, 0, oh, geo), out=out)
+                np.maximum(out, _tap_slice(xp, a, b, 0, oh, geo.stride, geo.dilation, ow), out=out)
     else:
         xp = pad_input(x3, geo.padding, value=0.0)
         out = np.zeros((oh, ow, x3.shape[2]), np.float32)
         for a in range(kh):
             for b in range(kw):
-                out += _tap_slice(xp, a, b, 0, oh, geo)
+                out += _tap_slice(xp, a, b, 0, oh, geo.stride, geo.dilation, ow)
         if padded:
             ones = pad_input(np.ones(x3.shape[:2] + (1,), np.float32), geo.padding)
             count = np.zeros((oh, ow, 1), np.float32)
             for a in range(kh):
                 for b in range(kw):
-                    count += _tap_slice(ones, a, b, 0, oh, geo)
+                    count += _tap_slice(ones, a, b, 0, oh, geo.stride, geo.dilation, ow)
             out /= count
         else:
             out /= np.float32(kh * kw)

@@ -321,3 +321,27 @@ def test_conv_step_expression_by_hand():
     assert step.top_left == (0, 0) and step.extent == (2, 2)
     long = conv.conv_step(np.ones((11, 11)), np.ones((11, 11)), (0, 0)).expression(max_terms=6)
     assert "(115 more)" in long and long.endswith("= 121.000")
+
+
+@settings(max_examples=15, deadline=None)
+@given(conv_case(full_kernel=False))
+def test_numpy_fallback_engine_equals_blas_engine(case):
+    """Without scipy the engine falls back to numpy multiply-adds: same numbers."""
+    x, k, stride, padding, dilation, geo = case
+    fast = conv.conv2d(x, k, stride=stride, padding=padding, dilation=dilation)
+    saved = conv._SAXPY
+    conv._SAXPY = None
+    try:
+        slow = conv.conv2d(x, k, stride=stride, padding=padding, dilation=dilation)
+    finally:
+        conv._SAXPY = saved
+    np.testing.assert_allclose(slow, fast, rtol=RTOL, atol=ATOL)
+
+
+def test_zero_kernel_and_large_image_shapes():
+    x = np.random.default_rng(5).random((300, 257, 3), dtype=np.float32)
+    assert not np.any(conv.conv2d(x, np.zeros((3, 3))))
+    k = np.random.default_rng(6).standard_normal((5, 5, 3, 1)).astype(np.float32)
+    out = conv.conv2d(x, k, stride=(2, 3), padding="same", dilation=1)
+    ref = tf_conv(x, k, (2, 3), "same", (1, 1))
+    np.testing.assert_allclose(out, ref, rtol=RTOL, atol=1e-4)
