@@ -95,7 +95,8 @@ def load_data(path, batch_size):
         y = np.asarray(data[yk])
         if LOSS == "categorical_crossentropy" and y.ndim == 1:
             y = keras.utils.to_categorical(y, NUM_CLASSES)
-        return tf.data.Dataset.from_tensor_slices((x, y)).batch(batch_size).prefetch(tf.data.AUTOTUNE)
+        ds = tf.data.Dataset.from_tensor_slices((x, y)).shuffle(len(x), seed=1337)
+        return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
     train = arrays("x_train", "y_train")
     val = arrays("x_val", "y_val") if "x_val" in data.files else None
@@ -121,7 +122,7 @@ def main(argv=None):
     print(f"parameters: {{model.count_params()}}")
     if args.data:
         train, val = load_data(args.data, args.batch_size)
-        history = model.fit(train, validation_data=val, epochs=args.epochs)
+        history = model.fit(train, validation_data=val, epochs=args.epochs, shuffle=False)  # already shuffled
         last = {{k: round(float(v[-1]), 4) for k, v in history.history.items()}}
         print(f"final: {{last}}")
     if args.save:

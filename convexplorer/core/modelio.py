@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import tempfile
 import threading
+import warnings
 import zipfile
 from pathlib import Path
 from typing import Any, Optional
@@ -54,7 +55,9 @@ def load_keras_model(path: str | os.PathLike[str], allow_unsafe: bool = False, c
     import keras
 
     try:
-        model = keras.saving.load_model(str(p), compile=compile, safe_mode=not allow_unsafe)
+        with warnings.catch_warnings():  # "Skipping variable loading for optimizer": harmless, it is rebuilt
+            warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
+            model = keras.saving.load_model(str(p), compile=compile, safe_mode=not allow_unsafe)
     except ModelFileError:
         raise
     except Exception as exc:  # noqa: BLE001 - every failure becomes a message the user can act on
