@@ -110,3 +110,20 @@ def test_validation_messages():
         AugmentationSpec(fill_mode="mirror").validate()
     with pytest.raises(DatasetError, match="expected one image"):
         augment_preview(np.zeros((2, 4, 4, 3)), AugmentationSpec.textbook())
+
+
+def test_dataset_carries_its_augmentation_to_the_train_subset_only():
+    base = ShapesDataset(n=16, size=16, seed=0).with_split(0.5, 0.0)
+    ds = base.with_augmentation(AugmentationSpec(vertical_flip=True))
+    assert base.augmentation is None and ds.augmentation == AugmentationSpec(vertical_flip=True)
+    assert ds.with_augmentation(AugmentationSpec()).augmentation is None
+    tr = ds.subset_indices("train")
+    plain = np.stack([ds.image(i) for i in tr])
+    x = next(iter(ds.to_tf_dataset("train", batch_size=16, shuffle=False, seed=1)))[0].numpy()
+    changed = sum(not np.allclose(a, p, atol=1e-6) for a, p in zip(x, plain))
+    assert changed > 0
+    off = next(iter(ds.to_tf_dataset("train", batch_size=16, shuffle=False, augmentation=False)))[0].numpy()
+    np.testing.assert_allclose(off, plain, atol=1e-6)
+    va = ds.subset_indices("validation")
+    xv = next(iter(ds.to_tf_dataset("validation", batch_size=16, shuffle=False)))[0].numpy()
+    np.testing.assert_allclose(xv, np.stack([ds.image(i) for i in va]), atol=1e-6)

@@ -66,6 +66,8 @@ class Dataset:
 
     #: Shown in the UI and in run records.
     name: str = "dataset"
+    #: Augmentation chosen in the Data panel (an ``AugmentationSpec``); applied to "train" by default.
+    augmentation: Any = None
 
     def __init__(
         self,
@@ -174,6 +176,12 @@ class Dataset:
         other._split_cache = None
         return other
 
+    def with_augmentation(self, spec: Any) -> "Dataset":
+        """A copy whose training subset is augmented with ``spec`` (None: no augmentation)."""
+        other = copy.copy(self)
+        other.augmentation = None if spec is None or spec.is_identity() else spec
+        return other
+
     # --- splitting ----------------------------------------------------------------
     def has_fixed(self, subset: str) -> bool:
         """True when ``subset`` comes from the source (official test set, a test/ folder)."""
@@ -217,7 +225,9 @@ class Dataset:
         """A batched, prefetched ``tf.data.Dataset`` of (float32 images in [0, 1], int32 labels).
 
         ``augmentation`` is an :class:`~convexplorer.core.datasets.augmentation.AugmentationSpec`
-        or a Keras layer; it is applied to each training batch (the same layers the preview uses).
+        or a Keras layer, applied to each batch (the same layers the preview uses). Left as
+        None, the "train" subset gets the data set's own :attr:`augmentation` (set in the Data
+        panel) and the other subsets none; pass False for no augmentation at all.
         """
         import tensorflow as tf
 
@@ -232,7 +242,9 @@ class Dataset:
             idx = idx[np.random.default_rng(seed).permutation(len(idx))]
         ds = self._tf_source(idx, shuffle=shuffle, seed=seed)
         ds = ds.batch(int(batch_size))
-        if augmentation is not None:
+        if augmentation is None and subset == "train":
+            augmentation = self.augmentation
+        if augmentation is not None and augmentation is not False:
             from .augmentation import AugmentationSpec, build_augmentation
 
             layer = build_augmentation(augmentation, seed=seed) if isinstance(augmentation, AugmentationSpec) else augmentation
