@@ -604,9 +604,6 @@ def _make_recorder_class(base: type) -> type:
                 tl.kernel_layer = ""
             if self.settings.patterns:
                 tl.pattern_layer = self.settings.pattern_layer or self._cam_layer
-            if len(tl):
-                last = tl[-1]
-                self._steps = last.step
 
         def _fail(self, exc: BaseException) -> None:
             text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -648,6 +645,8 @@ def _make_recorder_class(base: type) -> type:
         # --- keras hooks ---------------------------------------------------------------
         def on_train_begin(self, logs=None):
             self._spe = (self.params or {}).get("steps")
+            if len(self.timeline) and self._steps == 0:
+                self._steps = self.timeline[-1].step  # going on with an existing timeline
             if self.settings.record_initial and not len(self.timeline):
                 self._record(0.0, -1, None)
 
