@@ -26,8 +26,8 @@ ICONS = RESOURCES / "icons"
 PNG_SIZES: tuple[int, ...] = (16, 22, 24, 32, 48, 64, 128, 256, 512)
 #: Sizes packed into the Windows .ico (256 is the largest an .ico holds).
 ICO_SIZES: tuple[int, ...] = (16, 24, 32, 48, 64, 128, 256)
-#: Sizes packed into the macOS .icns (Pillow writes the @2x variants from the larger images).
-ICNS_SIZES: tuple[int, ...] = (16, 32, 64, 128, 256, 512, 1024)
+#: Pixel sizes in the macOS .icns (Pillow's ICNS writer: 16@2x, 32, 32@2x, 128, 128@2x, 256, 256@2x, 512, 512@2x).
+ICNS_SIZES: tuple[int, ...] = (32, 64, 128, 256, 512, 1024)
 
 
 def png_path(size: int) -> Path:

@@ -1,0 +1,408 @@
+"""Fast checks of packaging/ that do not build: the spec, the entry script, the .desktop file, the icons.
+
+The real build (about 1 GB, minutes) runs in packaging/build.sh, which also runs the frozen
+self-test and screenshots.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGING = ROOT / "packaging"
+SPEC = PACKAGING / "convexplorer.spec"
+DESKTOP = PACKAGING / "convexplorer.desktop"
+RESOURCES = ROOT / "convexplorer" / "resources"
+ICONS = RESOURCES / "icons"
+
+sys.path.insert(0, str(PACKAGING))
+import make_icons  # noqa: E402
+
+
+# --- the spec ---------------------------------------------------------------------------------
+
+
+def _spec_tree() -> ast.Module:
+    return ast.parse(SPEC.read_text(encoding="utf-8"), filename=str(SPEC))
+
+
+def _spec_constant(name: str):
+    """Evaluate a top-level ``NAME = <literal expression>`` of the spec (lists of strings)."""
+    for node in _spec_tree().body:
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in node.targets):
+            return eval(compile(ast.Expression(node.value), str(SPEC), "eval"), {})  # noqa: S307 - our own file
+    raise AssertionError(f"{name} not assigned in {SPEC.name}")
+
+
+def _spec_calls(func: str) -> list[ast.Call]:
+    return [
+        n for n in ast.walk(_spec_tree()) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == func
+    ]
+
+
+def _declared() -> set[str]:
+    """Import names of pyproject's runtime dependencies (mapped by hand, independently of the spec)."""
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["dependencies"]
+    names = {re.match(r"[A-Za-z0-9_.-]+", d).group(0).lower() for d in deps}
+    known = {"pillow": "PIL", "pyside6-essentials": "PySide6", "tensorflow-cpu": "tensorflow", "scikit-image": "skimage"}
+    return {known.get(n, n.replace("-", "_")) for n in names}
+
+
+def _excludes() -> list[str]:
+    """What the frozen build leaves out (the spec keeps any excluded name that pyproject declares)."""
+    listed = _spec_constant("QT_EXCLUDES") + _spec_constant("TF_EXCLUDES") + _spec_constant("OTHER_EXCLUDES")
+    return [m for m in listed if m not in _declared()]
+
+
+def test_spec_is_one_folder_without_upx():
+    """Every EXE/COLLECT turns UPX off; the EXEs leave binaries out (one-folder) and COLLECT gathers them."""
+    exes, colls = _spec_calls("EXE"), _spec_calls("COLLECT")
+    assert exes and len(colls) == 1
+    for call in exes + colls:
+        kw = {k.arg: k.value for k in call.keywords}
+        assert isinstance(kw["upx"], ast.Constant) and kw["upx"].value is False
+    for call in exes:
+        kw = {k.arg: k.value for k in call.keywords}
+        assert isinstance(kw["exclude_binaries"], ast.Constant) and kw["exclude_binaries"].value is True
+    name = next(k.value for k in colls[0].keywords if k.arg == "name")
+    assert ast.unparse(name) == "NAME" and _spec_constant("NAME") == "convexplorer"
+
+
+def test_spec_entry_point_is_the_console_script():
+    """The frozen entry script calls the same function as the pip-installed ``convexplorer`` command."""
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    module, func = pyproject["project"]["scripts"]["convexplorer"].split(":")
+    assert "convexplorer_main.py" in SPEC.read_text(encoding="utf-8")
+    entry = ast.parse((PACKAGING / "convexplorer_main.py").read_text(encoding="utf-8"))
+    imports = [n for n in ast.walk(entry) if isinstance(n, ast.ImportFrom)]
+    assert any(n.module == module and func in {a.name for a in n.names} for n in imports)
+    calls = {ast.unparse(n.func) for n in ast.walk(entry) if isinstance(n, ast.Call)}
+    assert "multiprocessing.freeze_support" in calls and func in calls
+
+
+def test_entry_script_runs():
+    """``python packaging/convexplorer_main.py --version`` prints the package version."""
+    from convexplorer import __version__
+
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    out = subprocess.run(
+        [sys.executable, str(PACKAGING / "convexplorer_main.py"), "--version"],
+        capture_output=True, text=True, timeout=60, env=env, check=True,
+    )
+    assert out.stdout.strip() == f"ConvExplorer {__version__}"
+
+
+def test_spec_excludes_unused_qt_and_tools_but_nothing_needed():
+    """The unused Qt modules and TF tooling are excluded; no module the app uses is."""
+    excludes = _excludes()
+    for unused in ("PySide6.QtQml", "PySide6.QtQuick", "PySide6.QtWebEngineCore", "PySide6.QtNetwork", "PySide6.QtDesigner"):
+        assert unused in excludes
+    for unused in ("tensorflow.python.kernel_tests", "tensorflow.compiler.mlir.stablehlo", "nvidia", "tensorrt"):
+        assert unused in excludes
+    needed = ("PySide6", "PySide6.QtCore", "PySide6.QtGui", "PySide6.QtWidgets", "PySide6.QtSvg",
+              "PySide6.QtOpenGL", "PySide6.QtOpenGLWidgets", "PySide6.QtTest", "tensorflow", "keras",
+              "numpy", "PIL", "pyqtgraph", "superqt", "platformdirs", "h5py", "convexplorer")
+    for name in needed:
+        assert not any(name == e or name.startswith(e + ".") for e in excludes), name
+
+
+_IMPORT_ERRORS = {"ImportError", "ModuleNotFoundError", "Exception", "BaseException"}
+
+
+def _guarded(try_node: ast.Try) -> bool:
+    """Whether a try statement catches ImportError (so the import in its body is optional)."""
+    for handler in try_node.handlers:
+        if handler.type is None:
+            return True
+        types = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
+        if any(ast.unparse(t).split(".")[-1] in _IMPORT_ERRORS for t in types):
+            return True
+    return False
+
+
+def unguarded_imports(source: str) -> set[str]:
+    """Absolute module names imported by ``source`` outside a ``try: ... except ImportError``."""
+    names: set[str] = set()
+
+    def visit(node: ast.AST, guarded: bool) -> None:
+        if isinstance(node, ast.Try):
+            for child in node.body:
+                visit(child, guarded or _guarded(node))
+            for child in node.handlers + node.orelse + node.finalbody:
+                visit(child, guarded)
+            return
+        if not guarded:
+            if isinstance(node, ast.Import):
+                names.update(a.name for a in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names.add(node.module)
+                names.update(f"{node.module}.{a.name}" for a in node.names)
+        for child in ast.iter_child_nodes(node):
+            visit(child, guarded)
+
+    visit(ast.parse(source), False)
+    return names
+
+
+def test_unguarded_imports_sees_lazy_imports_and_skips_optional_ones():
+    """The import scanner below finds imports inside functions and ignores those guarded by ImportError."""
+    source = (
+        "import numpy\n"
+        "def f():\n    from scipy.signal import lfilter\n"
+        "def g():\n    try:\n        import skimage\n    except ImportError:\n        pass\n"
+        "try:\n    import h5py\nexcept ValueError:\n    pass\n"
+    )
+    assert unguarded_imports(source) == {"numpy", "scipy.signal", "scipy.signal.lfilter", "h5py"}
+
+
+def test_app_code_imports_nothing_excluded():
+    """No module of the app (lazy imports included) needs a module the frozen build leaves out.
+
+    An import inside ``try: ... except ImportError`` is optional (the app has a fallback) and allowed.
+    """
+    excludes = _excludes()
+    offenders = []
+    for path in sorted((ROOT / "convexplorer").rglob("*.py")):
+        for name in unguarded_imports(path.read_text(encoding="utf-8")):
+            if any(name == e or name.startswith(e + ".") for e in excludes):
+                offenders.append(f"{path.relative_to(ROOT)}: {name}")
+    assert not offenders, "excluded from the frozen build but imported:\n" + "\n".join(offenders)
+
+
+def test_spec_keeps_declared_dependencies():
+    """The spec drops an excluded name once pyproject declares it (its own reading of pyproject agrees with ours)."""
+    text = SPEC.read_text(encoding="utf-8")
+    assert "OTHER_EXCLUDES = [m for m in OTHER_EXCLUDES if m not in declared_dependencies()]" in text
+    assert {"numpy", "PIL", "PySide6", "tensorflow", "keras", "pyqtgraph", "superqt"} <= _declared()
+
+
+def test_gui_stack_loads_no_excluded_qt_module():
+    """Importing the window, pyqtgraph and superqt (as the app does) loads none of the excluded Qt modules."""
+    code = (
+        "import sys, pyqtgraph, superqt, superqt.utils\n"
+        "import convexplorer.ui.main_window, convexplorer.ui.resources\n"
+        "print('\\n'.join(m for m in sys.modules if m.startswith('PySide6.')))\n"
+    )
+    env = dict(os.environ, PYTHONPATH=str(ROOT), QT_QPA_PLATFORM="offscreen")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=env, check=True)
+    loaded = set(out.stdout.split())
+    assert {"PySide6.QtCore", "PySide6.QtGui", "PySide6.QtWidgets"} <= loaded
+    assert loaded.isdisjoint(_spec_constant("QT_EXCLUDES")), loaded & set(_spec_constant("QT_EXCLUDES"))
+
+
+@pytest.mark.slow
+def test_tensorflow_import_loads_no_excluded_module():
+    """``import tensorflow, keras`` and a Keras fit load none of the TensorFlow modules the build excludes."""
+    code = (
+        "import sys, numpy as np, keras, tensorflow as tf\n"
+        "m = keras.Sequential([keras.Input((6, 6, 1)), keras.layers.Conv2D(2, 3), keras.layers.Flatten(), keras.layers.Dense(2)])\n"
+        "m.compile('adam', 'mse'); m.fit(np.zeros((2, 6, 6, 1)), np.zeros((2, 2)), verbose=0)\n"
+        "print('\\n'.join(sys.modules))\n"
+    )
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=180, env=env, check=True)
+    loaded = set(out.stdout.split())
+    assert "tensorflow" in loaded and "keras" in loaded
+    tf_excludes = _spec_constant("TF_EXCLUDES")
+    hits = sorted(m for m in loaded for e in tf_excludes if m == e or m.startswith(e + "."))
+    assert not hits, hits
+
+
+def test_spec_bundles_resources_where_the_app_looks(tmp_path, monkeypatch):
+    """The spec copies resources to convexplorer/resources, and resources_dir() finds them there when frozen."""
+    from convexplorer.ui.resources import resources_dir
+
+    analysis = _spec_calls("Analysis")
+    assert len(analysis) == 1
+    datas = next(k.value for k in analysis[0].keywords if k.arg == "datas")
+    dests = [elt.elts[1].value for elt in datas.elts]  # [(source, destination)]
+    assert dests == ["convexplorer/resources"]
+    frozen = tmp_path / "convexplorer" / "resources"
+    frozen.mkdir(parents=True)
+    monkeypatch.setattr(sys, "_MEIPASS", str(tmp_path), raising=False)
+    assert resources_dir() == frozen
+
+
+def test_spec_carries_windows_and_macos_icons():
+    """The spec names the .ico/.icns files and a macOS bundle, and those files exist."""
+    text = SPEC.read_text(encoding="utf-8")
+    assert "convexplorer.ico" in text and "convexplorer.icns" in text
+    bundle = _spec_calls("BUNDLE")
+    assert len(bundle) == 1
+    kw = {k.arg for k in bundle[0].keywords}
+    assert {"icon", "bundle_identifier", "info_plist"} <= kw
+    assert (ICONS / "convexplorer.ico").is_file() and (ICONS / "convexplorer.icns").is_file()
+
+
+def test_build_script_is_valid_shell_and_checks_the_frozen_app():
+    """build.sh parses, installs the packaging extra, uses the spec and runs the frozen self-test and screenshot."""
+    script = PACKAGING / "build.sh"
+    subprocess.run(["bash", "-n", str(script)], check=True)
+    text = script.read_text(encoding="utf-8")
+    assert '.[packaging]' in text and "packaging/convexplorer.spec" in text
+    assert "--self-test" in text and "--screenshot" in text and "tar" in text
+    assert os.access(script, os.X_OK) and os.access(PACKAGING / "install-desktop.sh", os.X_OK)
+
+
+# --- the .desktop file (freedesktop Desktop Entry Specification 1.5) --------------------------
+
+_KNOWN_KEYS = {
+    "Type", "Version", "Name", "GenericName", "NoDisplay", "Comment", "Icon", "Hidden", "OnlyShowIn",
+    "NotShowIn", "DBusActivatable", "TryExec", "Exec", "Path", "Terminal", "Actions", "MimeType",
+    "Categories", "Implements", "Keywords", "StartupNotify", "StartupWMClass", "URL", "PrefersNonDefaultGPU",
+    "SingleMainWindow",
+}
+_BOOLEAN_KEYS = {"NoDisplay", "Hidden", "DBusActivatable", "Terminal", "StartupNotify", "PrefersNonDefaultGPU", "SingleMainWindow"}
+_LIST_KEYS = {"OnlyShowIn", "NotShowIn", "Actions", "MimeType", "Categories", "Implements", "Keywords"}
+_MAIN_CATEGORIES = {"AudioVideo", "Audio", "Video", "Development", "Education", "Game", "Graphics", "Network",
+                    "Office", "Science", "Settings", "System", "Utility"}
+#: Additional categories we use -> the categories one of which must be present with them.
+_RELATED = {"ArtificialIntelligence": {"Education", "Science"}}
+
+
+def parse_desktop(text: str) -> dict[str, dict[str, str]]:
+    """Parse a .desktop file into groups of keys, checking the syntax rules of the spec."""
+    groups: dict[str, dict[str, str]] = {}
+    current = None
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        header = re.fullmatch(r"\[([^\[\]\x00-\x1f]+)\]", line)
+        if header:
+            assert header.group(1) not in groups, f"line {number}: duplicate group"
+            current = groups[header.group(1)] = {}
+            continue
+        assert current is not None, f"line {number}: key before the first group"
+        match = re.fullmatch(r"([A-Za-z0-9-]+)(\[[^\]]+\])?\s*=\s*(.*)", line)
+        assert match, f"line {number}: not a key=value line: {line!r}"
+        key = match.group(1) + (match.group(2) or "")
+        assert key not in current, f"line {number}: duplicate key {key}"
+        current[key] = match.group(3)
+    return groups
+
+
+def test_desktop_file_is_valid():
+    """The .desktop file follows the freedesktop keys, value types and category rules."""
+    groups = parse_desktop(DESKTOP.read_text(encoding="utf-8"))
+    assert next(iter(groups)) == "Desktop Entry"
+    entry = groups["Desktop Entry"]
+    for key, value in entry.items():
+        base = key.split("[")[0]
+        assert base in _KNOWN_KEYS or base.startswith("X-"), f"unknown key {key}"
+        if base in _BOOLEAN_KEYS:
+            assert value in {"true", "false"}, f"{key}={value} is not a boolean"
+        if base in _LIST_KEYS:
+            assert value.endswith(";"), f"{key} list must end with ';'"
+    assert entry["Type"] == "Application"
+    assert entry["Version"] in {"1.0", "1.1", "1.2", "1.3", "1.4", "1.5"}
+    assert entry["Name"] == "ConvExplorer"
+    # Exec: the command, then only valid field codes; %F because the app opens several files.
+    argv = entry["Exec"].split()
+    assert argv[0] == "convexplorer" == entry["TryExec"]
+    codes = [a for a in argv[1:] if a.startswith("%")]
+    assert codes == ["%F"]
+    # Icon: a theme name (no path, no extension) that the icon tree provides.
+    assert entry["Icon"] == "convexplorer"
+    assert make_icons.png_path(48).name == entry["Icon"] + ".png"
+    categories = [c for c in entry["Categories"].split(";") if c]
+    assert set(categories) & _MAIN_CATEGORIES
+    for cat in categories:
+        if cat in _RELATED:
+            assert set(categories) & _RELATED[cat], f"{cat} needs one of {_RELATED[cat]}"
+    mimes = [m for m in entry["MimeType"].split(";") if m]
+    assert mimes and all(re.fullmatch(r"[a-z]+/[a-z0-9.+-]+", m) for m in mimes)
+    assert "image/png" in mimes and "image/jpeg" in mimes
+
+
+@pytest.mark.skipif(shutil.which("desktop-file-validate") is None, reason="desktop-file-utils not installed")
+def test_desktop_file_passes_desktop_file_validate():
+    """desktop-file-validate (freedesktop's own checker) reports nothing."""
+    out = subprocess.run(["desktop-file-validate", str(DESKTOP)], capture_output=True, text=True)
+    assert out.returncode == 0 and not out.stdout.strip(), out.stdout
+
+
+def test_parse_desktop_rejects_broken_files():
+    """The validator used above does catch a duplicate key and a line without '='."""
+    with pytest.raises(AssertionError, match="duplicate key"):
+        parse_desktop("[Desktop Entry]\nName=a\nName=b\n")
+    with pytest.raises(AssertionError, match="not a key=value"):
+        parse_desktop("[Desktop Entry]\nName\n")
+
+
+def test_install_desktop_script_installs_and_uninstalls(tmp_path):
+    """install-desktop.sh, run from an unpacked release, installs a menu entry pointing at it, then removes it."""
+    release = tmp_path / "release dir"
+    release.mkdir()
+    exe = release / "convexplorer"
+    exe.write_text("#!/bin/sh\nexit 0\n")
+    exe.chmod(0o755)
+    for name in ("convexplorer.desktop", "install-desktop.sh"):
+        shutil.copy2(PACKAGING / name, release / name)
+    shutil.copy2(RESOURCES / "convexplorer.svg", release / "convexplorer.svg")
+    shutil.copytree(ICONS / "hicolor", release / "icons" / "hicolor")
+    data = tmp_path / "data"
+    env = dict(os.environ, XDG_DATA_HOME=str(data), HOME=str(tmp_path))
+    subprocess.run(["sh", str(release / "install-desktop.sh")], check=True, env=env, capture_output=True)
+    installed = parse_desktop((data / "applications" / "convexplorer.desktop").read_text())["Desktop Entry"]
+    assert installed["Exec"] == f'"{exe}" %F'
+    assert installed["TryExec"] == str(exe)
+    assert installed["Icon"] == "convexplorer"
+    for size in make_icons.PNG_SIZES:
+        assert (data / "icons" / "hicolor" / f"{size}x{size}" / "apps" / "convexplorer.png").is_file()
+    assert (data / "icons" / "hicolor" / "scalable" / "apps" / "convexplorer.svg").is_file()
+    subprocess.run(["sh", str(release / "install-desktop.sh"), "--uninstall"], check=True, env=env, capture_output=True)
+    assert not (data / "applications" / "convexplorer.desktop").exists()
+    assert not list((data / "icons").rglob("convexplorer.*"))
+
+
+# --- icons -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("size", make_icons.PNG_SIZES)
+def test_png_icons_exist_at_every_size(size):
+    """Each hicolor PNG exists, is size x size RGBA, with transparent corners (the icon is a rounded square)."""
+    path = make_icons.png_path(size)
+    assert path.is_file(), f"missing {path}: run python packaging/make_icons.py"
+    with Image.open(path) as im:
+        assert im.size == (size, size)
+        rgba = np.asarray(im.convert("RGBA"))
+    assert rgba[0, 0, 3] == 0 and rgba[-1, -1, 3] == 0
+    assert rgba[size // 2, size // 2, 3] == 255
+
+
+def test_png_icons_match_the_svg(qapp):
+    """The committed PNGs are what the SVG renders to now (regenerate them after editing the SVG)."""
+    import io
+
+    for size in (16, 48, 256):
+        fresh = np.asarray(Image.open(io.BytesIO(make_icons.render_png(size))).convert("RGBA"), dtype=float)
+        with Image.open(make_icons.png_path(size)) as im:
+            committed = np.asarray(im.convert("RGBA"), dtype=float)
+        assert np.abs(fresh - committed).mean() < 1.0, f"{size}px icon is stale: run python packaging/make_icons.py"
+
+
+def test_ico_and_icns_hold_every_size():
+    """The .ico holds ICO_SIZES (its 256 px image is the SVG drawn at 256); the .icns holds 32 to 1024 px."""
+    with Image.open(ICONS / "convexplorer.ico") as ico:
+        assert set(ico.info["sizes"]) == {(s, s) for s in make_icons.ICO_SIZES}
+        ico.size = (256, 256)
+        big = np.asarray(ico.convert("RGBA"))
+    with Image.open(make_icons.png_path(256)) as png:
+        assert np.abs(big.astype(float) - np.asarray(png.convert("RGBA"), dtype=float)).mean() < 1.0
+    with Image.open(ICONS / "convexplorer.icns") as icns:
+        sizes = {(w * scale) for w, _h, scale in icns.info["sizes"]}
+        assert sizes == set(make_icons.ICNS_SIZES)
+        assert icns.size == (1024, 1024)  # Pillow opens the largest
+        rgba = np.asarray(icns.convert("RGBA"))
+    assert rgba[0, 0, 3] == 0 and rgba[512, 512, 3] == 255
