@@ -376,12 +376,14 @@ def build_application(
     input_shape: Sequence[int] | None = None,
     progress: Optional[ProgressFn] = None,
     cancel: Optional[threading.Event] = None,
+    **options: Any,
 ) -> Any:
     """Build ``keras.applications.<name>`` with random (None), ``"imagenet"`` or file weights.
 
     ``input_shape`` defaults to the model's ImageNet size. ImageNet weights are
     downloaded with progress/cancel into ``keras_home()/"models"`` (used offline
     when already there); a :class:`DownloadError` says when that fails.
+    ``options`` go to the Keras constructor as they are (``alpha=0.35``, ``pooling="avg"``...).
     """
     info = application_info(name)
     imagenet = isinstance(weights, str) and weights.lower() == "imagenet"
@@ -390,7 +392,7 @@ def build_application(
     import keras
 
     ctor = getattr(keras.applications, info.constructor)
-    kwargs: dict[str, Any] = {"include_top": include_top, "input_shape": shape}
+    kwargs: dict[str, Any] = {**options, "include_top": include_top, "input_shape": shape}
     desc = f"{name} ({'with' if include_top else 'without'} classifier, input {shape[0]}x{shape[1]}x{shape[2]})"
     report(progress, 0, 0, f"building {name}")
     if weights is None or (isinstance(weights, str) and weights.lower() in ("", "none", "random")):

@@ -105,16 +105,28 @@ def test_functional_feature_maps_and_extractor_is_cached():
     assert len(ins._traces[model]) == 1
 
 
-def test_nested_base_inside_sequential(nested):
-    model, base = nested
-    x = _img((32, 32, 3))
-    name = f"{base.name}/Conv_1"
-    assert name in [i.name for i in ins.layers(model)]
-    assert ins.default_conv_layer(model) == name
-    ((got_name, got),) = ins.feature_maps(model, x, layers=[name])
-    ref = keras.Model(base.inputs[0], base.get_layer("Conv_1").output)(x[None], training=False).numpy()[0]
-    assert got_name == name
-    np.testing.assert_allclose(got, ref, rtol=1e-4, atol=1e-5)
+def _small_base():
+    """A functional base with a residual branch, like the applications but tiny."""
+    inp = keras.Input((12, 12, 3))
+    x = keras.layers.Conv2D(4, 3, padding="same", activation="relu", name="stem")(inp)
+    y = keras.layers.Conv2D(4, 3, padding="same", name="branch")(x)
+    x = keras.layers.Add(name="add")([x, y])
+    x = keras.layers.Conv2D(5, 3, strides=2, activation="relu", name="top_conv")(x)
+    return keras.Model(inp, x, name="base")
+
+
+def test_nested_base_inside_sequential():
+    keras.utils.set_random_seed(6)
+    base = _small_base()
+    model = keras.Sequential([base, keras.layers.GlobalAveragePooling2D(name="gap"), keras.layers.Dense(3, activation="softmax")])
+    x = _img((12, 12, 3))
+    names = [i.name for i in ins.layers(model, x.shape)]
+    assert names[:5] == ["base/stem", "base/branch", "base/add", "base/top_conv", "base"]
+    assert ins.default_conv_layer(model, x.shape) == "base/top_conv"
+    maps = dict(ins.feature_maps(model, x, layers=["base/add", "top_conv"]))  # a unique short name works too
+    ref = keras.Model(base.inputs[0], [base.get_layer("add").output, base.get_layer("top_conv").output])(x[None])
+    np.testing.assert_allclose(maps["base/add"], ref[0].numpy()[0], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(maps["base/top_conv"], ref[1].numpy()[0], rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(ins.predict(model, x), model(x[None], training=False).numpy()[0], rtol=1e-5, atol=1e-6)
 
 
@@ -147,7 +159,10 @@ def test_grad_cam_nested_matches_plain_implementation(nested):
         conv, feats = sub(xt, training=False)
         return conv, tf.matmul(gap(feats), dense.kernel) + dense.bias
 
+    assert ins.default_conv_layer(model) == f"{base.name}/Conv_1"
+    np.testing.assert_allclose(ins.predict(model, x), model(x[None], training=False).numpy()[0], rtol=1e-5, atol=1e-6)
     res = ins.grad_cam_details(model, x, class_index=1)
+    assert res.layer_name == f"{base.name}/Conv_1"
     np.testing.assert_allclose(res.coarse, _ref_grad_cam(conv_and_logits, x, 1), atol=1e-4)
     # Upsampling to the image: same as TensorFlow's bilinear resize of the coarse map.
     up = tf.image.resize(res.coarse[None, ..., None], (32, 32), method="bilinear").numpy()[0, ..., 0]

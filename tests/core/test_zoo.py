@@ -17,7 +17,7 @@ keras = pytest.importorskip("keras")
 from convexplorer.core import zoo  # noqa: E402
 from convexplorer.core.errors import ConvExplorerError, DownloadError, ModelFileError, ShapeError  # noqa: E402
 
-MNV2_NOTOP_96 = "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_96_no_top.h5"
+MNV2_NOTOP_96 = "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.35_96_no_top.h5"
 
 
 class _Quiet(http.server.SimpleHTTPRequestHandler):
@@ -83,8 +83,8 @@ def test_weights_metadata_from_keras_constants():
 
 
 def test_random_weights_match_keras_and_are_labelled():
-    model = zoo.build_application("MobileNetV2", weights=None, input_shape=(32, 32, 3))
-    ref = keras.applications.MobileNetV2(weights=None, include_top=False, input_shape=(32, 32, 3))
+    model = zoo.build_application("MobileNetV2", weights=None, input_shape=(32, 32, 3), alpha=0.35)
+    ref = keras.applications.MobileNetV2(weights=None, include_top=False, input_shape=(32, 32, 3), alpha=0.35)
     assert model.count_params() == ref.count_params()
     assert model.output_shape == ref.output_shape
     assert zoo.weights_label(model) == "random weights"
@@ -101,12 +101,12 @@ def test_input_shape_errors_say_what_was_expected():
 
 def test_imagenet_download_with_progress_then_offline_cache(server, keras_home, monkeypatch):
     root, base, stop = server
-    source = keras.applications.MobileNetV2(weights=None, include_top=False, input_shape=(96, 96, 3))
+    source = keras.applications.MobileNetV2(weights=None, include_top=False, input_shape=(96, 96, 3), alpha=0.35)
     _legacy_h5(source, root / MNV2_NOTOP_96)
     monkeypatch.setattr(zoo, "WEIGHTS_BASE_URL", base)
     calls = []
     model = zoo.build_application(
-        "MobileNetV2", "imagenet", input_shape=(96, 96, 3), progress=lambda d, t, m: calls.append((d, t, m))
+        "MobileNetV2", "imagenet", input_shape=(96, 96, 3), alpha=0.35, progress=lambda d, t, m: calls.append((d, t, m))
     )
     cached = keras_home / "models" / MNV2_NOTOP_96
     assert cached.is_file() and cached.read_bytes() == (root / MNV2_NOTOP_96).read_bytes()
@@ -116,12 +116,12 @@ def test_imagenet_download_with_progress_then_offline_cache(server, keras_home, 
     assert zoo.weights_label(model) == "ImageNet weights"
 
     stop()  # offline now: the cached file is used
-    again = zoo.build_application("MobileNetV2", "imagenet", input_shape=(96, 96, 3))
+    again = zoo.build_application("MobileNetV2", "imagenet", input_shape=(96, 96, 3), alpha=0.35)
     np.testing.assert_array_equal(again.get_weights()[0], source.get_weights()[0])
 
     cached.unlink()
     with pytest.raises(DownloadError, match="offline"):
-        zoo.build_application("MobileNetV2", "imagenet", input_shape=(96, 96, 3))
+        zoo.build_application("MobileNetV2", "imagenet", input_shape=(96, 96, 3), alpha=0.35)
 
 
 def test_imagenet_download_bad_checksum(server, keras_home, monkeypatch):
@@ -152,14 +152,14 @@ def test_decode_with_served_class_index(server, keras_home, monkeypatch):
 
 
 def test_weights_from_file_and_wrong_architecture(tmp_path):
-    src = keras.applications.MobileNetV2(weights=None, include_top=False, input_shape=(32, 32, 3))
+    src = keras.applications.MobileNetV2(weights=None, include_top=False, input_shape=(32, 32, 3), alpha=0.35)
     path = tmp_path / "mine.weights.h5"
     src.save_weights(path)
-    model = zoo.build_application("MobileNetV2", weights=str(path), input_shape=(32, 32, 3))
+    model = zoo.build_application("MobileNetV2", weights=str(path), input_shape=(32, 32, 3), alpha=0.35)
     np.testing.assert_array_equal(model.get_weights()[5], src.get_weights()[5])
     assert zoo.weights_label(model) == "weights from mine.weights.h5"
-    with pytest.raises(ModelFileError, match="mine.weights.h5 does not fit VGG16"):
-        zoo.build_application("VGG16", weights=str(path), input_shape=(32, 32, 3))
+    with pytest.raises(ModelFileError, match="mine.weights.h5 does not fit MobileNetV2"):
+        zoo.build_application("MobileNetV2", weights=str(path), input_shape=(32, 32, 3), alpha=0.5)
     with pytest.raises(ModelFileError, match="not found"):
         zoo.build_application("VGG16", weights=str(tmp_path / "missing.h5"), input_shape=(32, 32, 3))
 

@@ -162,17 +162,19 @@ def test_keras_file_and_export(panel, qtbot, tmp_path):
     assert not panel.export_view(str(tmp_path / "missing" / "x.png"))
 
 
-def test_pretrained_random_weights_and_offline_imagenet(panel, qtbot, monkeypatch):
+def test_pretrained_random_weights_and_errors_shown(panel, qtbot, tmp_path):
     with _wait(qtbot, panel, "model"):
-        panel.load_application("MobileNetV2", None, include_top=False)
-    assert "random weights" in panel.model_label.text()
+        panel.load_application("MobileNetV2", None, include_top=False, input_shape=(64, 64, 3))
+    assert "random weights" in panel.model_label.text() and "64x64x3" in panel.model_label.text()
     with _wait(qtbot, panel, "analysis"):
-        panel.set_image(np.random.default_rng(1).random((40, 40, 3), dtype=np.float32), "noise")
+        panel.set_image(np.random.default_rng(1).random((40, 50, 3), dtype=np.float32), "noise")
+    assert panel._image.shape == (64, 64, 3)
     assert panel.topk_chart.predictions() == []  # no classifier: the chart says why
-    assert panel.layer_combo.count() > 50 and "/" not in panel.layer_combo.itemText(0)
+    assert panel.layer_combo.count() > 50 and panel.layer_combo.itemText(0) == "Conv1"
     assert "classifier" in panel.cam_info.text()
-    monkeypatch.setattr(zoo, "WEIGHTS_BASE_URL", "http://127.0.0.1:9/")  # nothing listens there
+    bad = tmp_path / "broken.keras"
+    bad.write_text("not a zip")
     with _wait(qtbot, panel, "error"):
-        panel.load_application("MobileNetV2", "imagenet", include_top=False)
-    assert "ImageNet weights for MobileNetV2 are not available" in panel.message.text()
-    assert "offline" in panel.message.text()
+        panel.load_model_file(str(bad))
+    assert "broken.keras is not a valid .keras file" in panel.message.text()
+    assert "random weights" in panel.model_label.text()  # the previous model stays

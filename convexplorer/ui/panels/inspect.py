@@ -94,12 +94,14 @@ def _maps(model: Any, x: np.ndarray, layer: str) -> tuple[str, np.ndarray]:
     return ins.feature_maps(model, x, [layer])[0]
 
 
-def _load_application(name: str, weights: str | None, include_top: bool, progress=None, cancel=None) -> dict:
+def _load_application(name: str, weights: str | None, include_top: bool, input_shape: tuple | None = None,
+                      progress=None, cancel=None) -> dict:
     """Build a keras.applications model; ImageNet class names when they are (or may be) available."""
     from convexplorer.core import zoo
     from convexplorer.core.workspace import keras_home
 
-    model = zoo.build_application(name, weights=weights, include_top=include_top, progress=progress, cancel=cancel)
+    model = zoo.build_application(name, weights=weights, include_top=include_top, input_shape=input_shape,
+                                  progress=progress, cancel=cancel)
     labels = None
     if include_top:
         cached = (keras_home() / "models" / zoo.CLASS_INDEX_FILE).is_file()
@@ -490,9 +492,10 @@ class InspectPanel(Panel):
             weights = path
         self.load_application(name, weights, self.include_top_check.isChecked())
 
-    def load_application(self, name: str, weights: str | None, include_top: bool = True) -> None:
+    def load_application(self, name: str, weights: str | None, include_top: bool = True,
+                         input_shape: tuple[int, int, int] | None = None) -> None:
         """Build a keras.applications network in a worker (downloading ImageNet weights if asked)."""
-        self._run_model_job(_load_application, name, weights, include_top, done=self._adopt_application)
+        self._run_model_job(_load_application, name, weights, include_top, input_shape, done=self._adopt_application)
 
     def _adopt_application(self, info: dict) -> None:
         label = f"{info['name']} · {info['weights']}"

@@ -1,0 +1,108 @@
+"""Inspect timings: feature maps, Grad-CAM, predictions and batched filter patterns.
+
+After warm-up, best-of-N and median in ms (the load average is printed: on a
+shared machine the best run is the fair figure):
+
+* MNIST preset (28x28x1): feature maps of all layers (budget < 10 ms), Grad-CAM
+  (budget < 30 ms), and one prediction through ``core.inspect.predict`` vs
+  ``model.predict`` vs a direct ``model(x)`` call, measured in the same run.
+* VGG16 at 224x224 (weights=None, with the classifier): Grad-CAM (budget < 1 s).
+* Filter patterns of 16 filters of VGG16's block3_conv1: batched (one
+  gradient-ascent pass for all 16) vs one filter at a time, printed as a ratio.
+
+    python benchmarks/inspect.py [--repeat N] [--steps S] [--no-vgg]
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+# This file is named like the standard library's ``inspect``: keep its folder off the
+# import path, or ``import inspect`` (numpy, dataclasses) would find this script.
+_HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE]
+sys.path.insert(0, os.path.dirname(_HERE))
+
+import argparse  # noqa: E402
+import statistics  # noqa: E402
+import time  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from convexplorer.core import inspect as ins  # noqa: E402
+
+
+def timeit(fn, repeat: int) -> tuple[float, float]:
+    """Best and median wall time of ``fn()`` in ms, after one warm-up call."""
+    fn()
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t) * 1000)
+    return min(times), statistics.median(times)
+
+
+def row(name: str, best: float, median: float, budget: float | None = None) -> None:
+    """Print one line of figures."""
+    verdict = "" if budget is None else ("  OK" if best < budget else "  OVER BUDGET")
+    limit = "" if budget is None else f"  (budget < {budget:g} ms)"
+    print(f"{name:<52} best {best:8.2f} ms  median {median:8.2f} ms{limit}{verdict}")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeat", type=int, default=30)
+    ap.add_argument("--steps", type=int, default=10, help="gradient-ascent steps for the filter patterns")
+    ap.add_argument("--no-vgg", action="store_true", help="skip the VGG16 figures")
+    args = ap.parse_args()
+
+    import keras
+    import tensorflow as tf
+
+    from convexplorer.core.builder import build_model
+    from convexplorer.core.presets import preset
+
+    print(f"TensorFlow {tf.__version__}, Keras {keras.__version__}, load average {os.getloadavg()[0]:.2f}")
+    model = build_model(preset("MNIST convnet"), compile=False)
+    x = np.random.default_rng(0).random((28, 28, 1), dtype=np.float32)
+    n_maps = len(ins.feature_maps(model, x))
+    row(f"MNIST preset: feature maps of all {n_maps} spatial layers", *timeit(lambda: ins.feature_maps(model, x), args.repeat), 10)
+    row("MNIST preset: Grad-CAM (last conv, top class)", *timeit(lambda: ins.grad_cam(model, x), args.repeat), 30)
+    best_p, med_p = timeit(lambda: ins.predict(model, x), args.repeat)
+    row("MNIST preset: core.inspect.predict (cached tf.function)", best_p, med_p)
+    best_d, med_d = timeit(lambda: model(x[None], training=False), args.repeat)
+    row("MNIST preset: direct model(x) call", best_d, med_d)
+    best_k, med_k = timeit(lambda: model.predict(x[None], verbose=0), max(5, args.repeat // 3))
+    row("MNIST preset: model.predict (reference)", best_k, med_k)
+    print(f"  -> predict is {best_k / best_p:.0f}x faster than model.predict, {best_d / best_p:.1f}x faster than a direct call")
+
+    if args.no_vgg:
+        return 0
+    vgg = keras.applications.VGG16(weights=None, include_top=True, input_shape=(224, 224, 3))
+    img = np.random.default_rng(1).random((224, 224, 3), dtype=np.float32) * 255 - 120
+    row("VGG16 224x224: Grad-CAM (block5_conv3)", *timeit(lambda: ins.grad_cam(vgg, img), max(3, args.repeat // 10)), 1000)
+
+    filters = list(range(16))
+    t0 = time.perf_counter()
+    ins.filter_patterns(vgg, "block3_conv1", filters[:2], steps=2, size=128, batch_size=16)  # warm-up (trace)
+    ins.filter_patterns(vgg, "block3_conv1", filters[:1], steps=2, size=128, batch_size=1)
+    warm = time.perf_counter() - t0
+    t = time.perf_counter()
+    ins.filter_patterns(vgg, "block3_conv1", filters, steps=args.steps, size=128, batch_size=16)
+    batched = time.perf_counter() - t
+    t = time.perf_counter()
+    ins.filter_patterns(vgg, "block3_conv1", filters, steps=args.steps, size=128, batch_size=1)
+    single = time.perf_counter() - t
+    print(
+        f"VGG16 block3_conv1, 16 filters, {args.steps} steps, 128x128: batched {batched:.2f} s, "
+        f"one at a time {single:.2f} s -> batched is {single / batched:.1f}x faster (warm-up {warm:.1f} s)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
