@@ -84,6 +84,7 @@ def gabor(
     sigma: float = 2.5,
     phase: float = 0.0,
     gamma: float = 1.0,
+    zero_mean: bool = False,
 ) -> np.ndarray:
     """Real part of a Gabor filter, as ``skimage.filters.gabor_kernel`` defines it.
 
@@ -91,7 +92,8 @@ def gabor(
     (0: the wave runs along x, so it answers vertical stripes and edges),
     ``sigma`` the Gaussian envelope's width in pixels along the wave,
     ``gamma`` the aspect ratio (envelope width across the wave is sigma/gamma),
-    ``phase`` the cosine's offset (0: even/line detector, pi/2: odd/edge detector)::
+    ``phase`` the cosine's offset (0: even/line detector, pi/2: odd/edge detector);
+    ``zero_mean`` subtracts the mean so flat areas give 0 (as filter banks do)::
 
         g = exp(-(x'² / σ² + y'² γ² / σ²) / 2) / (2π σ²/γ) · cos(2π f x' + phase)
         x' = x cos θ + y sin θ,   y' = -x sin θ + y cos θ
@@ -106,7 +108,10 @@ def gabor(
     rx = x * ct + y * st
     ry = -x * st + y * ct
     g = np.exp(-0.5 * (rx**2 / sx**2 + ry**2 / sy**2)) / (2 * math.pi * sx * sy)
-    return (g * np.cos(2 * math.pi * frequency * rx + phase)).astype(np.float32)
+    g = g * np.cos(2 * math.pi * frequency * rx + phase)
+    if zero_mean:
+        g = g - g.mean()
+    return g.astype(np.float32)
 
 
 def orientations(n: int) -> list[float]:
@@ -123,12 +128,13 @@ def gabor_bank(
     sigma: float = 2.5,
     phase: float = 0.0,
     gamma: float = 1.0,
+    zero_mean: bool = False,
 ) -> np.ndarray:
     """Gabor kernels for every (frequency, theta): shape ``len(frequencies) x len(thetas) x kh x kw``."""
     if len(frequencies) == 0 or len(thetas) == 0:
         raise ShapeError("a Gabor bank needs at least one frequency and one orientation")
     return np.stack(
-        [np.stack([gabor(size, f, t, sigma, phase, gamma) for t in thetas]) for f in frequencies]
+        [np.stack([gabor(size, f, t, sigma, phase, gamma, zero_mean) for t in thetas]) for f in frequencies]
     ).astype(np.float32)
 
 

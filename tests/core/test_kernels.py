@@ -41,6 +41,15 @@ def test_gabor_equals_skimage(size, frequency, theta, sigma, gamma, phase):
     np.testing.assert_allclose(ours, ref, rtol=1e-5, atol=1e-7)
 
 
+def test_gabor_zero_mean():
+    g = kernels.gabor(9, 0.1, 0.3, 2.0)
+    z = kernels.gabor(9, 0.1, 0.3, 2.0, zero_mean=True)
+    assert abs(float(z.sum())) < 1e-6 < abs(float(g.sum()))
+    np.testing.assert_allclose(z, g - g.mean(), atol=1e-7)
+    flat = np.full((12, 12), 0.7, np.float32)
+    assert np.abs(conv2d(flat, z)).max() < 1e-6
+
+
 def test_gabor_orientation_responds_to_matching_stripes():
     """theta = 0 answers vertical stripes (intensity varies along x) far more than horizontal ones."""
     f = 0.2
@@ -57,6 +66,8 @@ def test_gabor_bank_shape_and_members():
     bank = kernels.gabor_bank(9, freqs, thetas, sigma=2.0)
     assert bank.shape == (2, 4, 9, 9)
     np.testing.assert_array_equal(bank[1, 2], kernels.gabor(9, 0.25, thetas[2], 2.0))
+    zm = kernels.gabor_bank(9, freqs, thetas, sigma=2.0, zero_mean=True)
+    np.testing.assert_allclose(zm.sum(axis=(2, 3)), 0.0, atol=1e-6)
     assert thetas == pytest.approx([0, math.pi / 4, math.pi / 2, 3 * math.pi / 4])
 
 

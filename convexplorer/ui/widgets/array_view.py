@@ -14,7 +14,9 @@ far enough, and optional rectangle / marker overlays::
     view.set_markers([(r, c), ...])       # small dots on cells (e.g. dilated kernel taps)
     view.set_subtitle("128x128")          # text under the title
     view.hovered.connect(lambda r, c, v: ...)   # row, col, value under the mouse
+    view.clicked.connect(lambda r, c: ...)      # left click on a cell
     view.set_values_visible(True)         # write values in cells when zoomed in (default on)
+    view.set_robust(True)                 # colour range ignores the 2 % most extreme values
 
 Coordinates are (row, col) in array cells; row 0 is at the top. Everything
 is drawn by pyqtgraph items created once and updated with ``setData``-style
@@ -23,6 +25,7 @@ calls, so calling ``set_array`` on every slider move is cheap.
 
 from __future__ import annotations
 
+import sys
 from typing import Iterable, Sequence
 
 import numpy as np
@@ -30,6 +33,36 @@ import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
+
+def guard_pyside_refcounts() -> bool:
+    """Work around PySide6 6.12 on Python < 3.12 dropping a reference to None on every void call.
+
+    Its wrappers return ``Py_None`` without a new reference (harmless on 3.12+,
+    where None is immortal); on 3.11 each ``widget.setVisible(...)``-style call
+    lowers None's count by one and after ~16,000 calls Python aborts with
+    "none_dealloc: deallocating None". When that is detected, give None, True
+    and False a huge reference count (what 3.12 does by design). Returns True
+    when the guard was applied. Idempotent.
+    """
+    if sys.version_info >= (3, 12) or getattr(guard_pyside_refcounts, "applied", False):
+        return getattr(guard_pyside_refcounts, "applied", False)
+    import ctypes
+
+    from PySide6.QtCore import QObject
+
+    probe = QObject()
+    before = sys.getrefcount(None)
+    for _ in range(16):
+        probe.setObjectName("probe")
+    leaking = sys.getrefcount(None) < before - 8
+    if leaking:
+        for obj in (None, True, False):
+            ctypes.c_ssize_t.from_address(id(obj)).value += 1 << 48
+    guard_pyside_refcounts.applied = leaking  # type: ignore[attr-defined]
+    return leaking
+
+
+guard_pyside_refcounts()
 
 #: Most cells that get a value written in them (beyond that, only the hover read-out).
 MAX_VALUE_LABELS = 400
@@ -40,15 +73,22 @@ Rect = Sequence  # (row, col, height, width) or (row, col, height, width, colour
 
 
 def format_value(value: float) -> str:
-    """Short text for a cell value: 3 significant digits, no '-0'."""
+    """Short text for a cell value (at most ~5 characters): '0', '.004', '0.81', '-2.5', '1.2e+03'."""
     v = float(value)
     if not np.isfinite(v):
         return str(v)
-    if abs(v) < 5e-4:
+    a = abs(v)
+    if a == 0.0:
         return "0"
-    if abs(v) >= 1000 or abs(v) < 0.01:
-        return f"{v:.2g}"
-    return f"{v:.3g}" if abs(v) >= 1 else f"{v:.2f}"
+    if a < 0.0005:
+        return "≈0"
+    if a < 0.1:
+        return f"{v:.3f}".replace("0.", ".", 1)
+    if a < 1:
+        return f"{v:.2f}"
+    if a < 1000:
+        return f"{v:.3g}"
+    return f"{v:.1e}"
 
 
 class ArrayView(QWidget):
@@ -56,6 +96,8 @@ class ArrayView(QWidget):
 
     #: Mouse over cell (row, col) whose value is ``value`` (float, or a tuple for RGB).
     hovered = Signal(int, int, object)
+    #: Left click on cell (row, col).
+    clicked = Signal(int, int)
 
     def __init__(
         self,
@@ -72,6 +114,7 @@ class ArrayView(QWidget):
         self._colormap_name = colormap
         self._values_visible = True
         self._fixed_levels: tuple[float, float] | None = None
+        self._robust = False
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
@@ -129,6 +172,7 @@ class ArrayView(QWidget):
         self._value_items: list[pg.TextItem] = []
 
         self.plot.scene().sigMouseMoved.connect(self._on_mouse_moved)
+        self.plot.scene().sigMouseClicked.connect(self._on_mouse_clicked)
         self.plot.getViewBox().sigRangeChanged.connect(self._update_value_labels)
         self.plot.getViewBox().sigResized.connect(self._update_value_labels)
 
@@ -156,6 +200,12 @@ class ArrayView(QWidget):
     def set_symmetric(self, symmetric: bool) -> None:
         """Levels symmetric around 0 (for signed data such as edge responses)."""
         self._symmetric = symmetric
+        if self._array is not None:
+            self._apply_levels()
+
+    def set_robust(self, robust: bool) -> None:
+        """Colour range from the 2nd and 98th percentiles, so a few extreme pixels do not wash out the rest."""
+        self._robust = robust
         if self._array is not None:
             self._apply_levels()
 
@@ -282,6 +332,16 @@ class ArrayView(QWidget):
             finite = a[np.isfinite(a)] if not np.all(np.isfinite(a)) else a
             if finite.size == 0:
                 lo, hi = 0.0, 1.0
+            elif self._robust and finite.size > 64:
+                step = max(1, finite.size // 20000)
+                sample = np.ravel(finite)[::step]
+                if self._symmetric:
+                    m = float(np.percentile(np.abs(sample), 98.0)) or float(np.max(np.abs(finite)))
+                    lo, hi = -m, m
+                else:
+                    lo, hi = (float(v) for v in np.percentile(sample, [2.0, 98.0]))
+                    if hi <= lo:
+                        lo, hi = float(finite.min()), float(finite.max())
             elif self._symmetric:
                 m = float(np.max(np.abs(finite)))
                 lo, hi = -m, m
@@ -314,6 +374,17 @@ class ArrayView(QWidget):
         text = ", ".join(format_value(x) for x in v) if isinstance(v, tuple) else format_value(v)
         self.readout_label.setText(f"row {row}, col {col}: {text}")
         self.hovered.emit(row, col, v)
+
+    def _on_mouse_clicked(self, event) -> None:
+        if self._array is None or event.button() != Qt.MouseButton.LeftButton:
+            return
+        pos = event.scenePos()
+        if not self.plot.sceneBoundingRect().contains(pos):
+            return
+        p = self.plot.getViewBox().mapSceneToView(pos)
+        row, col = int(np.floor(p.y())), int(np.floor(p.x()))
+        if self.value_at(row, col) is not None:
+            self.clicked.emit(row, col)
 
     def _update_value_labels(self, *args: object) -> None:
         a = self._array
