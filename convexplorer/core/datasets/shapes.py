@@ -83,16 +83,14 @@ class ShapesDataset(ArrayDataset):
         bg1 = rng.uniform(0, 1, (n, 3))
         bg2 = np.clip(bg1 + rng.normal(0, 0.15, (n, 3)), 0, 1)
         bg_angle = rng.uniform(0, 2 * np.pi, n)
-        fg = np.empty((n, 3))
-        for i in range(n):
-            luma_bg = float((bg1[i] + bg2[i]) @ _LUMA / 2)
-            for _ in range(50):
-                c = rng.uniform(0, 1, 3)
-                if abs(float(c @ _LUMA) - luma_bg) > 0.3:
-                    break
-            else:
-                c = np.full(3, 0.0 if luma_bg > 0.5 else 1.0)
-            fg[i] = c
+        # Shape colour: the first of 32 random candidates whose brightness differs from the background's.
+        luma_bg = (bg1 + bg2) @ _LUMA / 2
+        candidates = rng.uniform(0, 1, (n, 32, 3))
+        ok = np.abs(candidates @ _LUMA - luma_bg[:, None]) > 0.3
+        pick = np.argmax(ok, axis=1)
+        fg = candidates[np.arange(n), pick]
+        none_ok = ~ok.any(axis=1)
+        fg[none_ok] = np.where(luma_bg[none_ok, None] > 0.5, 0.0, 1.0)
         self._params = dict(cx=cx, cy=cy, r=radius, angle=angle, bg1=bg1, bg2=bg2, bg_angle=bg_angle, fg=fg)
         self._kinds = tuple(classes)
         boxes = np.empty((n, 4), np.float32)
