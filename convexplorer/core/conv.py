@@ -298,7 +298,10 @@ def pool_geometry(
     does), so each side's padding must be smaller than the pool size.
     """
     sz = as_pair(size, "pool size")
-    geo = conv_geometry(input_hw, sz, sz if stride is None else stride, padding, 1)
+    try:
+        geo = conv_geometry(input_hw, sz, sz if stride is None else stride, padding, 1)
+    except ShapeError as exc:
+        raise ShapeError(str(exc).replace("kernel larger than padded input", "pool window larger than its input")) from None
     (t, b), (l, r) = geo.padding
     if max(t, b) >= sz[0] or max(l, r) >= sz[1]:
         raise ShapeError(

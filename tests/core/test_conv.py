@@ -261,6 +261,7 @@ def test_global_pool_matches_keras_layers():
         (lambda: conv.conv2d(np.zeros((5, 5)), np.ones((3, 3, 3))), "kh x kw x C x F"),
         (lambda: conv.pool2d(np.zeros((5, 5)), 2, mode="median"), 'mode must be "max" or "avg"'),
         (lambda: conv.pool2d(np.zeros((5, 5)), 2, padding=2), "smaller than the pool size"),
+        (lambda: conv.pool2d(np.zeros((1, 1)), 2), "pool window larger than its input: 2x2 on 1x1"),
         (lambda: conv.conv_step(np.zeros((5, 5)), np.ones((3, 3)), (3, 0)), "outside the 3x3 output"),
     ],
 )
