@@ -313,20 +313,23 @@ def read_learning_rate(model: Any) -> float:
         return math.nan
 
 
-def tiny_convnet(input_shape: Sequence[int], num_classes: int, learning_rate: float = 3e-3, seed: int = 0) -> Any:
-    """A small compiled convnet (two conv blocks, global pooling): for tests, demos and screenshots."""
+def tiny_convnet(
+    input_shape: Sequence[int], num_classes: int, learning_rate: float = 3e-3, seed: int = 0, width: int = 16
+) -> Any:
+    """A small compiled convnet (three conv blocks, global max pooling): for tests, demos and screenshots."""
     import keras
 
     keras.utils.set_random_seed(seed)
+    w = int(width)
     model = keras.Sequential(
         [
             keras.Input(tuple(int(s) for s in input_shape)),
-            keras.layers.Conv2D(8, 3, activation="relu", padding="same", name="conv1"),
+            keras.layers.Conv2D(w, 3, activation="relu", padding="same", name="conv1"),
             keras.layers.MaxPooling2D(2, name="pool1"),
-            keras.layers.Conv2D(16, 3, activation="relu", padding="same", name="conv2"),
+            keras.layers.Conv2D(2 * w, 3, activation="relu", padding="same", name="conv2"),
             keras.layers.MaxPooling2D(2, name="pool2"),
-            keras.layers.Conv2D(16, 3, activation="relu", padding="same", name="conv3"),
-            keras.layers.GlobalAveragePooling2D(name="gap"),
+            keras.layers.Conv2D(2 * w, 3, activation="relu", padding="same", name="conv3"),
+            keras.layers.GlobalMaxPooling2D(name="global_max"),
             keras.layers.Dense(int(num_classes), activation="softmax", name="classes"),
         ],
         name="tiny_convnet",
@@ -414,6 +417,8 @@ class TrainingSession:
         self.epochs_done = 0
         self.steps_done = 0
         self.best_checkpoint: Optional[str] = None
+        #: True while a paused run is blocked waiting for resume or stop.
+        self.waiting = False
         self._stop = threading.Event()
         self._unpaused = threading.Event()
         self._unpaused.set()
@@ -721,9 +726,13 @@ def _make_monitor_class(base: type) -> type:
             self._check_stop()
             if not s._unpaused.is_set():
                 t = time.perf_counter()
-                while not s._unpaused.wait(0.05):
-                    if self.cancel is not None and self.cancel.is_set():
-                        break
+                s.waiting = True
+                try:
+                    while not s._unpaused.wait(0.05):
+                        if self.cancel is not None and self.cancel.is_set():
+                            break
+                finally:
+                    s.waiting = False
                 self.paused_s += time.perf_counter() - t
                 self._check_stop()
 

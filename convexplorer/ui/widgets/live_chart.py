@@ -96,6 +96,7 @@ class _Series:
     smooth: object = None
     dirty: bool = True
     visible: bool = True
+    smooth_on: bool = True
 
 
 class LiveChart(QWidget):
@@ -111,6 +112,7 @@ class LiveChart(QWidget):
         self._smoothing = 0.8
         self._log_y = False
         self._show_batches = True
+        self._zero_based = False
         self.redraw_count = 0
 
         layout = QVBoxLayout(self)
@@ -151,24 +153,36 @@ class LiveChart(QWidget):
         self._mouse_proxy = pg.SignalProxy(self.plot.scene().sigMouseMoved, rateLimit=30, slot=self._on_mouse)
 
     # --- series --------------------------------------------------------------
-    def add_series(self, key: str, label: str, color: str, kind: str = "batch", width: float | None = None) -> None:
-        """Create a series once: ``kind`` "batch" (thin line) or "epoch" (line with dots)."""
+    def add_series(
+        self,
+        key: str,
+        label: str,
+        color: str,
+        kind: str = "batch",
+        width: float | None = None,
+        in_legend: bool = True,
+        smooth: bool = True,
+    ) -> None:
+        """Create a series once: ``kind`` "batch" (thin line) or "epoch" (line with dots); ``smooth`` follows the EMA setting."""
         if key in self._series:
             return
-        s = _Series(key, label, color, kind)
+        s = _Series(key, label, color, kind, smooth_on=smooth)
         item = self.plot.getPlotItem()
         c = QColor(color)
         w = width if width is not None else (1.2 if kind == "batch" else 2.0)
         if kind == "epoch":
             s.raw = item.plot([], [], pen=pg.mkPen(c, width=w), symbol="o", symbolSize=6,
-                              symbolBrush=c, symbolPen=c, name=label, connect="finite")
+                              symbolBrush=c, symbolPen=c, connect="finite")
         else:
-            s.raw = item.plot([], [], pen=pg.mkPen(c, width=w), name=label, connect="finite")
+            s.raw = item.plot([], [], pen=pg.mkPen(c, width=w), connect="finite")
         faint = QColor(c)
         faint.setAlpha(70)
         s.smooth = item.plot([], [], pen=pg.mkPen(c, width=w + 0.6), connect="finite")
         s.faint_pen = pg.mkPen(faint, width=1)  # type: ignore[attr-defined]
         s.full_pen = pg.mkPen(c, width=w)  # type: ignore[attr-defined]
+        if in_legend:
+            self.legend.addItem(s.raw, label)
+        self.legend.setVisible(len(self.legend.items) > 0)
         self._series[key] = s
         self._schedule()
 
@@ -189,6 +203,7 @@ class LiveChart(QWidget):
         for curve in (s.raw, s.smooth):
             item.removeItem(curve)
         self.legend.removeItem(s.raw)
+        self.legend.setVisible(len(self.legend.items) > 0)
         self._schedule()
 
     def append(self, key: str, x: float, y: float) -> None:
@@ -235,6 +250,11 @@ class LiveChart(QWidget):
         self.plot.getPlotItem().setLogMode(x=False, y=self._log_y)
         self._schedule()
 
+    def set_zero_based(self, on: bool) -> None:
+        """Start the y axis at 0 (linear scale), e.g. for a learning rate that stays constant."""
+        self._zero_based = bool(on)
+        self._schedule()
+
     def set_show_batches(self, on: bool) -> None:
         """Show or hide the per-batch series."""
         self._show_batches = bool(on)
@@ -274,7 +294,7 @@ class LiveChart(QWidget):
             yy = y
             if self._log_y:
                 yy = np.where(y > 0, y, np.nan)
-            if self._smoothing > 0 and x.size > 1:
+            if self._smoothing > 0 and x.size > 1 and s.smooth_on:
                 s.raw.setData(x, yy)
                 s.raw.setPen(s.faint_pen)
                 if s.kind == "epoch":
@@ -289,6 +309,17 @@ class LiveChart(QWidget):
                     s.raw.setSymbolPen(s.full_pen.color())
                 s.smooth.setData([], [])
         self.empty_text.setVisible(not any_points)
+        if self._zero_based and not self._log_y:
+            top = 0.0
+            for s in self._series.values():
+                if s.visible and s.buffer.n:
+                    ys = s.buffer.view()[1]
+                    fin = ys[np.isfinite(ys)]
+                    if fin.size:
+                        top = max(top, float(fin.max()))
+            if top > 0:
+                self.plot.getPlotItem().setYRange(0.0, top * 1.15, padding=0)
+            self.plot.getPlotItem().enableAutoRange(axis="x")
         self.redraw_count += 1
         self.redrawn.emit()
 
@@ -306,7 +337,7 @@ class LiveChart(QWidget):
             if i > 0 and abs(xs[i - 1] - x) < abs(xs[i] - x):
                 i -= 1
             v = ys[i]
-            if self._smoothing > 0 and xs.size > 1:
+            if self._smoothing > 0 and xs.size > 1 and s.smooth_on:
                 v = ema(ys[: i + 1], self._smoothing)[-1]
             parts.append(f"{s.label} {_fmt(v)}")
         return (f"epoch {x:.2f}: " + " · ".join(parts)) if parts else " "

@@ -1,0 +1,221 @@
+"""Training panel offscreen: a real short training on shapes, live signals, stop/pause, runs, clean shutdown."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+pytest.importorskip("keras")
+
+from convexplorer.core.datasets.shapes import ShapesDataset  # noqa: E402
+from convexplorer.core.training import History, TrainingSettings, tiny_convnet  # noqa: E402
+from convexplorer.ui import workers  # noqa: E402
+from convexplorer.ui.panels.training import TrainingPanel  # noqa: E402
+from convexplorer.ui.state import AppState  # noqa: E402
+from convexplorer.ui.tfloader import load_tensorflow_now  # noqa: E402
+
+TRAIN_TIMEOUT_MS = 120_000
+
+
+@pytest.fixture(scope="module")
+def shapes():
+    """Circles vs crosses, 32x32: learnable in a few seconds (train 280, validation 80, test 40)."""
+    return ShapesDataset(n=400, size=32, seed=0, classes=("circle", "cross"))
+
+
+@pytest.fixture
+def panel(qtbot, shapes):
+    state = AppState()
+    load_tensorflow_now(state)
+    p = TrainingPanel(state)
+    qtbot.addWidget(p)
+    p.resize(1280, 800)
+    state.set_dataset(shapes)
+    yield p
+    p.shutdown()
+
+
+def _model(ds, width=16):
+    return tiny_convnet(ds.image_shape, len(ds.class_names), learning_rate=3e-3, width=width)
+
+
+def test_real_training_learns_shapes_and_feeds_charts_inspect_and_runs(qtbot, panel, shapes):
+    state = panel.state
+    models = []
+    state.model_changed.connect(lambda m, label: models.append((m, label)))
+    panel.epochs_spin.setValue(8)
+    panel.batch_spin.setValue(16)
+    with qtbot.waitSignal(panel.evaluation_finished, timeout=TRAIN_TIMEOUT_MS) as ev:
+        assert panel.start_training(model=_model(shapes))
+        assert panel.is_training() and panel.stop_button.isEnabled() and not panel.start_button.isEnabled()
+    res = ev.args[0]
+    r = panel.last_result
+    assert r.reason == "completed" and r.epochs_done == 8
+    # the stated accuracy: >= 85 % on the 40 held-out test shapes after 8 epochs
+    assert res.accuracy >= 0.85, res.accuracy
+    assert res.confusion.sum() == len(shapes.subset_indices("test"))
+    # every batch reached the loss chart, every epoch the validation curve, from the same numbers as the history
+    spe = int(np.ceil(len(shapes.subset_indices("train")) / 16))
+    chart = panel.charts["loss"]
+    xb, yb = chart.data("loss/train/batch")
+    assert xb.size == 8 * spe == r.steps_done
+    np.testing.assert_allclose(yb, r.history.batch["loss"])
+    np.testing.assert_allclose(xb[spe - 1 :: spe], np.arange(1, 9))  # batch spe of epoch e sits at e + 1
+    xv, yv = chart.data("loss/val/epoch")
+    np.testing.assert_allclose(xv, np.arange(1, 9))
+    np.testing.assert_allclose(yv, r.history.epoch["val_loss"])
+    assert panel.charts["accuracy"].data("accuracy/val/epoch")[1].size == 8
+    assert panel.charts["learning_rate"].data("lr/batch")[1] == pytest.approx([3e-3] * (8 * spe))
+    # the model went to Inspect, the run was kept with its evaluation, results are shown
+    assert models and models[-1][0] is panel.session.model
+    assert panel.runs_list.count() >= 1 and panel.run_info.has_model and panel.run_info.has_best
+    from convexplorer.core.runs import read_run
+
+    kept = read_run(panel.run_info.path)
+    assert kept.evaluation["accuracy"] == pytest.approx(res.accuracy) and kept.reason == "completed"
+    assert panel.class_table.rowCount() == 2
+    assert panel.gallery.count() == min(res.misclassified.size, 120)
+    assert panel.confusion_view.matrix().tolist() == res.confusion.tolist()
+    # continue for 2 more epochs: the same model, history and charts go on
+    with qtbot.waitSignal(panel.training_finished, timeout=TRAIN_TIMEOUT_MS) as done:
+        assert panel.continue_training(2)
+    assert done.args[0].epochs_done == 10 and done.args[0].history.num_epochs == 10
+    qtbot.waitUntil(lambda: not panel.is_training(), timeout=10_000)
+    assert chart.data("loss/val/epoch")[0].tolist() == list(range(1, 11))
+    qtbot.waitUntil(lambda: panel.evaluation is not None and not panel._eval_worker.is_running(), timeout=60_000)
+
+
+def test_gallery_click_opens_the_example_in_inspect(qtbot, panel, shapes):
+    from convexplorer.core.evaluation import summarize
+
+    idx = shapes.subset_indices("test")
+    y = shapes.labels()[idx]
+    probs = np.eye(2)[y] * 0.9 + 0.05
+    probs[[0, 3]] = probs[[0, 3]][:, ::-1]  # two confident mistakes
+    panel._eval_dataset, panel._eval_subset = shapes, "test"
+    panel._on_evaluated(summarize(y, probs, shapes.class_names, indices=idx))
+    assert panel.gallery.count() == 2
+    opened, shown = [], []
+    panel.state.image_array_opened.connect(lambda a, label: opened.append((a, label)))
+    panel.state.show_panel.connect(shown.append)
+    item = panel.gallery.item(0)
+    panel._on_gallery_clicked(item)
+    i = item.data(0x0100)
+    np.testing.assert_array_equal(opened[0][0], shapes.image(i))
+    assert f"#{i}" in opened[0][1] and shown == ["inspect"]
+    # a confusion cell filters the gallery
+    t = int(y[0])
+    panel.confusion_view.cell_clicked.emit(t, 1 - t)
+    assert panel.gallery.count() == sum(int(y[k]) == t for k in (0, 3))
+
+
+def test_pause_holds_training_and_stop_keeps_history(qtbot, panel, shapes):
+    panel.epochs_spin.setValue(50)
+    panel.batch_spin.setValue(16)
+    panel.checkpoint_combo.setCurrentIndex(2)
+    panel.evaluate_check.setChecked(False)
+    assert panel.start_training(model=_model(shapes, width=8))
+    qtbot.waitUntil(lambda: panel._last_batch is not None, timeout=60_000)
+    panel.pause()
+    assert panel.pause_button.text() == "Resume"
+    qtbot.waitUntil(lambda: panel.live_session is not None and panel.live_session.waiting, timeout=30_000)
+    session = panel.live_session
+    held = session.steps_done
+    assert session.waiting and session.steps_done == held
+    panel.resume()
+    qtbot.waitUntil(lambda: session.steps_done > held, timeout=30_000)
+    with qtbot.waitSignal(panel.training_finished, timeout=60_000) as done:
+        panel.stop()
+    r = done.args[0]
+    assert r.reason == "stopped" and r.steps_done < 50 * 18
+    assert r.history.num_batches == r.steps_done
+    qtbot.waitUntil(lambda: not panel.is_training(), timeout=10_000)
+    assert "stopped" in panel.message_label.text().lower()
+    assert panel.continue_button.isEnabled()
+    # a new run needs a design (the test's model object trained once)
+    assert not panel.start_button.isEnabled() and "design a model" in panel.start_button.toolTip()
+
+
+def _python_threads() -> list[str]:
+    return sorted(t.name for t in threading.enumerate() if not isinstance(t, threading._DummyThread))
+
+
+def test_start_stop_cycles_and_closing_during_training_leave_no_threads(qtbot, panel, shapes):
+    panel.epochs_spin.setValue(20)
+    panel.checkpoint_combo.setCurrentIndex(2)
+    panel.evaluate_check.setChecked(False)
+    before = None
+    for cycle in range(2):
+        with qtbot.waitSignal(panel.training_finished, timeout=60_000):
+            assert panel.start_training(model=_model(shapes, width=4))
+            qtbot.waitUntil(lambda: panel._last_batch is not None, timeout=60_000)
+            panel.stop()
+        qtbot.waitUntil(lambda: not panel.is_training() and not workers.active_workers(), timeout=30_000)
+        qtbot.waitUntil(lambda: not panel._eval_worker or not panel._eval_worker.is_running(), timeout=30_000)
+        if before is None:
+            before = _python_threads()
+        assert _python_threads() == before
+    # closing the window while training: shutdown stops it and joins the worker, and the run is kept
+    assert panel.start_training(model=_model(shapes, width=4))
+    qtbot.waitUntil(lambda: panel._last_batch is not None, timeout=60_000)
+    panel.shutdown()
+    assert not workers.active_workers()
+    assert not panel.live_session.waiting and panel.live_session.stop_requested
+    from convexplorer.core.runs import list_runs, load_history
+
+    newest = list_runs()[0]
+    assert newest.reason == "stopped" and load_history(newest).num_batches >= 1
+
+
+def test_problems_are_shown_as_messages(qtbot, panel, shapes):
+    # no data set
+    panel.state.dataset = None
+    panel._update_inputs()
+    assert not panel.start_button.isEnabled()
+    assert not panel.start_training(model=_model(shapes, width=4))
+    assert "data set" in panel.message_label.text()
+    # a model that does not fit the data
+    panel.state.set_dataset(shapes)
+    errors = []
+    with qtbot.waitSignal(panel.training_finished, timeout=60_000):
+        assert panel.start_training(model=tiny_convnet((16, 16, 3), 2))
+    qtbot.waitUntil(lambda: not panel.is_training(), timeout=10_000)
+    assert "expects 16x16x3 images but the data set gives 32x32x3" in panel.message_label.text()
+    assert not panel.is_training() and not errors
+
+
+def _save_fake_run(label, losses, val):
+    from convexplorer.core.runs import new_run_dir, save_run
+
+    h = History()
+    for e, (l, v) in enumerate(zip(losses, val)):
+        for b in range(2):
+            h.add_batch({"step": 2 * e + b + 1, "epoch": e, "loss": l + 0.1 * (1 - b), "learning_rate": 0.01})
+        h.add_epoch({"epoch": e, "loss": l, "val_loss": v, "learning_rate": 0.01, "batches": 2})
+    return save_run(new_run_dir(label), h, TrainingSettings(epochs=len(losses)), label=label)
+
+
+def test_runs_list_compare_show_and_export(qtbot, panel, tmp_path):
+    a = _save_fake_run("run-a", [1.0, 0.5, 0.25], [1.1, 0.6, 0.4])
+    b = _save_fake_run("run-b", [2.0, 1.0], [2.1, 1.5])
+    panel.refresh_runs()
+    items = {panel.runs_list.item(i).data(0x0100).id: panel.runs_list.item(i) for i in range(panel.runs_list.count())}
+    assert a.id in items and b.id in items
+    panel.compare_runs([a, b])
+    chart = panel.charts["loss"]
+    xa, ya = chart.data(f"loss/cmp/{a.id}")
+    np.testing.assert_allclose(xa, [1, 2, 3])
+    np.testing.assert_allclose(ya, [1.1, 0.6, 0.4])  # validation curves are compared
+    assert chart.data(f"loss/cmp/{b.id}")[1].tolist() == [2.1, 1.5]
+    panel.show_run(a)
+    xb, yb = chart.data("loss/train/batch")
+    np.testing.assert_allclose(xb, [0.5, 1, 1.5, 2, 2.5, 3])
+    np.testing.assert_allclose(yb, [1.1, 1.0, 0.6, 0.5, 0.35, 0.25])
+    path = panel.export_csv(a, tmp_path / "a.csv")
+    assert path.read_text().splitlines()[0].startswith("epoch,loss,val_loss")
+    with qtbot.waitSignal(panel.export_tensorboard(a, tmp_path / "tb").result, timeout=60_000):
+        pass
+    assert list((tmp_path / "tb" / "train").glob("events.out.tfevents.*"))
+    assert "TensorBoard logs" in panel.message_label.text()
