@@ -109,6 +109,8 @@ class LessonRunner:
             raise TargetError(f"no panel '{head}'")
         parent, name = None, head
         for name in path:
+            if callable(obj) and not isinstance(obj, (QWidget, type)) and parent is not None:
+                obj = obj()  # e.g. "playground.feature_map.shape": call the getter, then go on
             parent = obj
             if isinstance(obj, dict):
                 if name not in obj:
