@@ -364,3 +364,22 @@ def test_mirrored_over_two_logical_cpus_matches_one_device(mirrored_run):
     assert r["weight_diff"] < 1e-4  # ...and both ways the same (gradients averaged over the global batch)
     np.testing.assert_allclose(r["mirrored_loss"], r["single_loss"], rtol=1e-4)
     assert r["single_loss"][-1] < r["single_loss"][0]
+
+
+def test_import_run_command_line(tmp_path):
+    """``python -m convexplorer.core.distribute import-run`` adds a run; a bad file is an error, not a traceback."""
+    from convexplorer.core import runs
+
+    (tmp_path / "history.json").write_text(json.dumps({"loss": [0.9, 0.5], "val_loss": [1.0, 0.7]}))
+    cmd = [sys.executable, "-m", "convexplorer.core.distribute", "import-run", "--history",
+           str(tmp_path / "history.json"), "--label", "from the cluster", "--root", str(tmp_path / "runs")]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=_env())
+    assert proc.returncode == 0, proc.stderr
+    (info,) = runs.list_runs(tmp_path / "runs")
+    assert proc.stdout.strip() == f"imported into {info.path}"
+    assert info.label == "from the cluster" and info.final == {"loss": 0.5, "val_loss": 0.7}
+    assert not info.has_model
+    bad = subprocess.run(cmd[:4] + ["--model", str(tmp_path / "missing.keras")], capture_output=True, text=True,
+                         timeout=120, env=_env())
+    assert bad.returncode == 2 and bad.stdout.startswith("error: expected a .keras model file")
+    assert "Traceback" not in bad.stderr
