@@ -416,8 +416,17 @@ class ModelSpec:
 
     # --- helpers -----------------------------------------------------------------
     def copy(self) -> "ModelSpec":
-        """A deep copy."""
-        return copy.deepcopy(self)
+        """A deep copy (fast: parameters are numbers, strings, booleans or short lists)."""
+        layers = []
+        for layer in self.layers:
+            twin = object.__new__(LayerSpec)
+            twin.kind, twin.name = layer.kind, layer.name
+            twin.params = {k: (list(v) if isinstance(v, (list, tuple)) else copy.deepcopy(v) if isinstance(v, dict) else v)
+                           for k, v in layer.params.items()}
+            layers.append(twin)
+        comp = CompileSpec(self.compile.optimizer, self.compile.learning_rate, self.compile.momentum,
+                           self.compile.loss, list(self.compile.metrics))
+        return ModelSpec(self.name, tuple(self.input_shape), self.num_classes, layers, comp, self.description)
 
     def output_units(self) -> int:
         """Units of a Dense layer with ``units_from_classes``: 1 for binary cross-entropy, else the classes."""

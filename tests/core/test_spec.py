@@ -156,3 +156,18 @@ def test_loss_follows_label_type():
     assert loss_for_labels("binary") == "binary_crossentropy"
     with pytest.raises(SpecError):
         loss_for_labels("text")
+
+
+@settings(max_examples=30, deadline=None)
+@given(model_specs())
+def test_copy_is_equal_and_independent(spec):
+    twin = spec.copy()
+    assert twin.to_dict() == spec.to_dict()
+    for layer in twin.layers:
+        for key, value in layer.params.items():
+            if isinstance(value, list):
+                value.append(99)
+        layer.params["extra"] = 1
+    twin.compile.metrics.append("auc")
+    assert ModelSpec.from_dict(spec.to_dict()).to_dict() == spec.to_dict()  # the original is untouched
+    assert all("extra" not in layer.params for layer in spec.layers)

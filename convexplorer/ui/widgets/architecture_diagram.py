@@ -31,6 +31,22 @@ GROUP_COLOURS = {
 }
 
 
+def _make_styles() -> tuple[dict[str, QColor], dict[str, QPen]]:
+    colours = {k: QColor(v) for k, v in GROUP_COLOURS.items()}
+    colours.update(other=QColor("#e0e0e0"), error=QColor("#ef9a9a"), pending=QColor("#eeeeee"),
+                   arrow=QColor("#607d8b"), error_text=QColor("#b71c1c"))
+    pens = {
+        "normal": QPen(QColor("#37474f"), 1),
+        "error": QPen(QColor("#b71c1c"), 2),
+        "pending": QPen(QColor("#9e9e9e"), 1, Qt.PenStyle.DashLine),
+        "selected": QPen(QColor("#1565c0"), 2.5),
+        "arrow": QPen(QColor("#607d8b"), 1.2),
+    }
+    return colours, pens
+
+
+_COLOURS, _PENS = _make_styles()
+
 _BASE_TITLES = {"vgg16": "VGG16 base", "xception": "Xception base", "resnet50": "ResNet50 base"}
 
 
@@ -158,22 +174,23 @@ class ArchitectureDiagram(QWidget):
         base_y = self.height() - self.LABEL_H - 8  # bottom of the drawings
         centre_y = max(base_y / 2 + 10, base_y - 56)
         after_error = False
+        text_colour = self.palette().text().color()
         prev_right: QPointF | None = None
         for block, (slot, _) in zip(self.blocks, self._rects):
             w, h, d = self._dims(block)
             x0 = slot.x() + (slot.width() - (w + d)) / 2
             top = centre_y - h / 2
             face = QRectF(x0, top + d * 0.6, w, h)
-            colour = QColor(GROUP_COLOURS.get(block.group, "#e0e0e0"))
-            pen = QPen(QColor("#37474f"), 1)
+            colour = _COLOURS.get(block.group, _COLOURS["other"])
+            pen = _PENS["normal"]
             if block.error:
-                colour = QColor("#ef9a9a")
-                pen = QPen(QColor("#b71c1c"), 2)
+                colour = _COLOURS["error"]
+                pen = _PENS["error"]
             elif after_error:
-                colour = QColor("#eeeeee")
-                pen = QPen(QColor("#9e9e9e"), 1, Qt.PenStyle.DashLine)
+                colour = _COLOURS["pending"]
+                pen = _PENS["pending"]
             if block.layer_index == self.selected and self.selected is not None:
-                pen = QPen(QColor("#1565c0"), 2.5)
+                pen = _PENS["selected"]
             p.setPen(pen)
             if d > 0:  # the top and side of a slab
                 top_poly = QPolygonF([face.topLeft(), face.topLeft() + QPointF(d, -d * 0.6),
@@ -187,22 +204,22 @@ class ArchitectureDiagram(QWidget):
             p.setBrush(colour)
             p.drawRect(face)
             if block.error:
-                p.setPen(QPen(QColor("#b71c1c"), 2))
+                p.setPen(_PENS["error"])
                 p.drawLine(face.topLeft(), face.bottomRight())
                 p.drawLine(face.topRight(), face.bottomLeft())
             # arrow from the previous block
             left = QPointF(face.left() - 2, centre_y + d * 0.3)
             if prev_right is not None:
-                p.setPen(QPen(QColor("#607d8b"), 1.2))
+                p.setPen(_PENS["arrow"])
                 p.drawLine(prev_right, left)
                 path = QPainterPath(left)
                 path.lineTo(left + QPointF(-6, -3.5))
                 path.lineTo(left + QPointF(-6, 3.5))
                 path.closeSubpath()
-                p.fillPath(path, QColor("#607d8b"))
+                p.fillPath(path, _COLOURS["arrow"])
             prev_right = QPointF(face.right() + d + 2, centre_y + d * 0.3)
             # labels
-            p.setPen(QColor("#b71c1c") if block.error else self.palette().text().color())
+            p.setPen(_COLOURS["error_text"] if block.error else text_colour)
             label_rect = QRectF(slot.x() - self.GAP / 2 + 2, base_y + 2, slot.width() + self.GAP - 4, fm.height())
             p.drawText(label_rect, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop,
                        fm.elidedText(block.title, Qt.TextElideMode.ElideRight, int(label_rect.width())))

@@ -127,9 +127,9 @@ class SummaryTable(QTableWidget):
         self.verticalHeader().setDefaultSectionSize(22)
         header = self.horizontalHeader()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Interactive)  # sized to the shapes, not to error text
-        for col in range(2, len(self.HEADERS)):
-            header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
+        # sized once per summary (ResizeToContents would re-measure every row at every cell change)
+        for col in range(1, len(self.HEADERS)):
+            header.setSectionResizeMode(col, QHeaderView.ResizeMode.Interactive)
         self._mono = QFont("monospace")
         self._mono.setStyleHint(QFont.StyleHint.Monospace)
         self.summary: Summary | None = None
@@ -137,45 +137,46 @@ class SummaryTable(QTableWidget):
     def set_summary(self, summary: Summary) -> None:
         """Show every row of ``summary``; the offending row gets the reason in place of numbers."""
         self.summary = summary
-        self.setRowCount(len(summary.rows))
-        for r, row in enumerate(summary.rows):
-            cells = [
-                f"{row.name} ({row.kind})",
-                row.shape_text,
-                f"{row.params:,}" if row.output_shape is not None else "",
-                f"{row.trainable:,}" if row.output_shape is not None else "",
-                f"{row.non_trainable:,}" if row.output_shape is not None else "",
-            ]
-            if row.error:
-                cells[1] = "✖ " + row.error
-                cells[2:] = ["", "", ""]
-            for c, text in enumerate(cells):
-                item = QTableWidgetItem(text)
-                if c == 0:
-                    item.setToolTip(text)
-                if c >= 2:
-                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-                if c == 1 and not row.error:
-                    item.setFont(self._mono)
+        self.setUpdatesEnabled(False)
+        try:
+            self.clearSpans()
+            self.setRowCount(len(summary.rows))
+            for r, row in enumerate(summary.rows):
+                known = row.output_shape is not None
+                cells = [
+                    f"{row.name} ({row.kind})",
+                    "" if row.error else row.shape_text,  # the reason is written after sizing the column
+                    f"{row.params:,}" if known else "",
+                    f"{row.trainable:,}" if known else "",
+                    f"{row.non_trainable:,}" if known else "",
+                ]
                 if row.error:
-                    item.setBackground(QBrush(ERROR_BG))
-                    item.setForeground(QBrush(ERROR_FG))
-                    item.setToolTip(row.error)
-                elif row.output_shape is None:
-                    item.setForeground(QBrush(PENDING_FG))
-                    item.setToolTip("not computed: an earlier layer is invalid")
-                self.setItem(r, c, item)
-            if row.error:
-                self.setSpan(r, 1, 1, len(self.HEADERS) - 1)
-            elif self.columnSpan(r, 1) > 1:
-                self.setSpan(r, 1, 1, 1)
-        # size the shape column to the shapes, not to the (spanning) error text
-        errors = [(r, self.item(r, 1).text()) for r, row in enumerate(summary.rows) if row.error]
-        for r, _ in errors:
-            self.item(r, 1).setText("")
-        self.resizeColumnToContents(1)
-        for r, text in errors:
-            self.item(r, 1).setText(text)
+                    fg, bg, tip = ERROR_FG, ERROR_BG, row.error
+                elif not known:
+                    fg, bg, tip = PENDING_FG, None, "not computed: an earlier layer is invalid"
+                else:
+                    fg, bg, tip = None, None, ""
+                for c, text in enumerate(cells):
+                    item = self.item(r, c)
+                    if item is None:
+                        item = QTableWidgetItem()
+                        if c >= 2:
+                            item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                        if c == 1:
+                            item.setFont(self._mono)
+                        self.setItem(r, c, item)
+                    item.setText(text)
+                    item.setForeground(QBrush(fg) if fg is not None else QBrush())
+                    item.setBackground(QBrush(bg) if bg is not None else QBrush())
+                    item.setToolTip(tip or (text if c == 0 else ""))
+            for c in range(1, len(self.HEADERS)):
+                self.resizeColumnToContents(c)
+            for r, row in enumerate(summary.rows):
+                if row.error:
+                    self.setSpan(r, 1, 1, len(self.HEADERS) - 1)
+                    self.item(r, 1).setText("✖ " + row.error)
+        finally:
+            self.setUpdatesEnabled(True)
 
     def error_rows(self) -> list[int]:
         """Rows shown as invalid."""

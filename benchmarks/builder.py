@@ -1,0 +1,109 @@
+"""Builder speed: the summary after an edit, against building the model with Keras.
+
+Prints, for VGG16-sized designs and every preset: our summary time (no TF),
+the time Keras needs to build the same model and count its parameters, and
+the ratio; then the panel's whole refresh after an edit (summary, table,
+diagram, list) offscreen. Budget (issue 5): < 50 ms after an edit.
+Run:  python benchmarks/builder.py
+"""
+
+from __future__ import annotations
+
+import sys
+
+# benchmarks/inspect.py would shadow the standard library's inspect: run from the repository root instead
+_HERE = __import__("os").path.dirname(__import__("os").path.abspath(__file__))
+sys.path[:] = [p for p in sys.path if __import__("os").path.abspath(p or ".") != _HERE]
+
+import os  # noqa: E402
+import statistics  # noqa: E402
+import time  # noqa: E402
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+sys.path.insert(0, os.path.dirname(_HERE))
+
+from convexplorer.core.presets import PRESETS  # noqa: E402
+from convexplorer.core.spec import ModelSpec, make_layer  # noqa: E402
+from convexplorer.core.summary import summarize  # noqa: E402
+
+
+def vgg16_spec() -> ModelSpec:
+    """VGG16 with its top, layer by layer (138,357,544 parameters)."""
+    spec = ModelSpec("vgg16_like", (224, 224, 3), 1000)
+    for filters, convs in ((64, 2), (128, 2), (256, 3), (512, 3), (512, 3)):
+        spec.layers += [make_layer("Conv2D", filters=filters, padding="same") for _ in range(convs)]
+        spec.layers.append(make_layer("MaxPooling2D"))
+    spec.layers += [make_layer("Flatten"), make_layer("Dense", units=4096), make_layer("Dense", units=4096),
+                    make_layer("Dense", units_from_classes=True, activation="softmax")]
+    return spec
+
+
+def timed(fn, repeat: int) -> float:
+    """Median wall time of ``fn`` in milliseconds."""
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t0) * 1000)
+    return statistics.median(times)
+
+
+def main() -> None:
+    designs = {"VGG16 (layer by layer, with top)": vgg16_spec(), **PRESETS}
+    ours = {name: timed(lambda s=spec: summarize(s), 50) for name, spec in designs.items()}
+
+    import keras  # noqa: F401 - imported before timing Keras
+
+    from convexplorer.core.builder import build_model
+
+    print(f"{'design':45s} {'params':>12s} {'summary ms':>11s} {'Keras build ms':>15s} {'ratio':>7s}")
+    worst = 0.0
+    for name, spec in designs.items():
+        s = summarize(spec)
+        t_keras = timed(lambda sp=spec: build_model(sp, compile=False, load_weights=False).count_params(), 2)
+        print(f"{name:45s} {s.total:>12,} {ours[name]:>11.3f} {t_keras:>15.1f} {t_keras / ours[name]:>6.0f}x")
+        worst = max(worst, ours[name])
+    print(f"slowest summary: {worst:.3f} ms (budget 50 ms)")
+
+    from PySide6.QtWidgets import QApplication
+
+    from convexplorer.ui.panels.builder import BuilderPanel
+    from convexplorer.ui.state import AppState
+
+    app = QApplication.instance() or QApplication([])
+    if sys.version_info < (3, 12):
+        # PySide6 6.12 on Python 3.11 drops a reference to None at every call of a void method, and
+        # thousands of repaints end in "Fatal Python error: none_dealloc"; give None enough references.
+        import ctypes
+
+        ctypes.c_ssize_t.from_address(id(None)).value += 1 << 40
+    panel = BuilderPanel(AppState())
+    panel.resize(1280, 800)
+    panel.show()
+    panel.set_spec(vgg16_spec())
+    app.processEvents()
+    panel.layer_list.setCurrentRow(0)
+    filters = panel._editors["filters"]
+
+    values = iter(range(10_000))
+
+    def edit() -> None:
+        filters.setValue(32 + next(values) % 64)  # one edit: summary, table, diagram, list, set_spec
+        app.processEvents()
+
+    def edit_only() -> None:
+        filters.setValue(32 + next(values) % 64)
+
+    t_edit = timed(edit, 30)
+    t_update = timed(edit_only, 30)
+    app.processEvents()
+    print(f"panel after an edit, VGG16-sized design: update {t_update:.1f} ms; with the repaint of the whole "
+          f"1280x800 panel (offscreen) {t_edit:.1f} ms (budget 50 ms)")
+    print(f"load average while measuring: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    panel.shutdown()
+    panel.close()
+
+
+if __name__ == "__main__":
+    main()
