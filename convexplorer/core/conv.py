@@ -137,19 +137,43 @@ def _correlate_numpy(xp: np.ndarray, k2: np.ndarray, stride, dilation) -> np.nda
     return out
 
 
-def _correlate(xp: np.ndarray, k2: np.ndarray, stride: tuple[int, int], dilation: tuple[int, int]) -> np.ndarray:
-    """Each channel of the padded ``xp`` (Hp x Wp x C) correlated with one 2-D kernel (valid).
+def _phase(x: np.ndarray, pads, py: int, px: int, sy: int, sx: int, rows: int, wq: int) -> np.ndarray:
+    """Phase ``(py, px)`` of the zero-padded ``x`` (``pad(x)[py::sy, px::sx]``) in a zeroed ``rows x wq`` buffer.
 
-    Stride is handled by splitting the input into its ``sy x sx`` phases
-    (``xp[py::sy, px::sx]``): every kernel tap then reads one phase at a
-    fixed offset with unit stride, so in the flattened phase image each tap
-    is a single contiguous ``y += w * x[offset:]`` (BLAS axpy). Columns that
-    wrap around a row end are computed and cut off at the end.
+    Built straight from the unpadded ``x``, so padding costs no extra copy.
+    """
+    (t, _), (l, _) = pads
+    h, w, c = x.shape
+    buf = np.zeros((rows, wq, c), np.float32)
+    i0 = max(0, -(-(t - py) // sy))  # first phase row that lands on the image
+    j0 = max(0, -(-(l - px) // sx))
+    r0, c0 = py + i0 * sy - t, px + j0 * sx - l
+    if r0 < h and c0 < w:
+        src = x[r0::sy, c0::sx]
+        buf[i0 : i0 + src.shape[0], j0 : j0 + src.shape[1]] = src
+    return buf.reshape(-1)
+
+
+def _correlate(
+    x: np.ndarray,
+    k2: np.ndarray,
+    stride: tuple[int, int],
+    dilation: tuple[int, int],
+    pads: tuple[tuple[int, int], tuple[int, int]] = ((0, 0), (0, 0)),
+) -> np.ndarray:
+    """Each channel of ``x`` (H x W x C), zero-padded by ``pads``, correlated with one 2-D kernel.
+
+    Stride is handled by splitting the padded input into its ``sy x sx``
+    phases (``xpad[py::sy, px::sx]``): every kernel tap then reads one phase
+    at a fixed offset with unit stride, so in the flattened phase image each
+    tap is a single contiguous ``y += w * x[offset:]`` (BLAS axpy). Columns
+    that wrap around a row end are computed and cut off at the end.
     """
     saxpy = _axpy()
     if saxpy is None:
-        return _correlate_numpy(xp, k2, stride, dilation)
-    hp, wp, c = xp.shape
+        return _correlate_numpy(pad_input(x, pads), k2, stride, dilation)
+    (t, b), (l, r) = pads
+    hp, wp, c = x.shape[0] + t + b, x.shape[1] + l + r, x.shape[2]
     kh, kw = k2.shape
     sy, sx = stride
     dy, dx = dilation
@@ -159,21 +183,14 @@ def _correlate(xp: np.ndarray, k2: np.ndarray, stride: tuple[int, int], dilation
     phases: dict[tuple[int, int], np.ndarray] = {}
     taps = []
     for a in range(kh):
-        for b in range(kw):
-            w = float(k2[a, b])
+        for bb in range(kw):
+            w = float(k2[a, bb])
             if w == 0.0:
                 continue
-            key = ((a * dy) % sy, (b * dx) % sx)
+            key = ((a * dy) % sy, (bb * dx) % sx)
             if key not in phases:
-                src = xp[key[0] :: sy, key[1] :: sx]
-                if sy == sx == 1 and src.flags.c_contiguous:
-                    buf = np.zeros((rows, wq, c), np.float32)
-                    buf[:hp] = src
-                else:
-                    buf = np.zeros((rows, wq, c), np.float32)
-                    buf[: src.shape[0], : src.shape[1]] = src
-                phases[key] = buf.reshape(-1)
-            offset = (((a * dy) // sy) * wq + (b * dx) // sx) * c
+                phases[key] = _phase(x, pads, key[0], key[1], sy, sx, rows, wq)
+            offset = (((a * dy) // sy) * wq + (bb * dx) // sx) * c
             taps.append((phases[key], offset, w))
     n_total = oh * wq * c
     out = np.zeros(n_total, np.float32)
@@ -212,33 +229,35 @@ def _separable_terms(k2: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]] | No
     return terms or None
 
 
-def _correlate_2d_kernel(xp: np.ndarray, k2: np.ndarray, geo: ConvGeometry) -> np.ndarray:
-    """Per-channel correlation, through the separable form (row pass, then column pass) when it is cheaper."""
+def _correlate_2d_kernel(x: np.ndarray, k2: np.ndarray, geo: ConvGeometry) -> np.ndarray:
+    """Per-channel correlation of the unpadded ``x``, through the separable form (row pass, then column pass) when cheaper."""
     terms = _separable_terms(k2)
     if terms is None:
-        return _correlate(xp, k2, geo.stride, geo.dilation)
+        return _correlate(x, k2, geo.stride, geo.dilation, geo.padding)
     (sy, sx), (dy, dx) = geo.stride, geo.dilation
+    (t, b), (l, r) = geo.padding
     out = None
     for col, row in terms:
-        rows_done = _correlate(xp, row[None, :], (1, sx), (1, dx))
+        rows_done = _correlate(x, row[None, :], (1, sx), (1, dx), ((t, b), (l, r)))
         part = _correlate(rows_done, col[:, None], (sy, 1), (dy, 1))
         out = part if out is None else out + part
     return out
 
 
-def _correlate_full(xp: np.ndarray, k4: np.ndarray, geo: ConvGeometry) -> np.ndarray:
-    """``xp`` (Hp x Wp x C) correlated with a kh x kw x C x F kernel: H x W x F."""
+def _correlate_full(x: np.ndarray, k4: np.ndarray, geo: ConvGeometry) -> np.ndarray:
+    """``x`` (H x W x C, padded by ``geo.padding``) correlated with a kh x kw x C x F kernel: H' x W' x F."""
     oh, ow = geo.output_hw
     kh, kw, c, f = k4.shape
     out = np.zeros((oh, ow, f), np.float32)
     if c * f <= 16:
         # few channel/filter pairs (the Playground's case): one per-plane correlation each
         for ci in range(c):
-            plane = xp[..., ci : ci + 1]
+            plane = x[..., ci : ci + 1]
             for fi in range(f):
                 if np.any(k4[:, :, ci, fi]):
                     out[..., fi] += _correlate_2d_kernel(plane, k4[:, :, ci, fi], geo)[..., 0]
         return out
+    xp = pad_input(x, geo.padding)
     for r0 in range(0, oh, _BLOCK_ROWS):
         r1 = min(oh, r0 + _BLOCK_ROWS)
         o = out[r0:r1]
@@ -279,11 +298,10 @@ def conv2d(
             f"the kernel expects {k.shape[2]} input channel(s) (shape {k.shape}) "
             f"but the input has {x3.shape[2]} (shape {arr.shape})"
         )
-    xp = pad_input(x3, geo.padding)
     if k.ndim == 2:
-        out = _correlate_2d_kernel(xp, k, geo)
+        out = _correlate_2d_kernel(x3, k, geo)
         return out[..., 0] if two_d else out
-    return _correlate_full(xp, k, geo)
+    return _correlate_full(x3, k, geo)
 
 
 def pool_geometry(

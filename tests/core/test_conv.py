@@ -346,3 +346,13 @@ def test_zero_kernel_and_large_image_shapes():
     out = conv.conv2d(x, k, stride=(2, 3), padding="same", dilation=1)
     ref = tf_conv(x, k, (2, 3), "same", (1, 1))
     np.testing.assert_allclose(out, ref, rtol=RTOL, atol=1e-4)
+
+
+def test_many_channels_and_filters_take_the_matrix_path():
+    """C x F > 16 uses one tensordot per tap instead of per-plane correlations: same numbers as TF."""
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((13, 11, 4)).astype(np.float32)
+    k = rng.standard_normal((3, 2, 4, 5)).astype(np.float32)
+    for stride, padding, dilation in [((1, 1), "same", (1, 1)), ((2, 1), ((1, 0), (2, 1)), (1, 2)), ((2, 2), "valid", (2, 2))]:
+        ours = conv.conv2d(x, k, stride=stride, padding=padding, dilation=dilation)
+        np.testing.assert_allclose(ours, tf_conv(x, k, stride, padding, dilation), rtol=RTOL, atol=ATOL)

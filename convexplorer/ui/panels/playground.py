@@ -682,11 +682,12 @@ class PlaygroundPanel(Panel):
             return
         if fmap.ndim == 2:
             fmap = fmap[..., None]
+        fmap = np.ascontiguousarray(fmap)  # our own copy: bias and ReLU work in place
         bias = float(self.bias_spin.value())
         if bias:
-            fmap = fmap + np.float32(bias)
+            fmap += np.float32(bias)
         if self.relu_check.isChecked():
-            fmap = np.maximum(fmap, np.float32(0.0))
+            np.maximum(fmap, np.float32(0.0), out=fmap)
         self._geo, self._fmap = geo, fmap
         if keras_refuses(stride, dilation):
             notes.append(
