@@ -534,6 +534,7 @@ def TimelineRecorder(  # noqa: N802 - acts as a class
         import keras
 
         _RecorderClass = _make_recorder_class(keras.callbacks.Callback)
+    plain, per_batch = _RecorderClass
     s = settings or RecorderSettings()
     if settings is None or every_n_batches is not None:
         s.every_n_batches = every_n_batches
@@ -542,7 +543,8 @@ def TimelineRecorder(  # noqa: N802 - acts as a class
     if settings is None or patterns:
         s.patterns = bool(patterns)
     s.validate()
-    return _RecorderClass(probes, probe_labels, class_names, probe_names, save_to, s, timeline, cancel)
+    cls = per_batch if s.every_n_batches else plain
+    return cls(probes, probe_labels, class_names, probe_names, save_to, s, timeline, cancel)
 
 
 def _make_recorder_class(base: type) -> type:
@@ -643,10 +645,15 @@ def _make_recorder_class(base: type) -> type:
                 self.record_s += time.perf_counter() - t0
 
         # --- keras hooks ---------------------------------------------------------------
+        def _iterations(self) -> int:
+            try:
+                return int(np.asarray(self.model.optimizer.iterations))
+            except Exception:  # noqa: BLE001 - no optimizer (not compiled): count ourselves
+                return self._steps
+
         def on_train_begin(self, logs=None):
             self._spe = (self.params or {}).get("steps")
-            if len(self.timeline) and self._steps == 0:
-                self._steps = self.timeline[-1].step  # going on with an existing timeline
+            self._steps = self._iterations()
             if self.settings.record_initial and not len(self.timeline):
                 self._record(0.0, -1, None)
 
@@ -654,20 +661,10 @@ def _make_recorder_class(base: type) -> type:
             self._epoch = int(epoch)
             self._batch = 0
 
-        def on_train_batch_end(self, batch, logs=None):
-            self._steps += 1
-            self._batch += 1
-            n = self.settings.every_n_batches
-            if n and self._steps % int(n) == 0:
-                spe = self._spe or None
-                if spe and self._batch >= spe:
-                    return  # the epoch end records this moment
-                frac = self._batch / spe if spe else 0.5
-                self._record(self._epoch + min(frac, 0.999), self._epoch, logs)
-
         def on_epoch_end(self, epoch, logs=None):
             if self._spe is None and self._batch:
                 self._spe = self._batch
+            self._steps = self._iterations()
             clean = _floats(logs)
             self.timeline.add_curve_point(epoch + 1.0, clean)
             self._record(epoch + 1.0, int(epoch), clean)
@@ -676,7 +673,27 @@ def _make_recorder_class(base: type) -> type:
         def on_train_end(self, logs=None):
             self._save()
 
-    return _TimelineRecorder
+    class _BatchTimelineRecorder(_TimelineRecorder):
+        """The recorder with a per-batch hook, for ``every_n_batches``.
+
+        Kept separate because any ``on_train_batch_end`` makes Keras run the
+        batch callbacks synchronously (no async dispatch), which costs
+        throughput even when nothing is recorded.
+        """
+
+        def on_train_batch_end(self, batch, logs=None):
+            self._steps += 1
+            self._batch += 1
+            self._seen = getattr(self, "_seen", 0) + 1
+            n = self.settings.every_n_batches
+            if n and self._seen % int(n) == 0:
+                spe = self._spe or None
+                if spe and self._batch >= spe:
+                    return  # the epoch end records this moment
+                frac = self._batch / spe if spe else 0.5
+                self._record(self._epoch + min(frac, 0.999), self._epoch, logs)
+
+    return _TimelineRecorder, _BatchTimelineRecorder
 
 
 def make_recorder(probes: np.ndarray, **kwargs: Any) -> Any:

@@ -9,6 +9,28 @@ from convexplorer.core import compare as C
 from convexplorer.core.errors import ModelFileError
 
 
+
+def small_convnet(input_shape, num_classes, learning_rate=3e-3, seed=0):
+    """Our own fixed test model (conv1 8, conv2 16, conv3 16 filters, GAP, softmax), independent of presets."""
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    model = keras.Sequential(
+        [
+            keras.Input(tuple(input_shape)),
+            keras.layers.Conv2D(8, 3, activation="relu", padding="same", name="conv1"),
+            keras.layers.MaxPooling2D(2, name="pool1"),
+            keras.layers.Conv2D(16, 3, activation="relu", padding="same", name="conv2"),
+            keras.layers.MaxPooling2D(2, name="pool2"),
+            keras.layers.Conv2D(16, 3, activation="relu", padding="same", name="conv3"),
+            keras.layers.GlobalAveragePooling2D(name="gap"),
+            keras.layers.Dense(num_classes, activation="softmax", name="classes"),
+        ]
+    )
+    model.compile(keras.optimizers.Adam(learning_rate), "sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
 # --------------------------------------------------------------------------- layer matching (hand-computed)
 def test_match_by_depth_hand_computed():
     a = [f"a{i}" for i in range(5)]
@@ -79,11 +101,9 @@ def checkpoints(tmp_path_factory):
     """A tiny convnet trained 2 epochs with a checkpoint after each (as a run folder keeps them)."""
     import keras
 
-    from convexplorer.core.training import tiny_convnet
-
     run = tmp_path_factory.mktemp("run")
     x, y = _data()
-    model = tiny_convnet((16, 16, 3), 2, learning_rate=1e-2, seed=1)
+    model = small_convnet((16, 16, 3), 2, learning_rate=1e-2, seed=1)
     cb = keras.callbacks.ModelCheckpoint(str(run / "epoch_{epoch:03d}.keras"), save_best_only=False, verbose=0)
     model.fit(x, y, epochs=2, batch_size=8, verbose=0, callbacks=[cb])
     model.save(str(run / "model.keras"))
