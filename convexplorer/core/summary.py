@@ -380,6 +380,11 @@ def summarize(spec: ModelSpec) -> Summary:
             spec.compile.validate()
         except SpecError as exc:
             summary.warnings.append(str(exc))
+        if spec.compile.loss == "binary_crossentropy" and spec.num_classes > 2:
+            summary.warnings.append(
+                f"binary cross-entropy tells two classes apart, but there are {spec.num_classes}: "
+                "choose integer or one-hot labels"
+            )
         out = summary.output_shape
         if spec.layers and out is not None:
             if len(out) != 2:

@@ -157,6 +157,8 @@ def test_warnings_for_a_design_that_does_not_classify():
     spec.layers[-1].params["units_from_classes"] = False
     spec.layers[-1].params["units"] = 7
     assert "outputs 7 values but 10 are expected" in summarize(spec).warnings[0]
+    spec.compile.loss = "binary_crossentropy"
+    assert "binary cross-entropy tells two classes apart, but there are 10" in summarize(spec).warnings[0]
 
 
 def test_units_from_classes_follow_the_data_and_loss():

@@ -238,3 +238,24 @@ def test_lambda_model_asks_before_opening_unsafely(panel, qtbot, tmp_path):
         panel.open_path(tmp_path / "lam.keras")
     qtbot.waitUntil(lambda: "cannot be edited" in panel.message_label.text())
     qtbot.waitUntil(lambda: not panel.busy_bar.isVisible())
+
+
+def test_presets_adapt_to_the_data_set_and_say_so(panel):
+    panel.state.set_dataset(SimpleNamespace(name="s", image_shape=(64, 64, 3), class_names=list("abcd")))
+    panel.load_preset("MNIST convnet")
+    assert panel.spec.input_shape == (64, 64, 3) and panel.summary.total == 646_468
+    text = panel.message_label.text()
+    assert "adapted to the data set (64×64×3, 4 classes): 646,468 parameters" in text and "93,322" in text
+    panel.prepare_screenshot()
+    assert not panel.follow_dataset_check.isChecked()
+    assert panel.spec.input_shape == (28, 28, 1) and panel.summary.total == 93_322
+
+
+def test_binary_presets_switch_to_softmax_for_more_classes(panel):
+    panel.state.set_dataset(SimpleNamespace(name="s", image_shape=(64, 64, 3), class_names=list("abcd")))
+    panel.load_preset("VGG16 transfer: frozen base")
+    assert panel.spec.compile.loss == "sparse_categorical_crossentropy"
+    assert panel.spec.layers[-1].get("activation") == "softmax"
+    assert panel.summary.output_shape == (None, 4) and not panel.summary.warnings
+    panel.labels_combo.setCurrentIndex(panel.labels_combo.findData("binary"))
+    assert "there are 4" in panel.problem_label.text()

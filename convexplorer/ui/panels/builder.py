@@ -363,8 +363,18 @@ class BuilderPanel(Panel):
         self._load_spec(spec.copy(), message)
 
     def load_preset(self, name: str) -> None:
-        """Load a textbook preset by name."""
-        self._load_spec(preset(name), message=f'Preset "{name}" loaded. {PRESETS[name].description}')
+        """Load a textbook preset by name (adapted to the data set when following it)."""
+        self._load_spec(preset(name))
+        original = PRESETS[name]
+        message = f'Preset "{name}" loaded. {original.description}'
+        if (self.spec.input_shape, self.spec.num_classes) != (original.input_shape, original.num_classes):
+            shape = "×".join(map(str, self.spec.input_shape))
+            textbook = "×".join(map(str, original.input_shape))
+            message = (f'Preset "{name}" loaded and adapted to the data set ({shape}, {self.spec.num_classes} classes): '
+                       f"{self.summary.total:,} parameters. The textbook version ({textbook}, "
+                       f"{original.num_classes} classes) has {summarize(original).total:,}; untick "
+                       "\"Take them from the current data set\" to type another shape.")
+        self._show_info(message)
 
     def new_design(self) -> None:
         """Start an empty design with the current input shape and classes."""
@@ -464,9 +474,15 @@ class BuilderPanel(Panel):
         return worker
 
     def prepare_screenshot(self) -> None:
-        """The MNIST convnet preset, first conv selected."""
+        """The MNIST convnet preset as in the textbook (28x28x1, 10 classes), first conv selected."""
+        self.follow_dataset_check.setChecked(False)
         self.load_preset(SCREENSHOT_PRESET)
         self.layer_list.setCurrentRow(0)
+
+    def screenshot_variants(self) -> list[tuple[str, Callable[[], None]]]:
+        """An invalid row, and transfer learning on VGG16."""
+        return [("invalid", self.show_invalid_example),
+                ("transfer", lambda: self.load_preset("VGG16 transfer: fine-tune block 5"))]
 
     def show_invalid_example(self) -> None:
         """The MNIST convnet with a 7x7 third conv on its 5x5 map: an invalid row for screenshots."""
@@ -773,6 +789,12 @@ class BuilderPanel(Panel):
             self.spec.input_shape = shape  # type: ignore[assignment]
         if classes:
             self.spec.num_classes = len(classes)
+            if len(classes) > 2 and self.spec.compile.loss == "binary_crossentropy":
+                # one sigmoid output cannot tell more than two classes apart: use softmax over the classes
+                self.spec.compile.loss = "sparse_categorical_crossentropy"
+                for layer in self.spec.layers:
+                    if layer.kind == "Dense" and layer.get("units_from_classes") and layer.get("activation") == "sigmoid":
+                        layer.params["activation"] = "softmax"
 
     def _on_dataset(self, dataset: Any) -> None:
         if dataset is None:
