@@ -115,6 +115,7 @@ class ArrayView(QWidget):
         self._values_visible = True
         self._fixed_levels: tuple[float, float] | None = None
         self._robust = False
+        self._cmap_applied = False
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
@@ -191,6 +192,9 @@ class ArrayView(QWidget):
 
     def set_colormap(self, name: str) -> None:
         """Use a pyqtgraph colour map by name ("viridis", "CET-D1", "grey"...)."""
+        if name == self._colormap_name and self._cmap_applied:
+            return
+        self._cmap_applied = True
         self._colormap_name = name
         cmap = self._cmap()
         self.image.setColorMap(cmap)
@@ -199,6 +203,8 @@ class ArrayView(QWidget):
 
     def set_symmetric(self, symmetric: bool) -> None:
         """Levels symmetric around 0 (for signed data such as edge responses)."""
+        if symmetric == self._symmetric:
+            return
         self._symmetric = symmetric
         if self._array is not None:
             self._apply_levels()
