@@ -224,6 +224,19 @@ def test_open_path_images_and_bad_files(panel, qtbot, tmp_path):
     assert "scaled down from 1200x600" in panel.note_label.text()
 
 
+def test_huge_arrays_are_scaled_down_and_odd_arrays_refused(panel, qtbot):
+    with qtbot.waitSignal(panel.updated):
+        panel.set_image(np.zeros((3000, 1100, 4), np.uint8), "tall")
+    assert panel._source.shape == (MAX_SIDE, round(1100 * MAX_SIDE / 3000), 1)  # alpha dropped, gray kept as 1 channel
+    assert "scaled down from 1100x3000" in panel.note_label.text()
+    from convexplorer.core.errors import ImageError
+
+    with pytest.raises(ImageError, match="got an array of shape"):
+        panel.set_image(np.zeros((4, 4, 2)), "two channels")
+    panel.state.image_array_opened.emit(np.zeros((4, 4, 2)), "two channels")  # via the state: shown, not raised
+    assert "got an array of shape (4, 4, 2)" in panel.message()
+
+
 def test_image_from_another_panel_through_state(panel, qtbot):
     arr = np.random.default_rng(1).random((16, 12, 3)).astype(np.float32)
     with qtbot.waitSignal(panel.updated):

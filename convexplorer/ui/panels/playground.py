@@ -87,9 +87,12 @@ def _as_playground_image(array: np.ndarray) -> tuple[np.ndarray, str]:
     note = ""
     h, w = a.shape[:2]
     if max(h, w) > MAX_SIDE:
+        step = max(h, w) // (2 * MAX_SIDE)
+        if step > 1:  # huge arrays: drop pixels first so the filtered resize stays cheap
+            a = np.ascontiguousarray(a[::step, ::step])
         scale = MAX_SIDE / max(h, w)
         nh, nw = max(1, round(h * scale)), max(1, round(w * scale))
-        a = resize(a, (nh, nw))
+        a = resize(a, (nh, nw)) if a.shape[:2] != (nh, nw) else a
         note = f"scaled down from {w}x{h} to {nw}x{nh} (the Playground works on up to {MAX_SIDE} px)"
     return np.ascontiguousarray(a), note
 
@@ -641,7 +644,6 @@ class PlaygroundPanel(Panel):
     def recompute(self) -> None:
         """Run the convolution and pooling on the current settings and draw everything (synchronous)."""
         self._update_timer.stop()
-        self._bank_dirty = True
         mode = self._mode()
         k2 = self._kernel2d
         if mode == "gray":
@@ -678,7 +680,6 @@ class PlaygroundPanel(Panel):
             self.step_label.setVisible(False)
             self._draw_overlays(None)
             self.updated.emit()
-            self._mark_bank_dirty()
             return
         if fmap.ndim == 2:
             fmap = fmap[..., None]
@@ -733,7 +734,6 @@ class PlaygroundPanel(Panel):
         else:
             self._draw_overlays(None)
         self.updated.emit()
-        self._mark_bank_dirty()
 
     def _draw_input(self, geo: ConvGeometry | None) -> None:
         x = self._x
@@ -987,6 +987,7 @@ class PlaygroundPanel(Panel):
             return
         c = self._source.shape[2]
         self.mode_combo.setEnabled(c == 3)
+        self._mark_bank_dirty()
         h, w = self._source.shape[:2]
         self.image_note.setText(f"{w}×{h} pixels, {'colour (3 channels)' if c == 3 else 'grayscale (1 channel)'}")
         self.input_view.set_colormap("grey")
