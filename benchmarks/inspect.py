@@ -7,8 +7,9 @@ shared machine the best run is the fair figure):
   (budget < 30 ms), and one prediction through ``core.inspect.predict`` vs
   ``model.predict`` vs a direct ``model(x)`` call, measured in the same run.
 * VGG16 at 224x224 (weights=None, with the classifier): Grad-CAM (budget < 1 s).
-* Filter patterns of 16 filters of VGG16's block3_conv1: batched (one
-  gradient-ascent pass for all 16) vs one filter at a time, printed as a ratio.
+* Filter patterns of 16 filters: batched (one gradient-ascent pass for all 16)
+  vs one filter at a time, printed as a ratio, for the MNIST preset's last conv
+  (40 steps) and VGG16's block3_conv1 (``--steps``, ``--size``).
 
     python benchmarks/inspect.py [--repeat N] [--steps S] [--no-vgg]
 """
@@ -56,7 +57,8 @@ def row(name: str, best: float, median: float, budget: float | None = None) -> N
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=30)
-    ap.add_argument("--steps", type=int, default=10, help="gradient-ascent steps for the filter patterns")
+    ap.add_argument("--steps", type=int, default=5, help="gradient-ascent steps for the filter patterns")
+    ap.add_argument("--size", type=int, default=96, help="filter pattern size in pixels")
     ap.add_argument("--no-vgg", action="store_true", help="skip the VGG16 figures")
     args = ap.parse_args()
 
@@ -80,27 +82,43 @@ def main() -> int:
     row("MNIST preset: model.predict (reference)", best_k, med_k)
     print(f"  -> predict is {best_k / best_p:.0f}x faster than model.predict, {best_d / best_p:.1f}x faster than a direct call")
 
+    conv = ins.default_conv_layer(model)
+    times = {}
+    for bs in (16, 1):
+        ins.filter_patterns(model, conv, bs, steps=1, batch_size=bs)  # warm-up (trace)
+        t = time.perf_counter()
+        ins.filter_patterns(model, conv, 16, steps=40, batch_size=bs)
+        times[bs] = time.perf_counter() - t
+    print(
+        f"MNIST preset {conv}, 16 filters, 40 steps: batch 16: {times[16]:.2f} s, one at a time: {times[1]:.2f} s "
+        f"-> batched is {times[1] / times[16]:.1f}x faster"
+    )
+
     if args.no_vgg:
         return 0
     vgg = keras.applications.VGG16(weights=None, include_top=True, input_shape=(224, 224, 3))
     img = np.random.default_rng(1).random((224, 224, 3), dtype=np.float32) * 255 - 120
-    row("VGG16 224x224: Grad-CAM (block5_conv3)", *timeit(lambda: ins.grad_cam(vgg, img), max(3, args.repeat // 10)), 1000)
+    n = max(5, args.repeat // 5)
+    best_f, med_f = timeit(lambda: ins.predict(vgg, img), n)
+    row("VGG16 224x224: one forward pass (reference)", best_f, med_f)
+    best_c, med_c = timeit(lambda: ins.grad_cam(vgg, img), n)
+    row("VGG16 224x224: Grad-CAM (block5_conv3)", best_c, med_c, 1000)
+    print(f"  -> Grad-CAM costs {best_c / best_f:.2f} forward passes")
 
     filters = list(range(16))
-    t0 = time.perf_counter()
-    ins.filter_patterns(vgg, "block3_conv1", filters[:2], steps=2, size=128, batch_size=16)  # warm-up (trace)
-    ins.filter_patterns(vgg, "block3_conv1", filters[:1], steps=2, size=128, batch_size=1)
-    warm = time.perf_counter() - t0
-    t = time.perf_counter()
-    ins.filter_patterns(vgg, "block3_conv1", filters, steps=args.steps, size=128, batch_size=16)
-    batched = time.perf_counter() - t
-    t = time.perf_counter()
-    ins.filter_patterns(vgg, "block3_conv1", filters, steps=args.steps, size=128, batch_size=1)
-    single = time.perf_counter() - t
+    times = {}
+    for bs in (16, 4, 1):
+        ins.filter_patterns(vgg, "block3_conv1", filters[:bs], steps=1, size=args.size, batch_size=bs)  # warm-up
+        t = time.perf_counter()
+        ins.filter_patterns(vgg, "block3_conv1", filters, steps=args.steps, size=args.size, batch_size=bs)
+        times[bs] = time.perf_counter() - t
     print(
-        f"VGG16 block3_conv1, 16 filters, {args.steps} steps, 128x128: batched {batched:.2f} s, "
-        f"one at a time {single:.2f} s -> batched is {single / batched:.1f}x faster (warm-up {warm:.1f} s)"
+        f"VGG16 block3_conv1, 16 filters, {args.steps} steps, {args.size}x{args.size}: "
+        + ", ".join(f"batch {bs}: {t:.2f} s" for bs, t in times.items())
+        + f" -> batched (16) vs one at a time: {times[1] / times[16]:.2f}x"
     )
+    trace = ins._get_trace(vgg, (args.size, args.size, 3), stop_at="block3_conv1")
+    print(f"  (batch_size=None picks {ins.auto_batch_size(trace, trace.index('block3_conv1'), 16)} here on this machine)")
     return 0
 
 
