@@ -133,6 +133,11 @@ def test_average_pooling_and_global_numbers(panel, qtbot):
     fmap = panel.feature_map()[..., 0]
     np.testing.assert_allclose(panel.pooled_map()[..., 0], fmap.reshape(32, 4, 32, 4).mean(axis=(1, 3)), rtol=1e-5, atol=1e-6)
     assert f"{fmap.mean():.4g}" in panel.global_label.text() and f"{fmap.max():.4g}" in panel.global_label.text()
+    with qtbot.waitSignal(panel.updated):
+        panel.pool_size.setValue(3)
+        panel.pool_stride.setValue(2)
+    panel.set_step_position(4, 4)  # overlapping 3x3/2 windows: pixel 4 lies in windows 1 and 2 on each axis
+    assert sorted(panel.pooled_view.highlights()) == [(r, c, 1.0, 1.0) for r in (1.0, 2.0) for c in (1.0, 2.0)]
     settle(qtbot, panel, lambda: panel.pool_check.setChecked(False))
     assert panel.pooled_map() is None and panel.pooled_view.array() is None
 
@@ -322,6 +327,8 @@ def test_step_through_window_and_multiply_add(panel, qtbot):
     assert (12.0, 15.0, 3.0, 3.0) in rects  # the window on the padded input
     assert (1.0, 1.0, 28.0, 28.0) in rects  # the dashed image area inside the padding
     assert panel.output_view.highlights() == [(12.0, 15.0, 1.0, 1.0)]
+    assert panel.pooled_view.highlights() == [(6.0, 7.0, 1.0, 1.0)]  # 2x2/2 pooling: (12, 15) -> (6, 7)
+    assert "pooled into cell (6, 7)" in panel.step_label.text()
     value = float(panel.feature_map()[12, 15, 0])
     assert panel.step_label.isVisibleTo(panel)
     assert f"= {value:.3f}" in panel.step_label.text()

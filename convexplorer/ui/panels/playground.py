@@ -62,7 +62,7 @@ MODES = {
     "conv2d": "Colour: one filter summing the channels (Conv2D)",
 }
 CHANNEL_NAMES = ("R", "G", "B")
-WINDOW_COLOUR = "#ff3b30"
+WINDOW_COLOUR = "#00c853"  # green: stands out on grey images and on the blue-white-red maps
 IMAGE_AREA_COLOUR = "#ffb300"
 
 
@@ -141,6 +141,7 @@ class PlaygroundPanel(Panel):
         self._bank_dirty = True
         self._bank_worker = None
         self._pad_rect: tuple | None = None
+        self._pgeo: ConvGeometry | None = None
 
         self._build_ui()
         self._connect()
@@ -709,15 +710,20 @@ class PlaygroundPanel(Panel):
             except ConvExplorerError as exc:
                 messages.append(f"Pooling: {exc}")
         self._pooled = pooled
+        self._pgeo = pgeo if pooled is not None else None
         self._update_channel_combo(fmap.shape[2])
         self._draw_input(geo)
         self._draw_maps()
         g_avg, g_max = global_pool(fmap, "avg"), global_pool(fmap, "max")
-        src = pooled if pooled is not None else fmap
+        scale = max(1e-30, float(np.max(np.abs(fmap))))
+
+        def num(v: float) -> str:
+            return "0" if abs(v) < 1e-6 * scale else f"{v:.4g}"  # float32 round-off is not a value
+
         self.global_label.setText(
-            "Global average: " + ", ".join(f"{v:.4g}" for v in np.atleast_1d(g_avg))
-            + "   ·   global max: " + ", ".join(f"{v:.4g}" for v in np.atleast_1d(g_max))
-            + ("" if src is fmap else "   (of the feature map)")
+            "Global average pooling: " + ", ".join(num(v) for v in np.atleast_1d(g_avg))
+            + "   ·   global max pooling: " + ", ".join(num(v) for v in np.atleast_1d(g_max))
+            + "   (of the feature map)"
         )
         self.shapes_label.setText(self._shapes_html(geo, pgeo, x))
         if messages:
@@ -856,6 +862,10 @@ class PlaygroundPanel(Panel):
             text += f" → ReLU → {max(value, 0.0):.3f}"
         if np.any(st.in_padding):
             text += f"<br><i>{int(np.sum(st.in_padding))} of the taps fall on padding zeros.</i>"
+        cells = self._pooled_cells(i, j)
+        if cells:
+            shown = ", ".join(f"({pi}, {pj})" for pi, pj in cells)
+            text += f"<br>Then pooled into cell{'s' if len(cells) > 1 else ''} {shown} of the pooled map (dashed)."
         self.step_label.setText(text)
         self.step_label.setVisible(True)
 
@@ -877,12 +887,27 @@ class PlaygroundPanel(Panel):
             self.input_view.set_markers([])
         i, j = st.out_pos
         self.output_view.set_highlight((i, j, 1, 1), WINDOW_COLOUR)
+        self.pooled_view.set_highlights([(pi, pj, 1, 1, WINDOW_COLOUR, True) for pi, pj in self._pooled_cells(i, j)])
         if self.step_zoom.isChecked():
             margin = 2
             vb = self.input_view.plot.getViewBox()
             side = max(eh, ew) + 2 * margin
             cy, cx = r0 + eh / 2, c0 + ew / 2
             vb.setRange(QRectF(cx - side / 2, cy - side / 2, side, side), padding=0)
+
+    def _pooled_cells(self, i: int, j: int) -> list[tuple[int, int]]:
+        """Pooled-map cells whose pooling window contains feature-map pixel (i, j)."""
+        g = self._pgeo
+        if g is None or self._pooled is None:
+            return []
+
+        def axis(v: int, ax: int) -> range:
+            k, s, p0 = g.kernel_hw[ax], g.stride[ax], g.padding[ax][0]
+            lo = max(0, -(-(v + p0 - k + 1) // s))
+            hi = min(g.output_hw[ax] - 1, (v + p0) // s)
+            return range(lo, hi + 1)
+
+        return [(pi, pj) for pi in axis(i, 0) for pj in axis(j, 1)]
 
     def _on_step_timer(self) -> None:
         self.step(1)
