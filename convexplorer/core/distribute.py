@@ -232,6 +232,26 @@ def build_in_scope(strategy: Any, build: Callable[..., Any], *args: Any,
     return model
 
 
+def build_spec_in_scope(spec: Any, strategy: Any, load_weights: bool = True,
+                        progress: Optional[Callable[[int, int, str], None]] = None,
+                        cancel: Optional[Any] = None) -> Any:
+    """The compiled model of a ``ModelSpec``, built inside ``strategy.scope()``.
+
+    Under mixed precision (``core.devices.set_mixed_precision(True)``) the last
+    layer is kept in float32 (``core.devices.keep_output_float32``) before
+    compiling, so the softmax and the loss run in float32.
+    """
+    from .builder import build_model, compile_model
+    from .devices import keep_output_float32, mixed_precision_enabled
+
+    with strategy.scope():
+        model = build_model(spec, compile=False, load_weights=load_weights, progress=progress, cancel=cancel)
+        if mixed_precision_enabled():
+            model = keep_output_float32(model)
+        compile_model(model, spec.compile)
+    return model
+
+
 # --------------------------------------------------------------------------- results from elsewhere
 def read_keras_history(path: str | os.PathLike[str]) -> dict[str, list[float]]:
     """Per-epoch columns from a ``history.history`` JSON file or a ``keras.callbacks.CSVLogger`` CSV."""

@@ -108,8 +108,10 @@ def mirrored_run():
 
 
 @pytest.fixture(autouse=True)
-def _start_mirrored_early(mirrored_run):
-    """The first test of this module starts the mirrored run; its check comes last (file order)."""
+def _start_mirrored_early(request):
+    """When the mirrored test is selected, the module's first test starts its run; the check comes last."""
+    if any(item.name == "test_mirrored_over_two_logical_cpus_matches_one_device" for item in request.session.items):
+        request.getfixturevalue("mirrored_run")
     yield
 
 
@@ -199,6 +201,7 @@ def _tiny_data(tmp_path: Path) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_multiworker_strategy_trains_on_two_local_workers(tmp_path):
     """Two processes, one TF_CONFIG each, on 127.0.0.1: both finish and save the same loadable model."""
     data = _tiny_data(tmp_path)
@@ -240,6 +243,7 @@ def _export_handles_keras_multiworker_bug() -> bool:
     run=False,
     strict=True,
 )
+@pytest.mark.slow
 def test_exported_script_runs_on_two_workers(tmp_path):
     from convexplorer.core.export import export_script
     from convexplorer.core.summary import summarize
@@ -349,6 +353,7 @@ def test_import_run_from_keras_csvlogger_and_history_json(tmp_path):
 
 
 # --------------------------------------------------------------------------- last: collect the mirrored run
+@pytest.mark.slow
 def test_mirrored_over_two_logical_cpus_matches_one_device(mirrored_run):
     try:
         out, err = mirrored_run.communicate(timeout=240)
@@ -383,3 +388,28 @@ def test_import_run_command_line(tmp_path):
                          timeout=120, env=_env())
     assert bad.returncode == 2 and bad.stdout.startswith("error: expected a .keras model file")
     assert "Traceback" not in bad.stderr
+
+
+@pytest.mark.parametrize("policy", ["float32", "mixed_float16"])
+def test_build_spec_in_scope_compiles_and_keeps_output_float32(policy):
+    keras = pytest.importorskip("keras")
+    from convexplorer.core.spec import LayerSpec, ModelSpec
+    from convexplorer.core.summary import summarize
+
+    spec = ModelSpec(name="tiny", input_shape=(8, 8, 1), num_classes=3, layers=[
+        LayerSpec("Conv2D", {"filters": 4}), LayerSpec("Flatten"),
+        LayerSpec("Dense", {"units_from_classes": True, "activation": "softmax"})])
+    strategy = ds.make_strategy("mirrored", devices=["/cpu:0"])
+    keras.mixed_precision.set_global_policy(policy)
+    try:
+        model = ds.build_spec_in_scope(spec, strategy)
+        assert model.count_params() == summarize(spec).total
+        assert [layer.name for layer in model.layers[1:]] == spec.layer_names()  # the design's names, unchanged
+        assert model.output.dtype == "float32"
+        assert model.layers[1].compute_dtype == ("float16" if policy == "mixed_float16" else "float32")
+        assert type(model.layers[-1].kernel.value).__name__ == "MirroredVariable"
+        x = np.random.default_rng(0).random((8, 8, 8, 1)).astype("float32")
+        history = model.fit(x, np.arange(8) % 3, epochs=1, batch_size=4, verbose=0)
+        assert np.isfinite(history.history["loss"][0])
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
