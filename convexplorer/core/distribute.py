@@ -252,6 +252,30 @@ def build_spec_in_scope(spec: Any, strategy: Any, load_weights: bool = True,
     return model
 
 
+def rebuild_in_scope(model: Any, strategy: Any) -> Any:
+    """A copy of an existing model (opened, pretrained) made inside ``strategy.scope()``: same weights, same compile.
+
+    A Keras model trains under the strategy it was created in, so a model made
+    elsewhere is cloned in the scope, given the same weights and compiled with
+    the same optimizer, loss and metrics (when it was compiled).
+    """
+    import keras
+
+    compile_config = model.get_compile_config() if getattr(model, "compiled", False) else None
+    try:
+        with strategy.scope():
+            new = keras.models.clone_model(model)
+            new.set_weights(model.get_weights())
+            if compile_config:
+                new.compile_from_config(compile_config)
+    except (ValueError, TypeError) as exc:
+        raise DistributeError(
+            f"cannot copy {getattr(model, 'name', 'the model')!r} into the {type(strategy).__name__}: "
+            f"{str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}"
+        ) from None
+    return new
+
+
 # --------------------------------------------------------------------------- results from elsewhere
 def read_keras_history(path: str | os.PathLike[str]) -> dict[str, list[float]]:
     """Per-epoch columns from a ``history.history`` JSON file or a ``keras.callbacks.CSVLogger`` CSV."""

@@ -413,3 +413,23 @@ def test_build_spec_in_scope_compiles_and_keeps_output_float32(policy):
         assert np.isfinite(history.history["loss"][0])
     finally:
         keras.mixed_precision.set_global_policy("float32")
+
+
+def test_rebuild_in_scope_copies_weights_and_compile():
+    keras = pytest.importorskip("keras")
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((5,)), keras.layers.Dense(4, activation="relu"), keras.layers.Dense(2)])
+    model.compile(optimizer=keras.optimizers.SGD(0.05), loss="mse", metrics=["mae"])
+    strategy = ds.make_strategy("mirrored", devices=["/cpu:0"])
+    new = ds.rebuild_in_scope(model, strategy)
+    assert new is not model
+    assert type(new.layers[0].kernel.value).__name__ == "MirroredVariable"
+    x = np.random.default_rng(0).random((6, 5)).astype("float32")
+    np.testing.assert_allclose(new(x), model(x), rtol=1e-6)
+    assert new.get_compile_config() == model.get_compile_config()
+    # it trains like the original would: one SGD step from the same weights gives the same weights
+    y = np.zeros((6, 2), "float32")
+    model.fit(x, y, batch_size=6, epochs=1, verbose=0, shuffle=False)
+    new.fit(x, y, batch_size=6, epochs=1, verbose=0, shuffle=False)
+    for a, b in zip(new.get_weights(), model.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
