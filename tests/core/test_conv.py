@@ -15,7 +15,7 @@ tf = pytest.importorskip("tensorflow")
 
 RTOL = 1e-5
 ATOL = 1e-5  # float32 sums in a different order; values are O(1)
-SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 # --- independent references --------------------------------------------------------------
@@ -127,7 +127,7 @@ def test_conv2d_equals_definition(case):
     np.testing.assert_allclose(ours, ref, rtol=RTOL, atol=ATOL)
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=15, deadline=None)
 @given(
     st.integers(3, 12), st.integers(3, 12), st.integers(3, 7), st.integers(3, 7),
     st.integers(1, 2), st.integers(1, 2), st.sampled_from(["valid", "same"]), st.integers(0, 2**31 - 1),
