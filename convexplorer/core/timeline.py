@@ -33,6 +33,7 @@ import math
 import os
 import threading
 import time
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional, Sequence
@@ -429,18 +430,14 @@ def record_snapshot(
     from . import inspect as ins
 
     t0 = time.perf_counter()
-    probs, cams, classes = [], [], []
-    maps: dict[str, list[np.ndarray]] = {name: [] for name in layers}
-    for i, img in enumerate(probes):
-        label = None if probe_labels is None else int(probe_labels[i])
-        cam = ins.grad_cam_details(model, img, class_index=label, layer_name=cam_layer)
-        probs.append(cam.probabilities.astype(np.float32))
-        cams.append(cam.coarse.astype(np.float16))
-        classes.append(cam.class_index)
-        if layers:
-            for name, fmap in ins.feature_maps(model, img, list(layers)):
-                keep = channels_to_keep(fmap.shape[-1], settings.max_channels)
-                maps[_match_name(name, layers)].append(downsample_maps(fmap[..., keep], settings.map_size).astype(np.float16))
+    try:
+        probs, cams, classes, raw = _batched_pass(model, probes, layers, cam_layer, probe_labels)
+    except Exception:  # noqa: BLE001 - an inspect internal changed or a model we cannot batch: the public path
+        probs, cams, classes, raw = _per_probe_pass(model, probes, layers, cam_layer, probe_labels)
+    maps: dict[str, np.ndarray] = {}
+    for name, batch in zip(layers, raw):
+        keep = channels_to_keep(batch.shape[-1], settings.max_channels)
+        maps[name] = np.stack([downsample_maps(m[..., keep], settings.map_size) for m in batch]).astype(np.float16)
     kernels = None
     try:
         _name, k = ins.first_layer_kernels(model, probes.shape[1:])
@@ -463,10 +460,10 @@ def record_snapshot(
         position=float(position),
         epoch=int(epoch),
         step=int(step),
-        probabilities=np.stack(probs),
-        cams=np.stack(cams),
+        probabilities=np.asarray(probs, np.float32),
+        cams=np.asarray(cams, np.float16),
         cam_classes=np.asarray(classes, np.int64),
-        maps={name: np.stack(v) for name, v in maps.items()},
+        maps=maps,
         kernels=kernels,
         patterns=patterns,
         logs=dict(logs or {}),
@@ -474,13 +471,71 @@ def record_snapshot(
     )
 
 
-def _match_name(name: str, wanted: Sequence[str]) -> str:
-    if name in wanted:
-        return name
-    for w in wanted:
-        if name.rsplit("/", 1)[-1] == w:
-            return w
-    return name
+def _per_probe_pass(
+    model: Any, probes: np.ndarray, layers: Sequence[str], cam_layer: str, labels: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[np.ndarray]]:
+    """Probabilities, coarse Grad-CAMs, their classes and raw maps, one probe at a time (public inspect API)."""
+    from . import inspect as ins
+
+    probs, cams, classes = [], [], []
+    raw: list[list[np.ndarray]] = [[] for _ in layers]
+    for i, img in enumerate(probes):
+        label = None if labels is None else int(labels[i])
+        cam = ins.grad_cam_details(model, img, class_index=label, layer_name=cam_layer)
+        probs.append(cam.probabilities.astype(np.float32))
+        cams.append(cam.coarse)
+        classes.append(cam.class_index)
+        if layers:
+            for j, (_name, fmap) in enumerate(ins.feature_maps(model, img, list(layers))):
+                raw[j].append(fmap)
+    return np.stack(probs), np.stack(cams), np.asarray(classes), [np.stack(r) for r in raw]
+
+
+_batched_models: "weakref.WeakKeyDictionary[Any, dict[Any, Any]]" = weakref.WeakKeyDictionary()
+
+
+def _batched_pass(
+    model: Any, probes: np.ndarray, layers: Sequence[str], cam_layer: str, labels: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[np.ndarray]]:
+    """The same as :func:`_per_probe_pass` in ONE eager forward/backward pass over all probes.
+
+    Grad-CAM as in :func:`convexplorer.core.inspect.grad_cam_details` (class
+    score before the softmax, gradients averaged per channel, weighted sum,
+    ReLU, divided by its maximum), on inspect's re-traced graph. Eager, not a
+    ``tf.function``: a snapshot is taken once an epoch, and tracing a gradient
+    function would cost a second or more at the first snapshot.
+    """
+    import keras
+    import tensorflow as tf
+
+    from . import inspect as ins
+
+    shape = tuple(int(v) for v in probes.shape[1:])
+    key = (shape, cam_layer, tuple(layers))
+    per_model = _batched_models.setdefault(model, {})
+    sub = per_model.get(key)
+    if sub is None:
+        trace = ins._get_trace(model, shape)
+        i_cam = trace.index(cam_layer)
+        outs = [trace.records[i_cam].tensor, trace.logits, trace.output] + [trace.records[trace.index(n)].tensor for n in layers]
+        sub = per_model[key] = keras.Model(trace.inp, outs)
+    x = tf.constant(np.asarray(probes, np.float32))
+    with tf.GradientTape() as tape:
+        conv, scores, out, *maps = sub(x, training=False)
+        if len(scores.shape) != 2:
+            raise TimelineError(f"expected a classifier with output (batch, classes), received {tuple(scores.shape)}")
+        top = tf.argmax(scores, axis=-1, output_type=tf.int32)
+        cls = top if labels is None else tf.constant(np.asarray(labels, np.int32))
+        score = tf.reduce_sum(tf.gather(scores, cls, batch_dims=1))
+    grads = tape.gradient(score, conv)
+    weights = tf.reduce_mean(grads, axis=(1, 2))
+    cam = tf.nn.relu(tf.reduce_sum(conv * weights[:, None, None, :], axis=-1)).numpy()
+    peak = cam.reshape(len(cam), -1).max(axis=1)
+    cam = np.where(peak[:, None, None] > 0, cam / np.where(peak > 0, peak, 1.0)[:, None, None], 0.0)
+    probs = np.stack([ins._probabilities(row) for row in np.asarray(out)]).astype(np.float32)
+    maps_np = [np.asarray(m) for m in maps]
+    maps_np = [m[:, None, None, :] if m.ndim == 2 else m for m in maps_np]
+    return probs, cam.astype(np.float32), np.asarray(cls), maps_np
 
 
 def default_layers(model: Any, image_shape: Sequence[int]) -> list[str]:

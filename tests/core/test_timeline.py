@@ -135,6 +135,20 @@ def test_last_snapshot_matches_the_trained_model(run):
     assert last.cams.shape == (4, 8, 8) and float(last.cams.max()) <= 1.0 and float(last.cams.min()) >= 0.0
 
 
+def test_batched_pass_equals_inspect_per_probe(run):
+    """The one-pass recorder agrees with core.inspect's own Grad-CAM and feature maps, probe by probe."""
+    model, probes, labels = run["model"], run["probes"], run["labels"]
+    fast = T._batched_pass(model, probes, ["conv1", "conv3"], "conv3", labels)
+    slow = T._per_probe_pass(model, probes, ["conv1", "conv3"], "conv3", labels)
+    np.testing.assert_allclose(fast[0], slow[0], atol=1e-5)  # probabilities
+    np.testing.assert_allclose(fast[1], slow[1], atol=1e-4)  # coarse Grad-CAM
+    assert fast[2].tolist() == slow[2].tolist() == labels.tolist()
+    for a, b in zip(fast[3], slow[3]):
+        np.testing.assert_allclose(a, b, atol=1e-4)
+    top = T._batched_pass(model, probes, [], "conv3", None)  # without labels: each probe's top class
+    assert top[2].tolist() == np.argmax(fast[0], axis=1).tolist()
+
+
 def test_curve_equals_keras_history(run):
     tl, hist = run["rec"].timeline, run["hist"]
     x, loss = tl.curve_arrays("loss")
