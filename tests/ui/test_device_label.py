@@ -28,7 +28,7 @@ def test_loading_then_devices(qtbot):
     else:
         assert label.text().startswith(f"CPU · {len(gpus)} GPU")
     tip = label.toolTip()
-    assert "CPU 0" in tip and "Precision: " in tip and "Training: " in tip
+    assert "CPU 0" in tip and "Precision: " in tip and "Training: " in tip and "Compute on: " in tip
 
 
 def test_gpu_summary_and_click(qtbot):

@@ -26,10 +26,12 @@ def _describe() -> dict[str, Any]:
     from convexplorer.ui.settings_dialog import compute_settings, list_devices_applied
 
     found = list_devices_applied()
+    values = compute_settings()
     return {
         "devices": found,
         "policy": keras.mixed_precision.global_policy().name,
-        "strategy": compute_settings()["strategy"],
+        "strategy": values["strategy"],
+        "device": values["device"],
     }
 
 
@@ -70,6 +72,8 @@ class DeviceLabel(QLabel):
         self.devices = list(info["devices"])
         self.setText(summary_text(self.devices))
         lines = ["<b>Devices TensorFlow sees</b>"] + [f"• {d.label}" for d in self.devices]
+        device = info.get("device", "all")
+        lines.append("Compute on: " + {"all": "all GPUs (CPU when there is none)", "cpu": "CPU only"}.get(device, device))
         lines.append(f"Precision: {info['policy']}")
         lines.append(f"Training: {STRATEGY_LABELS.get(info['strategy'], info['strategy'])}")
         lines.append("<i>Click for Settings ▸ Compute.</i>")
