@@ -404,3 +404,30 @@ def test_refcount_guard_keeps_many_qt_calls_safe(qtbot):
     for _ in range(40000):  # more than None's natural reference count
         label.setText("x")
     assert sys.getrefcount(None) > 1000
+
+
+def test_workspace_state_round_trip(qtbot):
+    import json
+
+    a = PlaygroundPanel(AppState())
+    qtbot.addWidget(a)
+    a.prepare_screenshot()
+    a.set_kernel(np.array([[1, 2, 3], [0, 0.5, 0]], np.float32))
+    a.stride_x.setValue(3)
+    a.dilation_y.setValue(2)
+    a.relu_check.setChecked(True)
+    a.pool_mode.setCurrentIndex(1)
+    a.padding_combo.setCurrentIndex(2)
+    a.pad_left.setValue(4)
+    a.recompute()
+    saved = json.loads(json.dumps(a.workspace_state()))
+    b = PlaygroundPanel(AppState())
+    qtbot.addWidget(b)
+    with qtbot.waitSignal(b.updated):
+        b.restore_workspace_state(saved)
+    np.testing.assert_array_equal(b.kernel(), a.kernel())
+    np.testing.assert_array_equal(b.feature_map(), a.feature_map())
+    np.testing.assert_array_equal(b.pooled_map(), a.pooled_map())
+    assert b.sample_combo.currentText() == "Scene (colour)" and b.pad_left.value() == 4
+    a.shutdown()
+    b.shutdown()

@@ -612,6 +612,84 @@ class PlaygroundPanel(Panel):
         self.start_step_through(play=False)
         self.set_step_position(12, 15)
 
+    def workspace_state(self) -> dict:
+        """The settings and kernel as plain JSON data, for the workspace file."""
+        return {
+            "image": self.sample_combo.currentText() if self.sample_combo.currentText() in SAMPLES else None,
+            "mode": self.mode_combo.currentData(),
+            "preset": self.preset_combo.currentText(),
+            "kernel": self._kernel2d.astype(float).tolist(),
+            "gabor": {
+                "frequency": self.gabor_freq.value(),
+                "theta_deg": self.gabor_theta.value(),
+                "sigma": self.gabor_sigma.value(),
+                "size": self.gabor_size.value(),
+                "odd": self.gabor_phase.currentIndex() == 1,
+            },
+            "padding": self.padding_combo.currentData(),
+            "custom_padding": [self.pad_top.value(), self.pad_bottom.value(), self.pad_left.value(), self.pad_right.value()],
+            "stride": [self.stride_y.value(), self.stride_x.value()],
+            "dilation": [self.dilation_y.value(), self.dilation_x.value()],
+            "bias": self.bias_spin.value(),
+            "relu": self.relu_check.isChecked(),
+            "pool": {
+                "on": self.pool_check.isChecked(),
+                "mode": self.pool_mode.currentData(),
+                "size": self.pool_size.value(),
+                "stride": self.pool_stride.value(),
+                "padding": self.pool_padding.currentData(),
+            },
+        }
+
+    def restore_workspace_state(self, data: dict) -> None:
+        """Apply what :meth:`workspace_state` saved; unknown or missing entries keep their current values."""
+        if not isinstance(data, dict):
+            raise ConvExplorerError(f"the Playground part of the workspace must be a mapping, got {type(data).__name__}")
+
+        def pick(combo: QComboBox, value: object) -> None:
+            i = combo.findData(value)
+            if i >= 0:
+                combo.setCurrentIndex(i)
+
+        if data.get("image") in SAMPLES:
+            self.sample_combo.setCurrentText(data["image"])
+        pick(self.mode_combo, data.get("mode"))
+        g = data.get("gabor") or {}
+        for slider, key in ((self.gabor_freq, "frequency"), (self.gabor_theta, "theta_deg"), (self.gabor_sigma, "sigma")):
+            if isinstance(g.get(key), (int, float)):
+                slider.setValue(float(g[key]))
+        if isinstance(g.get("size"), int):
+            self.gabor_size.setValue(g["size"])
+        if "odd" in g:
+            self.gabor_phase.setCurrentIndex(1 if g["odd"] else 0)
+        pick(self.padding_combo, data.get("padding"))
+        spins = (self.pad_top, self.pad_bottom, self.pad_left, self.pad_right)
+        for spin, v in zip(spins, data.get("custom_padding") or []):
+            spin.setValue(int(v))
+        for spin, v in zip((self.stride_y, self.stride_x), data.get("stride") or []):
+            spin.setValue(int(v))
+        for spin, v in zip((self.dilation_y, self.dilation_x), data.get("dilation") or []):
+            spin.setValue(int(v))
+        if isinstance(data.get("bias"), (int, float)):
+            self.bias_spin.setValue(float(data["bias"]))
+        if "relu" in data:
+            self.relu_check.setChecked(bool(data["relu"]))
+        pool = data.get("pool") or {}
+        if "on" in pool:
+            self.pool_check.setChecked(bool(pool["on"]))
+        pick(self.pool_mode, pool.get("mode"))
+        if isinstance(pool.get("size"), int):
+            self.pool_size.setValue(pool["size"])
+        if isinstance(pool.get("stride"), int):
+            self.pool_stride.setValue(pool["stride"])
+        pick(self.pool_padding, pool.get("padding"))
+        preset = data.get("preset")
+        if preset in K.PRESETS:
+            self.preset_combo.setCurrentText(preset)
+        elif data.get("kernel") is not None:
+            self.set_kernel(np.asarray(data["kernel"], dtype=np.float32))
+        self._schedule()
+
     def screenshot_variants(self) -> list:
         """The Gabor bank and the step-through, for ``--screenshot``."""
         return [("gabor-bank", self.prepare_gabor_screenshot), ("step-through", self.prepare_step_screenshot)]
