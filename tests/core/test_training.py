@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -132,23 +133,27 @@ def test_pause_blocks_until_resume_and_stop_wakes_a_paused_run():
     result: dict = {}
     t = threading.Thread(target=lambda: result.setdefault("r", s.run()))
     t.start()
+    def wait_blocked(deadline_s: float = 60.0) -> bool:
+        end, tick = time.monotonic() + deadline_s, threading.Event()
+        while not s.waiting and time.monotonic() < end:
+            tick.wait(0.01)  # poll with a deadline
+        return s.waiting
+
     try:
-        assert paused_at.wait(30)
-        assert s.paused
-        t.join(0.4)  # while paused, nothing moves
-        assert t.is_alive() and steps == [1, 2]
+        assert paused_at.wait(60)
+        assert s.paused and wait_blocked()
+        # while blocked in the callback, nothing moves
+        assert t.is_alive() and steps == [1, 2] and s.steps_done == 2
         s.resume()
-        t.join(30)
+        t.join(60)
         assert not t.is_alive()
         assert result["r"].reason == "completed" and result["r"].steps_done == 16
-        # pause again, then stop: stop wakes the paused run at once
+        # pause before a run starts, then stop: one batch, blocked, and stop wakes it at once
         steps.clear()
         t2 = threading.Thread(target=lambda: result.__setitem__("r2", s.run(epochs=3)))
-        paused_at.clear()
         s.pause()
         t2.start()
-        # paused before the first batch ends: exactly one batch then blocked
-        assert not t2.join(0.4) and t2.is_alive()
+        assert wait_blocked() and t2.is_alive()
         assert len(steps) == 1
         s.stop()
         t2.join(30)

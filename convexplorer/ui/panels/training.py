@@ -362,6 +362,7 @@ class TrainingPanel(Panel):
         self.batch_spin.setValue(32)
         row = QHBoxLayout()
         row.addWidget(self.epochs_spin, 1)
+        row.addSpacing(6)
         row.addWidget(QLabel("Batch size"))
         row.addWidget(self.batch_spin, 1)
         form.addRow("Epochs", row)
@@ -642,8 +643,8 @@ class TrainingPanel(Panel):
         else:
             d = "<b>Data:</b> <span style='color:#a33'>none yet: choose a data set in the Data panel</span>"
         shown = self._model_override
-        if shown is None and spec is None and self.session is not None:
-            shown = self.session.model
+        if shown is None and spec is None:
+            shown = getattr(self, "_model_override_used", None)
         if shown is not None:
             m = f"<b>Model:</b> {shown.name} ({shown.count_params():,} parameters)"
         elif spec is not None:
@@ -731,6 +732,7 @@ class TrainingPanel(Panel):
         )
         self._model_override_used = self._model_override
         self._model_override = None  # a model object trains once; a new Start builds a fresh one
+        self._update_inputs()
         self._launch(job, f"Training {label}…")
         return True
 

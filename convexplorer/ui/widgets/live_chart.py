@@ -27,6 +27,12 @@ from PySide6.QtCore import QTimer, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
+from convexplorer.ui.widgets.array_view import guard_pyside_refcounts
+
+# PySide6 6.12 on Python 3.11 loses a reference to None/True/False per void call; a
+# training session makes many such calls a second (labels, progress, curves).
+guard_pyside_refcounts()
+
 #: Redraw period: at most this many milliseconds between a new point and its drawing.
 REDRAW_MS = 40
 
