@@ -200,11 +200,11 @@ def test_scan_class_folders_skips_and_notes(animals):
     assert ds.class_names == ["cats", "dogs"]
     assert ds.layout == "class folders"
     names = {os.path.basename(p) for p in ds.paths}
-    # Cheap listing: wrong type and zero bytes are skipped now; content problems later.
-    assert {"empty.png", "notes.txt"}.isdisjoint(names)
-    assert {"fake.png", "truncated.png", "bomb.png", "d_deep.png"} <= names
+    # Cheap listing (names only): a wrong file type is skipped now; content problems later.
+    assert "notes.txt" not in names
+    assert {"empty.png", "fake.png", "truncated.png", "bomb.png", "d_deep.png"} <= names
     reasons = {os.path.basename(s.path): s.reason for s in ds.skipped}
-    assert reasons["empty.png"] == "is empty (0 bytes)"
+    assert list(reasons) == ["notes.txt"]
     assert reasons["notes.txt"].startswith("is not an image file type (.txt)")
     assert any("'birds' has no images" in n for n in ds.notes)
     assert any("1 files directly in" in n for n in ds.notes)
@@ -212,14 +212,15 @@ def test_scan_class_folders_skips_and_notes(animals):
     kept = {os.path.basename(p) for p in checked.paths}
     assert kept == {f"c{k}.png" for k in range(5)} | {f"d{k}.jpg" for k in range(5)} | {"d_deep.png"}
     reasons = {os.path.basename(s.path): s.reason for s in checked.skipped}
+    assert reasons["empty.png"] == "is empty (0 bytes)"
     assert "not an image" in reasons["fake.png"]
     assert "truncated" in reasons["truncated.png"] or "damaged" in reasons["truncated.png"]
     assert "too large" in reasons["bomb.png"] or "bomb" in reasons["bomb.png"]
-    assert len(checked.skipped) == 5
+    assert len(checked.skipped) == 5  # notes.txt + the four above
     assert checked.class_counts().tolist() == [5, 6]
     # The header-only check also catches the non-image and the bomb (not the truncation).
     quick = {os.path.basename(s.path) for s in ds.verify(deep=False).skipped}
-    assert {"fake.png", "bomb.png"} <= quick
+    assert {"empty.png", "fake.png", "bomb.png"} <= quick and "truncated.png" not in quick
 
 
 def test_folder_images_match_pillow_reference(animals):
@@ -238,7 +239,7 @@ def test_folder_images_match_pillow_reference(animals):
     out = list(everything.to_tf_dataset("train", batch_size=64, shuffle=False))
     x = np.concatenate([b[0].numpy() for b in out])
     assert x.shape == (11, 12, 10, 3)
-    ok = [k for k, p in enumerate(everything.paths) if not p.endswith(("fake.png", "truncated.png", "bomb.png"))]
+    ok = [k for k, p in enumerate(everything.paths) if not p.endswith(("empty.png", "fake.png", "truncated.png", "bomb.png"))]
     np.testing.assert_allclose(x, np.stack([everything.image(k) for k in ok]), atol=1e-6)
 
 
@@ -314,7 +315,7 @@ def test_scan_reports_progress_and_cancels(animals):
 
     calls = []
     D.scan_folder(animals, progress=lambda d, t, m: calls.append(m))
-    assert calls and calls[-1].startswith("found 14 images in 2 classes")  # listed; verify() drops 3
+    assert calls and calls[-1].startswith("found 15 images in 2 classes")  # listed; verify() drops 4
     ev = th.Event()
     ev.set()
     with pytest.raises(Cancelled):

@@ -5,7 +5,7 @@ folder of 50,000 images is browsable at once and memory holds paths, not
 images. Files that cannot be used (zero bytes, not an image type) are skipped
 and listed, never stopping the scan. :meth:`FolderDataset.verify` then reads
 each file's header (or decodes it fully for small folders) in the background
-and returns a copy without the unreadable, truncated, oversized or odd-mode
+and returns a copy without the empty, unreadable, truncated, oversized or odd-mode
 files, again with the list of what was skipped and why.
 """
 
@@ -179,14 +179,8 @@ class _Walker:
                     ext = os.path.splitext(e.name)[1] or "no extension"
                     self.skipped.append(Skipped(e.path, f"is not an image file type ({display_name(ext)})"))
                     continue
-                try:
-                    size = e.stat(follow_symlinks=True).st_size
-                except OSError as exc:
-                    self.skipped.append(Skipped(e.path, f"cannot be read ({exc.strerror or exc})"))
-                    continue
-                if size == 0:
-                    self.skipped.append(Skipped(e.path, "is empty (0 bytes)"))
-                    continue
+                # No stat() here: it is the slowest part of a listing. Empty and
+                # unreadable files are caught by verify() and by the loaders.
                 out.append(e.path)
                 self.count += 1
                 if self.count % 500 == 0:
