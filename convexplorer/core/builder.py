@@ -16,7 +16,7 @@ from typing import Any, Optional
 from .errors import ConvExplorerError, SpecError
 from .progress import ProgressFn, check_cancel, report
 from .spec import CompileSpec, LayerSpec, ModelSpec, pair
-from .summary import summarize
+from .summary import MeasuredBase, register_measured_base, summarize
 
 
 def keras_model_name(name: str) -> str:
@@ -119,10 +119,33 @@ def _apply(layer: LayerSpec, name: str, x: Any, spec: ModelSpec, load_weights: b
     if k == "Pretrained":
         weights = g("weights") if load_weights else None
         base = application_base(g("application"), weights, tuple(int(v) for v in x.shape[1:]), progress, cancel)
+        base.name = name  # Keras names some bases by size ("mobilenetv2_1.00_224"); ours is stable
         _set_base_trainable(base, g("trainable"), g("fine_tune_from"))
         # training=False keeps batch-norm statistics fixed while fine-tuning (Keras transfer-learning guide)
         return base(x, training=False)
     raise SpecError(f"unknown layer type {k!r}")  # pragma: no cover - validated before
+
+
+def measure_base(application: str, input_shape: tuple[int, int, int], progress: Optional[ProgressFn] = None,
+                 cancel: Optional[threading.Event] = None) -> MeasuredBase:
+    """Build a keras.applications base once (random weights) and record its per-layer parameters and output shape.
+
+    The summary then knows it without TensorFlow; run it on a worker (a few seconds for big bases).
+    """
+    import numpy as np
+
+    shape = tuple(int(v) for v in input_shape)
+    base = application_base(application, None, shape, progress, cancel)  # type: ignore[arg-type]
+    check_cancel(cancel)
+    rows = []
+    for layer in base.layers:
+        t = sum(int(np.prod(w.shape)) for w in layer.trainable_weights)
+        n = sum(int(np.prod(w.shape)) for w in layer.non_trainable_weights)
+        if t or n:
+            rows.append((layer.name, t, n))
+    measured = MeasuredBase(application, shape, tuple(rows), tuple(base.output.shape))  # type: ignore[arg-type]
+    register_measured_base(measured)
+    return measured
 
 
 def make_optimizer(settings: CompileSpec) -> Any:

@@ -205,6 +205,7 @@ def _layer_lines(layer: LayerSpec, name: str, spec: ModelSpec) -> list[str]:
             f"base = keras.applications.{app}(weights=pretrained_weights, include_top=False, "
             "input_shape=tuple(x.shape[1:]))",
         ]
+        lines.append(f"base.name = {name!r}")
         mode = g("trainable")
         if mode == "frozen":
             lines.append("base.trainable = False")

@@ -22,7 +22,7 @@ from typing import Any, Optional
 
 from .errors import ModelFileError, SpecError
 from .progress import ProgressFn, check_cancel, report
-from .spec import KNOWN_APPLICATIONS, CompileSpec, LayerSpec, ModelSpec, OPTIMIZERS, LOSSES
+from .spec import APPLICATION_NAMES, CompileSpec, LayerSpec, ModelSpec, OPTIMIZERS, LOSSES
 
 #: Shown when a user turns safe mode off.
 UNSAFE_WARNING = (
@@ -184,7 +184,7 @@ def _layer_spec(layer: Any, app_names: dict[str, str]) -> LayerSpec:
 
 def spec_from_model(model: Any, name: str = "") -> ModelSpec:
     """An editable design from a straight chain of known layers; SpecError says what cannot be edited."""
-    app_names = {a.lower(): a for a in KNOWN_APPLICATIONS}
+    app_names = {a.lower(): a for a in APPLICATION_NAMES}
     layers = [layer for layer in model.layers if type(layer).__name__ != "InputLayer"]
     try:
         shape = tuple(int(v) for v in model.inputs[0].shape[1:])

@@ -36,6 +36,18 @@ LOSS_FOR_LABELS = {
 }
 #: Conv bases from keras.applications whose shapes and parameters are known without building them.
 KNOWN_APPLICATIONS = ("VGG16", "Xception", "ResNet50")
+
+
+def _application_names() -> tuple[str, ...]:
+    try:
+        from .zoo import APPLICATIONS
+    except ImportError:  # pragma: no cover - the zoo ships with the app
+        return KNOWN_APPLICATIONS
+    return KNOWN_APPLICATIONS + tuple(n for n in APPLICATIONS if n not in KNOWN_APPLICATIONS)
+
+
+#: Every base the builder offers: the known three first, then the rest of keras.applications (measured once).
+APPLICATION_NAMES = _application_names()
 TRAINABLE_MODES = ("frozen", "trainable", "fine_tune")
 
 
@@ -188,7 +200,7 @@ LAYER_KINDS: dict[str, LayerKind] = {
             "Pretrained",
             "Blocks",
             (
-                ParamDef("application", "choice", "VGG16", "Base", choices=KNOWN_APPLICATIONS),
+                ParamDef("application", "choice", "VGG16", "Base", choices=APPLICATION_NAMES),
                 ParamDef("weights", "choice", "imagenet", "Weights", choices=("imagenet", "none")),
                 ParamDef("trainable", "choice", "frozen", "Training", choices=TRAINABLE_MODES),
                 ParamDef("fine_tune_from", "str", "", "Fine-tune from layer", help="first trainable layer of the base"),
@@ -553,7 +565,8 @@ def validate_layer(layer: LayerSpec, index: int = 0) -> None:
         dilation = normalize_pair(layer.get("dilation_rate"))
         if strides != (1, 1) and dilation != (1, 1):
             raise SpecError(f"{where}: strides and dilation cannot both be above 1 (Keras refuses it)")
-    if layer.kind == "Pretrained" and layer.get("trainable") == "fine_tune" and not layer.get("fine_tune_from"):
+    if (layer.kind == "Pretrained" and layer.get("trainable") == "fine_tune" and not layer.get("fine_tune_from")
+            and layer.get("application") in KNOWN_APPLICATIONS):  # other bases: checked once measured (summary)
         raise SpecError(f"{where}: choose the layer of the base to fine-tune from")
 
 

@@ -36,6 +36,8 @@ class SummaryRow:
     trainable: int = 0
     non_trainable: int = 0
     error: str = ""
+    #: True while the row waits for a pretrained base to be measured (not a design error).
+    pending: bool = False
 
     @property
     def shape_text(self) -> str:
@@ -62,6 +64,8 @@ class Summary:
     error: str = ""
     error_index: int | None = None
     warnings: list[str] = field(default_factory=list)
+    #: Pretrained bases to measure with Keras before the summary can be complete: (name, input shape).
+    pending: list[tuple[str, tuple[int, int, int]]] = field(default_factory=list)
 
     @property
     def valid(self) -> bool:
@@ -146,17 +150,65 @@ class BaseInfo:
 
     def split(self, mode: str, from_layer: str = "") -> tuple[int, int]:
         """(trainable, non-trainable) parameters for "frozen", "trainable" or "fine_tune" from a layer."""
-        if mode == "frozen":
-            return 0, self.total
-        if mode == "trainable":
-            return sum(t for _, t, _ in self.layers), sum(n for _, _, n in self.layers)
-        names = [name for name, _, _ in self.layers]
-        if from_layer not in names or from_layer == "_":
-            some = ", ".join(self.tunable_layers()[-4:])
-            raise SpecError(f'{self.name} has no layer with weights named "{from_layer}"; expected one like {some}')
-        k = names.index(from_layer)
-        frozen = sum(t + n for _, t, n in self.layers[:k])
-        return sum(t for _, t, _ in self.layers[k:]), frozen + sum(n for _, _, n in self.layers[k:])
+        return _split(self.layers, self.name, mode, from_layer)
+
+
+def _split(layers: tuple[tuple[str, int, int], ...], name: str, mode: str, from_layer: str) -> tuple[int, int]:
+    """(trainable, non-trainable) of a base's weighted layers for a training mode."""
+    total = sum(t + n for _, t, n in layers)
+    if mode == "frozen":
+        return 0, total
+    if mode == "trainable":
+        return sum(t for _, t, _ in layers), sum(n for _, _, n in layers)
+    names = [layer for layer, _, _ in layers]
+    if from_layer not in names or from_layer == "_":
+        some = ", ".join([n for n in names if n != "_"][-4:])
+        raise SpecError(f'{name} has no layer with weights named "{from_layer}"; expected one like {some}')
+    k = names.index(from_layer)
+    frozen = sum(t + n for _, t, n in layers[:k])
+    return sum(t for _, t, _ in layers[k:]), frozen + sum(n for _, _, n in layers[k:])
+
+
+@dataclass(frozen=True)
+class MeasuredBase:
+    """A keras.applications base measured once with Keras for one input shape."""
+
+    name: str
+    input_shape: tuple[int, int, int]
+    layers: tuple[tuple[str, int, int], ...]
+    output_shape: tuple
+
+    @property
+    def total(self) -> int:
+        """All parameters of the base."""
+        return sum(t + n for _, t, n in self.layers)
+
+    def tunable_layers(self) -> list[str]:
+        """Names of the layers with weights one may fine-tune from, in order."""
+        return [name for name, _, _ in self.layers if name != "_"]
+
+
+_MEASURED: dict[tuple[str, tuple[int, int, int]], MeasuredBase] = {}
+
+
+def register_measured_base(base: MeasuredBase) -> None:
+    """Remember a measured base (``core.builder.measure_base`` calls this)."""
+    _MEASURED[(base.name, tuple(base.input_shape))] = base
+
+
+def measured_base(name: str, input_shape: tuple[int, int, int]) -> MeasuredBase | None:
+    """The measured facts of a base for an input shape, if measured already."""
+    return _MEASURED.get((name, tuple(int(v) for v in input_shape)))
+
+
+def tunable_layers(application: str, input_shape: tuple[int, int, int] | None = None) -> list[str]:
+    """Layers with weights one may fine-tune from (empty while an unknown base is not measured)."""
+    if application in _APP_TABLES:
+        return base_info(application).tunable_layers()
+    for (name, shape), base in _MEASURED.items():
+        if name == application and (input_shape is None or shape == tuple(input_shape)):
+            return base.tunable_layers()
+    return []
 
 
 def _halve_floor(n: int) -> int:
@@ -319,6 +371,8 @@ def _layer_rows(spec: ModelSpec, layer: LayerSpec, idx: int, name: str, shape: S
             rows.append(_conv_row(f"{name}_residual", "Conv2D", idx, shape, filters, (1, 1), (1, 1), "valid"))
         rows.append(SummaryRow(f"{name}_add", "Add", idx, out))
         return rows
+    if kind == "Pretrained" and layer.get("application") not in _APP_TABLES:
+        return [_measured_row(layer, idx, name, shape, what, prev)]
     if kind == "Pretrained":
         info = base_info(layer.get("application"))
         h, w, c = _need_image(shape, what, prev)
@@ -333,6 +387,37 @@ def _layer_rows(spec: ModelSpec, layer: LayerSpec, idx: int, name: str, shape: S
         oh, ow = info.output_hw(h, w)
         return [SummaryRow(name, "Functional", idx, (None, oh, ow, info.output_channels), info.total, trainable, frozen)]
     raise _RowError(f"unknown layer type {kind!r}")  # pragma: no cover - validate_layer catches it
+
+
+class _Pending(_RowError):
+    def __init__(self, message: str, key: tuple[str, tuple[int, int, int]]) -> None:
+        super().__init__(message)
+        self.key = key
+
+
+def _measured_row(layer: LayerSpec, idx: int, name: str, shape: Shape, what: str, prev: str) -> SummaryRow:
+    app = layer.get("application")
+    h, w, c = _need_image(shape, what, prev)
+    try:
+        from .zoo import APPLICATIONS
+
+        min_size = APPLICATIONS[app].min_size
+    except (ImportError, KeyError):
+        min_size = 32
+    if c != 3:
+        raise _RowError(f"{app} needs colour images with 3 channels; it receives {c} channel{'s' if c != 1 else ''}")
+    if h < min_size or w < min_size:
+        raise _RowError(f"{app} needs images of at least {min_size}x{min_size}; it receives {h}x{w}")
+    base = measured_base(app, (h, w, c))
+    if base is None:
+        raise _Pending(f"measuring {app} on {h}x{w}x{c} inputs with Keras (once, a few seconds)…", (app, (h, w, c)))
+    if layer.get("trainable") == "fine_tune" and not layer.get("fine_tune_from"):
+        raise _RowError("choose the layer of the base to fine-tune from")
+    try:
+        trainable, frozen = _split(base.layers, app, layer.get("trainable"), layer.get("fine_tune_from"))
+    except SpecError as exc:
+        raise _RowError(str(exc)) from None
+    return SummaryRow(name, "Functional", idx, tuple(base.output_shape), base.total, trainable, frozen)
 
 
 def summarize(spec: ModelSpec) -> Summary:
@@ -368,7 +453,10 @@ def summarize(spec: ModelSpec) -> Summary:
             seen.add(name)
         except _RowError as exc:
             message = str(exc)
-            summary.rows.append(SummaryRow(name, kind_name, i, None, error=message))
+            pending = isinstance(exc, _Pending)
+            if pending:
+                summary.pending.append(exc.key)  # type: ignore[attr-defined]
+            summary.rows.append(SummaryRow(name, kind_name, i, None, error=message, pending=pending))
             summary.error = f"{describe_layer(layer, i)}: {message}"
             summary.error_index = i
             continue

@@ -250,3 +250,23 @@ def test_summary_is_fast_for_vgg16_sized_models():
     assert s.total == 138_357_544  # VGG16 with its top, as in the paper and keras.applications
     assert elapsed < 0.05, f"{elapsed * 1000:.1f} ms"
     assert math.isclose(s.weight_bytes / 2**20, 527.79, abs_tol=0.01)
+
+
+def test_other_bases_are_measured_once_then_match_keras():
+    from convexplorer.core.builder import build_model, measure_base
+    from convexplorer.core.summary import measured_base
+
+    spec = ModelSpec("m", (64, 64, 3), 3, [
+        make_layer("Pretrained", application="MobileNetV2", trainable="frozen"),
+        make_layer("GlobalAveragePooling2D"), make_layer("Dense", units_from_classes=True, activation="softmax")])
+    if measured_base("MobileNetV2", (64, 64, 3)) is None:
+        s = summarize(spec)
+        assert not s.valid and s.pending == [("MobileNetV2", (64, 64, 3))]
+        assert s.rows[1].pending and "measuring MobileNetV2" in s.rows[1].error
+    base = measure_base("MobileNetV2", (64, 64, 3))
+    model = build_model(spec, compile=False, load_weights=False)
+    assert model.get_layer("mobilenetv2").count_params() == base.total
+    assert_matches_keras(spec, model)
+    tuned = spec.copy()
+    tuned.layers[0].params.update(trainable="fine_tune", fine_tune_from=base.tunable_layers()[-6])
+    assert_matches_keras(tuned, build_model(tuned, compile=False, load_weights=False))

@@ -259,3 +259,26 @@ def test_binary_presets_switch_to_softmax_for_more_classes(panel):
     assert panel.summary.output_shape == (None, 4) and not panel.summary.warnings
     panel.labels_combo.setCurrentIndex(panel.labels_combo.findData("binary"))
     assert "there are 4" in panel.problem_label.text()
+
+
+def test_choosing_another_base_measures_it_on_a_worker(panel, qtbot):
+    pytest.importorskip("keras")
+    panel.state.set_dataset(SimpleNamespace(name="c", image_shape=(48, 48, 3), class_names=["a", "b", "c"]))
+    panel.new_design()
+    panel.add_layer("Pretrained")
+    panel.add_layer("GlobalAveragePooling2D")
+    panel.layer_list.setCurrentRow(0)
+    trainable = panel._editors["trainable"]
+    trainable.setCurrentIndex(trainable.findData("fine_tune"))
+    app = panel._editors["application"]
+    app.setCurrentIndex(app.findData("MobileNetV2"))
+    from convexplorer.core.summary import measured_base
+
+    if measured_base("MobileNetV2", (48, 48, 3)) is None:
+        assert panel.summary.pending and "measuring MobileNetV2" in panel.problem_label.text()
+        assert panel.summary_table.error_rows() == []  # waiting is not an error
+    qtbot.waitUntil(lambda: panel.summary.valid, timeout=60_000)
+    assert panel.spec.layers[0].get("fine_tune_from") == "Conv_1_bn"  # the last layer with weights
+    assert panel.summary.rows[1].name == "mobilenetv2" and panel.summary.rows[1].output_shape == (None, 2, 2, 1280)
+    assert panel._editors["fine_tune_from"].count() > 50
+    qtbot.waitUntil(lambda: not panel.busy_bar.isVisible())

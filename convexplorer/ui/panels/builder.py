@@ -46,7 +46,6 @@ from PySide6.QtWidgets import (
 from convexplorer.core.errors import ConvExplorerError, ModelFileError
 from convexplorer.core.presets import PRESETS, preset
 from convexplorer.core.spec import (
-    KNOWN_APPLICATIONS,
     LAYER_KINDS,
     LOSS_FOR_LABELS,
     OPTIMIZERS,
@@ -56,7 +55,7 @@ from convexplorer.core.spec import (
     make_layer,
     normalize_pair,
 )
-from convexplorer.core.summary import Summary, base_info, summarize
+from convexplorer.core.summary import Summary, measured_base, summarize, tunable_layers
 from convexplorer.ui.panels.base import Panel, preview
 from convexplorer.ui.state import AppState
 from convexplorer.ui.widgets.architecture_diagram import ArchitectureDiagram
@@ -89,6 +88,12 @@ def _write_script(spec: ModelSpec, path: str) -> str:
     return str(export_script(spec, path))
 
 
+def _measure(application: str, shape: tuple[int, int, int], progress: Any = None, cancel: Any = None) -> Any:
+    from convexplorer.core.builder import measure_base
+
+    return measure_base(application, shape, progress=progress, cancel=cancel)
+
+
 def _open_model(path: str, allow_unsafe: bool, progress: Any = None, cancel: Any = None) -> Any:
     from convexplorer.core.modelio import load_keras_model
 
@@ -119,6 +124,7 @@ class BuilderPanel(Panel):
         self.confirm_unsafe: Callable[[str], bool] = self._ask_unsafe
         self._editors: dict[str, Any] = {}
         self._form_index = -1
+        self._measuring: set[tuple[str, tuple[int, int, int]]] = set()
         self._updating = False
         self._build_ui()
         self._connect()
@@ -420,10 +426,7 @@ class BuilderPanel(Panel):
         layer.params[name] = value
         if layer.kind == "Pretrained" and name == "application":
             layer.params["fine_tune_from"] = ""
-            if layer.get("trainable") == "fine_tune":
-                layer.params["fine_tune_from"] = base_info(value).tunable_layers()[-1]
-        if layer.kind == "Pretrained" and name == "trainable" and value == "fine_tune" and not layer.get("fine_tune_from"):
-            layer.params["fine_tune_from"] = base_info(layer.get("application")).tunable_layers()[-1]
+        self._fill_fine_tune_from()
         self._changed(select=index, rebuild_form=(layer.kind == "Pretrained"))
 
     def save_design(self, path: str | Path) -> None:
@@ -536,7 +539,10 @@ class BuilderPanel(Panel):
             self.last_valid = self.summary
         names = self.spec.layer_names()
         current = self.selected_index() if select is None else select
-        self.layer_list.set_layers(self.spec.layers, names, self.summary.error_index, None)
+        bad = self.summary.error_index
+        if bad is not None and any(r.pending for r in self.summary.rows if r.layer_index == bad):
+            bad = None  # waiting for a measurement is not a design error
+        self.layer_list.set_layers(self.spec.layers, names, bad, None)
         self.summary_table.set_summary(self.summary)
         kinds = [layer.kind for layer in self.spec.layers]
         self.diagram.set_summary(self.summary, kinds, current if current is not None and current >= 0 else None)
@@ -551,6 +557,53 @@ class BuilderPanel(Panel):
             self._build_form(current if current is not None else -1)
         self._update_buttons()
         self.state.set_spec(self.spec.copy())
+        self._measure_bases()
+
+    # ------------------------------------------------------------------ pretrained bases
+    def _fill_fine_tune_from(self) -> None:
+        """Fine-tuning with no layer chosen: start from the last layer with weights (once it is known)."""
+        for layer in self.spec.layers:
+            if layer.kind == "Pretrained" and layer.get("trainable") == "fine_tune" and not layer.get("fine_tune_from"):
+                names = tunable_layers(layer.get("application"))
+                if names:
+                    layer.params["fine_tune_from"] = names[-1]
+
+    def _bases_to_measure(self) -> set[tuple[str, tuple[int, int, int]]]:
+        from convexplorer.core.spec import KNOWN_APPLICATIONS
+        from convexplorer.core.zoo import APPLICATIONS
+
+        keys = set(self.summary.pending)
+        for i, layer in enumerate(self.spec.layers):
+            app = layer.get("application") if layer.kind == "Pretrained" else None
+            if app is None or app in KNOWN_APPLICATIONS or app not in APPLICATIONS:
+                continue
+            before = [r for r in self.summary.rows if r.layer_index is None or r.layer_index < i]
+            shape = before[-1].output_shape if before else None
+            if shape is None or len(shape) != 4:
+                continue
+            hwc = tuple(int(v) for v in shape[1:])
+            if hwc[2] == 3 and min(hwc[:2]) >= APPLICATIONS[app].min_size and measured_base(app, hwc) is None:
+                keys.add((app, hwc))  # type: ignore[arg-type]
+        return keys
+
+    def _measure_bases(self) -> None:
+        for key in self._bases_to_measure() - self._measuring:
+            self._measuring.add(key)
+            worker = self.track(run_in_thread(_measure, *key))
+            self._busy(True)
+            worker.result.connect(lambda _m, key=key: self._base_measured(key))
+            worker.error.connect(lambda msg, det, key=key: self._base_failed(key, msg))
+            worker.finished.connect(lambda: self._busy(bool(self._measuring)))
+
+    def _base_measured(self, key: tuple[str, tuple[int, int, int]]) -> None:
+        self._measuring.discard(key)
+        self._fill_fine_tune_from()
+        self._changed(rebuild_form=True)
+        self._show_info(f"{key[0]} measured: its shapes and parameters are in the summary")
+
+    def _base_failed(self, key: tuple[str, tuple[int, int, int]], message: str) -> None:
+        self._measuring.discard(key)
+        self._show_error(f"{key[0]} could not be measured: {message}")
 
     def _show_totals(self) -> None:
         s = self.summary
@@ -564,6 +617,13 @@ class BuilderPanel(Panel):
             else:
                 self.problem_label.setStyleSheet("color:#1b5e20;")
                 self.problem_label.setText("✔ Valid design: Keras will build exactly this.")
+        elif s.pending:
+            self.totals_label.setText(
+                "<span style='color:#777'>Last complete summary:</span><br>" + "<br>".join(self.last_valid.totals_lines())
+            )
+            self.memory_label.setVisible(False)
+            self.problem_label.setStyleSheet("color:#8a5a00;")
+            self.problem_label.setText("⏳ " + next(r.error for r in s.rows if r.pending))
         else:
             last = self.last_valid
             self.totals_label.setText(
@@ -675,8 +735,7 @@ class BuilderPanel(Panel):
             return box
         if p.type == "choice":
             combo = _compact(QComboBox())
-            choices = KNOWN_APPLICATIONS if p.name == "application" else p.choices
-            for c in choices:
+            for c in p.choices:
                 combo.addItem(str(c), c)
             combo.setCurrentIndex(max(combo.findData(value), 0))
             combo.currentIndexChanged.connect(lambda _i, c=combo: emit(c.currentData()))
@@ -689,8 +748,8 @@ class BuilderPanel(Panel):
         # str: the fine-tune layer of a pretrained base
         combo = _compact(QComboBox())
         if p.name == "fine_tune_from" and layer.kind == "Pretrained":
-            names = base_info(layer.get("application")).tunable_layers()
-            combo.addItem("", "")
+            names = tunable_layers(layer.get("application"))
+            combo.addItem("" if names else "(known once the base is measured)", "")
             for n in names:
                 combo.addItem(n, n)
             combo.setCurrentIndex(max(combo.findData(value), 0))

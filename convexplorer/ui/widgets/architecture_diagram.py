@@ -73,13 +73,14 @@ def blocks_from_summary(summary: Summary, kinds: list[str]) -> list[Block]:
     for i, kind in enumerate(kinds):
         rows = by_layer.get(i, [])
         last = rows[-1] if rows else None
-        error = next((r.error for r in rows if r.error), "")
+        error = next((r.error for r in rows if r.error and not r.pending), "")
         group = LAYER_KINDS[kind].group if kind in LAYER_KINDS else "Core"
         title = kind
         if kind == "Pretrained" and last is not None:
-            title = _BASE_TITLES.get(last.name, last.name)
+            title = _BASE_TITLES.get(last.name, f"{last.name} base")
         shape = last.output_shape if last is not None else None
-        blocks.append(Block(title, _shape_label(shape), shape, group, i, error))
+        subtitle = "measuring…" if any(r.pending for r in rows) else _shape_label(shape)
+        blocks.append(Block(title, subtitle, shape, group, i, error))
     return blocks
 
 

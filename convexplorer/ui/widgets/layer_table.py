@@ -19,6 +19,7 @@ from convexplorer.core.spec import LayerSpec, normalize_pair
 from convexplorer.core.summary import Summary
 
 ERROR_BG = QColor("#fde2e1")
+PENDING_BG = QColor("#fff4ce")
 ERROR_FG = QColor("#a40e0e")
 PENDING_FG = QColor("#8a8a8a")
 
@@ -150,7 +151,9 @@ class SummaryTable(QTableWidget):
                     f"{row.trainable:,}" if known else "",
                     f"{row.non_trainable:,}" if known else "",
                 ]
-                if row.error:
+                if row.pending:
+                    fg, bg, tip = QColor("#5c4400"), PENDING_BG, row.error
+                elif row.error:
                     fg, bg, tip = ERROR_FG, ERROR_BG, row.error
                 elif not known:
                     fg, bg, tip = PENDING_FG, None, "not computed: an earlier layer is invalid"
@@ -174,7 +177,7 @@ class SummaryTable(QTableWidget):
             for r, row in enumerate(summary.rows):
                 if row.error:
                     self.setSpan(r, 1, 1, len(self.HEADERS) - 1)
-                    self.item(r, 1).setText("✖ " + row.error)
+                    self.item(r, 1).setText(("⏳ " if row.pending else "✖ ") + row.error)
         finally:
             self.setUpdatesEnabled(True)
 
@@ -182,7 +185,7 @@ class SummaryTable(QTableWidget):
         """Rows shown as invalid."""
         if self.summary is None:
             return []
-        return [i for i, row in enumerate(self.summary.rows) if row.error]
+        return [i for i, row in enumerate(self.summary.rows) if row.error and not row.pending]
 
     def row_for_layer(self, layer_index: int) -> int | None:
         """The first table row of a design layer."""
