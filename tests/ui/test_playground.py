@@ -385,6 +385,15 @@ def test_array_view_values_on_zoom_and_readout(qtbot):
     qtbot.waitExposed(view)
     view.set_array(np.array([[1.0, -2.0], [0.5, 0.0]]))
     qtbot.waitUntil(lambda: view.visible_value_labels() == 4)
+    from PySide6.QtCore import QPointF
+
+    seen = []
+    view.hovered.connect(lambda r, c, v: seen.append((r, c, v)))
+    pt = view.graphics.mapFromScene(view.plot.getViewBox().mapViewToScene(QPointF(1.5, 0.5)))  # row 0, col 1
+    qtbot.mouseMove(view.graphics.viewport(), QPoint(int(pt.x()), int(pt.y())))
+    qtbot.waitUntil(lambda: bool(seen))
+    assert seen[-1] == (0, 1, -2.0)
+    assert view.readout_label.text() == "row 0, col 1: -2"
     view.set_array(np.random.default_rng(0).random((200, 200)))
     qtbot.waitUntil(lambda: view.visible_value_labels() == 0)  # too many cells to write
     assert view.value_at(3, 4) == pytest.approx(view.array()[3, 4])

@@ -377,7 +377,7 @@ class ArrayView(QWidget):
         if v is None:
             self.readout_label.setText(" ")
             return
-        text = ", ".join(format_value(x) for x in v) if isinstance(v, tuple) else format_value(v)
+        text = ", ".join(f"{x:.4g}" for x in v) if isinstance(v, tuple) else f"{v:.4g}"
         self.readout_label.setText(f"row {row}, col {col}: {text}")
         self.hovered.emit(row, col, v)
 
