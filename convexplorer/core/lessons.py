@@ -17,6 +17,7 @@ A lesson file (``convexplorer/resources/lessons/*.toml``) looks like::
     highlight = "playground.stride_spin"        # the widget the student should use
     check = { target = "playground.output_hw", equals = [13, 13] }
     hint = "Set the stride to 2 and watch the output shrink."
+    solve = [ { target = "playground.stride_spin", set = 2 } ]   # what "Show me" does
 
     [[steps]]
     title = "Quiz"
@@ -114,6 +115,10 @@ class Step:
     check: Check | None = None
     hint: str = ""
     quiz: Quiz | None = None
+    #: What the "Show me" button does (and what the end-to-end test does): the student's action.
+    solution: tuple[Action, ...] = ()
+    #: Seconds a check may take to come true after the solution (training steps need longer).
+    timeout_s: float = 10.0
 
 
 @dataclass(frozen=True)
@@ -200,7 +205,7 @@ def parse_lesson(text: str, source: str = "<lesson>") -> Lesson:
         where = f"{source} step {i}"
         if not isinstance(raw, dict):
             raise LessonError(f"{where}: a step is a [[steps]] table")
-        known = {"title", "text", "panel", "do", "highlight", "check", "hint", "quiz"}
+        known = {"title", "text", "panel", "do", "highlight", "check", "hint", "quiz", "solve", "timeout"}
         unknown = set(raw) - known
         if unknown:
             raise LessonError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}; allowed: {', '.join(sorted(known))}")
@@ -213,6 +218,8 @@ def parse_lesson(text: str, source: str = "<lesson>") -> Lesson:
         quiz = _parse_quiz(raw["quiz"], where) if "quiz" in raw else None
         if check and quiz:
             raise LessonError(f"{where}: a step has either a 'check' or a 'quiz', not both")
+        if check and not raw.get("solve"):
+            raise LessonError(f"{where}: a step with a 'check' needs a 'solve' list (what \"Show me\" does)")
         steps.append(
             Step(
                 title=_require(raw, "title", str, where),
@@ -223,6 +230,8 @@ def parse_lesson(text: str, source: str = "<lesson>") -> Lesson:
                 check=check,
                 hint=str(raw.get("hint", "")),
                 quiz=quiz,
+                solution=tuple(_parse_action(a, where + " solve") for a in raw.get("solve", [])),
+                timeout_s=float(raw.get("timeout", 10.0)),
             )
         )
     return Lesson(lesson_id, title, str(data.get("summary", "")), tuple(steps), source)

@@ -19,6 +19,7 @@ do = [ { target = "playground.sample_combo", set = "Bright square" }, { call = "
 highlight = "playground.stride_spin"
 check = { target = "playground.output_hw", equals = [13, 13] }
 hint = "stride 2"
+solve = [ { target = "playground.stride_spin", set = 2 } ]
 
 [[steps]]
 title = "Quiz"
@@ -36,6 +37,7 @@ def test_good_lesson_parses():
     assert first.actions[1].call and first.actions[1].args == (2,)
     assert first.check == Check("playground.output_hw", "equals", [13, 13])
     assert lesson.steps[1].quiz.answer == 1
+    assert first.solution[0].value == 2 and first.timeout_s == 10.0
 
 
 @pytest.mark.parametrize(
@@ -47,6 +49,7 @@ def test_good_lesson_parses():
         ("id='x'\ntitle='x'\n[[steps]]\ntitle='a'\ntext='b'\npanel='kitchen'", "unknown panel 'kitchen'"),
         ("id='x'\ntitle='x'\n[[steps]]\ntitle='a'\ntext='b'\ncolour='red'", "unknown key(s) colour"),
         ("id='x'\ntitle='x'\n[[steps]]\ntitle='a'\ntext='b'\ncheck={target='playground.a'}", "exactly one of"),
+        ("id='x'\ntitle='x'\n[[steps]]\ntitle='a'\ntext='b'\ncheck={target='playground.a', equals=1}", "needs a 'solve' list"),
         ("id='x'\ntitle='x'\n[[steps]]\ntitle='a'\ntext='b'\nhighlight='stride'", "a target is 'panel.widget'"),
         ("id='x'\ntitle='x'\n[[steps]]\ntitle='a'\ntext='b'\nquiz={choices=['a','b'], answer=5}", "not the index of a choice"),
         ("id='x'\ntitle='x'\n[[steps]]\ntitle='a'\ntext='b'\ndo=[{target='playground.a'}]", "needs 'target' and 'set'"),
