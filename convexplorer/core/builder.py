@@ -202,6 +202,10 @@ def build_model(spec: ModelSpec, compile: bool = True, load_weights: bool = True
     """
     spec.validate()
     summary = summarize(spec)
+    while summary.pending:  # a base not measured yet: measure it now (we build with Keras anyway)
+        for application, shape in summary.pending:
+            measure_base(application, shape, cancel=cancel)
+        summary = summarize(spec)
     if not summary.valid:
         raise SpecError(summary.error)
     if not spec.layers:

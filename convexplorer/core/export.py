@@ -246,6 +246,12 @@ def script_text(spec: ModelSpec, filename: str = "train.py", epochs: int = 10) -
     """The Python source of a script that rebuilds and trains ``spec``; raises SpecError if invalid."""
     spec.validate()
     summary = summarize(spec)
+    if summary.pending:  # the parameter count in the header needs the base measured
+        from .builder import measure_base
+
+        for application, shape in summary.pending:
+            measure_base(application, shape)
+        summary = summarize(spec)
     if not summary.valid:
         raise SpecError(summary.error)
     from .builder import keras_model_name

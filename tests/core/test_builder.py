@@ -124,3 +124,16 @@ def test_model_names_are_made_keras_safe():
     spec = preset("LeNet-5")
     spec.name = "LeNet 5 / grey"
     assert builder.build_model(spec, compile=False).name == "LeNet_5_grey"
+
+
+def test_build_measures_a_base_the_summary_does_not_know_yet():
+    from convexplorer.core.summary import _MEASURED
+
+    _MEASURED.pop(("MobileNetV2", (32, 32, 3)), None)
+    spec = ModelSpec("d", (32, 32, 3), 2, [make_layer("Pretrained", application="MobileNetV2", trainable="trainable"),
+                                           make_layer("Flatten")])
+    assert summarize(spec).pending == [("MobileNetV2", (32, 32, 3))]
+    model = builder.build_model(spec, compile=False, load_weights=False)
+    s = summarize(spec)
+    assert s.valid and s.total == model.count_params()
+    assert s.non_trainable == sum(int(np.prod(w.shape)) for w in model.non_trainable_weights) > 0  # BN statistics
