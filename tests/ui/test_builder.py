@@ -282,3 +282,20 @@ def test_choosing_another_base_measures_it_on_a_worker(panel, qtbot):
     assert panel.summary.rows[1].name == "mobilenetv2" and panel.summary.rows[1].output_shape == (None, 2, 2, 1280)
     assert panel._editors["fine_tune_from"].count() > 50
     qtbot.waitUntil(lambda: not panel.busy_bar.isVisible())
+
+
+def test_keyboard_shortcuts_on_the_layer_list(panel, qtbot):
+    panel.show()
+    panel.activateWindow()
+    qtbot.waitActive(panel)
+    panel.layer_list.setFocus()
+    qtbot.waitUntil(panel.layer_list.hasFocus)
+    panel.layer_list.setCurrentRow(6)
+    qtbot.keyClick(panel.layer_list, Qt.Key.Key_D, Qt.KeyboardModifier.ControlModifier)
+    assert [layer.kind for layer in panel.spec.layers][6:8] == ["Dense", "Dense"] and len(panel.spec.layers) == 9
+    qtbot.keyClick(panel.layer_list, Qt.Key.Key_Delete)
+    assert len(panel.spec.layers) == 8
+    panel.layer_list.setCurrentRow(5)
+    qtbot.keyClick(panel.layer_list, Qt.Key.Key_Up, Qt.KeyboardModifier.AltModifier)
+    assert panel.spec.layers[4].kind == "Flatten" and panel.selected_index() == 4
+    panel.hide()

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -349,6 +350,19 @@ class BuilderPanel(Panel):
         self.duplicate_button.clicked.connect(lambda: self.duplicate_layer(self.selected_index()))
         self.remove_button.clicked.connect(lambda: self.remove_layer(self.selected_index()))
         self.diagram.layerClicked.connect(self._on_diagram_clicked)
+        for keys, slot in (
+            (QKeySequence.StandardKey.Delete, lambda: self.remove_layer(self.selected_index())),
+            ("Ctrl+D", lambda: self.duplicate_layer(self.selected_index())),
+            ("Alt+Up", lambda: self.move_layer(self.selected_index(), -1)),
+            ("Alt+Down", lambda: self.move_layer(self.selected_index(), +1)),
+        ):
+            shortcut = QShortcut(QKeySequence(keys), self.layer_list)
+            shortcut.setContext(Qt.ShortcutContext.WidgetShortcut)
+            shortcut.activated.connect(slot)
+        self.remove_button.setToolTip("Remove the selected layer (Delete)")
+        self.duplicate_button.setToolTip("Insert a copy of the selected layer after it (Ctrl+D)")
+        self.up_button.setToolTip("Move the selected layer up (Alt+Up)")
+        self.down_button.setToolTip("Move the selected layer down (Alt+Down)")
         self.follow_dataset_check.toggled.connect(self._on_follow_toggled)
         for spin in (self.height_spin, self.width_spin, self.channels_spin, self.classes_spin):
             spin.valueChanged.connect(self._on_input_changed)
