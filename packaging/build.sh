@@ -6,7 +6,8 @@
 #   packaging/build.sh                  pip install ".[packaging]" into the current Python, then build
 #   packaging/build.sh --venv DIR       make a fresh virtual environment DIR and build from it
 #   packaging/build.sh --no-install     build with what is installed already
-#   packaging/build.sh --baseline       build without exclusions and stripping (to measure them)
+#   packaging/build.sh --baseline       build without exclusions and stripping into build/baseline-dist/
+#                                       (to measure what they save)
 #
 # After building it runs the frozen `convexplorer --self-test` and `--screenshot` (offscreen) and
 # fails (exit 1, no archive) when either fails. It prints build time, folder and archive sizes.
@@ -14,14 +15,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PY="${PYTHON:-python3}"
+OUT="dist"
 VENV=""
 INSTALL=1
 while [ $# -gt 0 ]; do
     case "$1" in
         --venv) VENV="$2"; shift 2 ;;
         --no-install) INSTALL=0; shift ;;
-        --baseline) export CONVEXPLORER_BASELINE=1; shift ;;
-        -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+        --baseline) export CONVEXPLORER_BASELINE=1; OUT="build/baseline-dist"; shift ;;
+        -h|--help) sed -n '2,/^set/{/^#/p}' "$0"; exit 0 ;;
         *) echo "unknown option: $1 (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -42,14 +44,14 @@ fi
 VERSION=$("$PY" -c "import sys; sys.path.insert(0, '.'); from convexplorer import __version__; print(__version__)")
 ARCH=$(uname -m)
 NAME="convexplorer-$VERSION-linux-$ARCH"
-DIST="dist/convexplorer"
-ARCHIVE="dist/$NAME.tar.gz"
+DIST="$OUT/convexplorer"
+ARCHIVE="$OUT/$NAME.tar.gz"
 
 "$PY" packaging/make_icons.py
 
 start=$(date +%s.%N)
 "$PY" -m PyInstaller --noconfirm --log-level WARN \
-    --distpath dist --workpath build/pyinstaller packaging/convexplorer.spec
+    --distpath "$OUT" --workpath "build/pyinstaller${CONVEXPLORER_BASELINE:+-baseline}" packaging/convexplorer.spec
 build_s=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.0f", b - a }')
 
 check_home=$(mktemp -d)
@@ -76,7 +78,7 @@ if [ "$status" = 0 ]; then
     rm -f "$ARCHIVE"
     # The archive unpacks to a folder named after the release, holding the executable.
     if command -v pigz >/dev/null 2>&1; then gz="pigz -6"; else gz="gzip -6"; fi
-    tar -C dist --transform "s|^convexplorer|$NAME|" -cf - convexplorer | $gz > "$ARCHIVE"
+    tar -C "$OUT" --transform "s|^convexplorer|$NAME|" -cf - convexplorer | $gz > "$ARCHIVE"
     archive_bytes=$(stat -c %s "$ARCHIVE")
 fi
 
