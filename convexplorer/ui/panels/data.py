@@ -13,13 +13,14 @@ Keras layers training uses.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QPixmap
+from PySide6.QtCore import QRectF, Qt, QTimer
+from PySide6.QtGui import QColor, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -115,6 +116,7 @@ class DataPanel(Panel):
         self._view_token = 0
         self._current = 0
         self._thumb_failures: dict[int, str] = {}
+        self._folder_path = ""
         self._build_ui()
         self._options_timer = QTimer(self, singleShot=True, interval=250)
         self._options_timer.timeout.connect(self._apply_options)
@@ -366,10 +368,14 @@ class DataPanel(Panel):
             mb = spec.download_size / 1e6
             self.load_button.setText("Load" if cached else f"Download ({mb:.0f} MB)")
         else:
-            self.load_button.setText("Load")
+            self.load_button.setText("Rescan" if key == "folder" else "Load")
 
     def _on_load(self) -> None:
-        self.load_source(self.source_combo.currentData())
+        key = self.source_combo.currentData()
+        if key == "folder":
+            self.load_folder(self._folder_path)
+        else:
+            self.load_source(key)
 
     def load_source(self, key: str) -> Worker:
         """Load the built-in shapes or a standard set (downloading it if needed) in a worker."""
@@ -393,6 +399,18 @@ class DataPanel(Panel):
 
     def load_folder(self, path: str | Path) -> Worker:
         """Scan a folder in a worker, show it, then check every file in the background."""
+        self._folder_path = str(path)
+        i = self.source_combo.findData("folder")
+        text = f"Folder: {display_name(Path(path).name)}"
+        self.source_combo.blockSignals(True)
+        if i < 0:
+            self.source_combo.addItem(text, "folder")
+            i = self.source_combo.count() - 1
+        self.source_combo.setItemText(i, text)
+        self.source_combo.setItemData(i, str(path), Qt.ItemDataRole.ToolTipRole)
+        self.source_combo.setCurrentIndex(i)
+        self.source_combo.blockSignals(False)
+        self._on_source_choice()
         size = (self.height_spin.value(), self.width_spin.value())
         return self._start_load(scan_folder, str(path), size, self.color_combo.currentData() or "rgb",
                                 label=display_name(Path(path).name))
@@ -584,13 +602,13 @@ class DataPanel(Panel):
         entries: list[str] = []
         src = self.source
         if isinstance(src, FolderDataset):
-            entries += [str(s) for s in src.skipped]
+            entries += [f"{display_name(os.path.relpath(s.path, src.root))}: {s.reason}" for s in src.skipped]
             notes = list(src.notes)
         else:
             notes = []
-        known = {str(s).split(": ", 1)[0] for s in getattr(src, "skipped", [])}
+        known = {s.path for s in getattr(src, "skipped", [])}
         for i, reason in self._thumb_failures.items():
-            if isinstance(src, FolderDataset) and display_name(src.paths[i]) in known:
+            if isinstance(src, FolderDataset) and src.paths[i] in known:
                 continue
             entries.append(reason)
         self.skipped_list.addItems(entries + notes)
@@ -628,9 +646,12 @@ class DataPanel(Panel):
             return
         i, img, desc = res
         name = self.source.class_names[self.source.label(i)]
-        self._show_pixmap(self.image_label, img)
+        # The source is unconfigured, so its boxes are in the stored image's pixels, as shown.
+        box = self.source.boxes(i) if isinstance(self.source, ShapesDataset) else None
+        self._show_pixmap(self.image_label, img, box)
         subset = next((s for s in SUBSET_COLOURS if self.dataset is not None and i in set(self.dataset.subset_indices(s).tolist())), "")
-        self.image_info.setText(f"<b>{name}</b> · {desc}" + (f" · {subset}" if subset else ""))
+        extra = " · dashed: the stored bounding box" if box is not None else ""
+        self.image_info.setText(f"<b>{name}</b> · {desc}" + (f" · {subset}" if subset else "") + extra)
 
     def _on_sample_error(self, token: int, message: str) -> None:
         if token == self._view_token:
@@ -638,14 +659,21 @@ class DataPanel(Panel):
             self.image_label.setText("cannot show this image")
             self.image_info.setText(message)
 
-    def _show_pixmap(self, label: QLabel, img: np.ndarray) -> None:
+    def _show_pixmap(self, label: QLabel, img: np.ndarray, box: np.ndarray | None = None) -> None:
         pix = QPixmap.fromImage(array_to_qimage(to_uint8(img)))
-        box = label.contentsRect().size()
-        side = min(box.width(), box.height()) - 4
+        room = label.contentsRect().size()
+        side = min(room.width(), room.height()) - 4
         if side > 8:
             smooth = max(img.shape[:2]) > side  # small images (MNIST) are enlarged with crisp pixels
             mode = Qt.TransformationMode.SmoothTransformation if smooth else Qt.TransformationMode.FastTransformation
             pix = pix.scaled(side, side, Qt.AspectRatioMode.KeepAspectRatio, mode)
+        if box is not None:
+            scale = pix.width() / img.shape[1]
+            painter = QPainter(pix)
+            painter.setPen(QPen(QColor("#ff2d55"), 2, Qt.PenStyle.DashLine))
+            x0, y0, x1, y1 = (float(v) * scale for v in box)
+            painter.drawRect(QRectF(x0, y0, x1 - x0, y1 - y0))
+            painter.end()
         label.setText("")
         label.setPixmap(pix)
 
