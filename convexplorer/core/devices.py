@@ -95,16 +95,31 @@ def _index(name: str) -> int:
 
 
 def _memory_by_gpu() -> dict[int, int]:
-    """GPU memory limits in bytes as TensorFlow's device list reports them (initialises devices)."""
+    """Memory in bytes of each visible GPU (by physical index), as TensorFlow's own device list reports it.
+
+    ``device_lib.list_local_devices`` starts the GPUs, so it is given the same
+    memory-growth and visible-device choices as the eager context: it must not
+    be the call that reserves all GPU memory.
+    """
+    tf = _tf()
     try:
-        from tensorflow.python.client import device_lib  # TF's own device list, with memory_limit
+        from tensorflow.python.client import device_lib  # TF's device list with memory_limit
     except ImportError:  # pragma: no cover - private module moved
+        return {}
+    visible = [_index(d.name) for d in tf.config.get_visible_devices("GPU")]
+    if not visible:
         return {}
     out: dict[int, int] = {}
     try:
-        for d in device_lib.list_local_devices():
+        config = tf.compat.v1.ConfigProto()
+        growth = memory_growth_enabled()
+        config.gpu_options.allow_growth = True if growth is None else bool(growth)
+        config.gpu_options.visible_device_list = ",".join(str(i) for i in visible)
+        for d in device_lib.list_local_devices(config):
             if d.device_type == "GPU" and d.memory_limit:
-                out[_index(d.name)] = int(d.memory_limit)
+                local = _index(d.name)  # numbered within the visible list
+                if local < len(visible):
+                    out[visible[local]] = int(d.memory_limit)
     except Exception:  # noqa: BLE001 - a device TF cannot open: report no memory, not a crash
         return {}
     return out

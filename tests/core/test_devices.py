@@ -145,3 +145,27 @@ def test_keep_output_float32_on_a_spec(mixed_policy):
 def test_keep_output_float32_rejects_other_things():
     with pytest.raises(dv.DeviceError, match="expected a keras.Model or a ModelSpec, received int"):
         dv.keep_output_float32(3)
+
+
+def test_gpu_memory_mapping_follows_visible_devices(monkeypatch):
+    """device_lib numbers the visible GPUs from 0; memory must land on the right physical GPU."""
+    from types import SimpleNamespace
+
+    from tensorflow.python.client import device_lib
+
+    physical = [SimpleNamespace(name=f"/physical_device:GPU:{i}", device_type="GPU") for i in range(2)]
+    monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind=None: physical if kind == "GPU" else [])
+    monkeypatch.setattr(tf.config, "get_visible_devices", lambda kind=None: physical[1:])
+    monkeypatch.setattr(tf.config.experimental, "get_memory_growth", lambda dev: True)
+    seen = {}
+
+    def fake_list(config):
+        seen["growth"] = config.gpu_options.allow_growth
+        seen["visible"] = config.gpu_options.visible_device_list
+        return [SimpleNamespace(name="/device:CPU:0", device_type="CPU", memory_limit=1 << 28),
+                SimpleNamespace(name="/device:GPU:0", device_type="GPU", memory_limit=8 * GB)]
+
+    monkeypatch.setattr(device_lib, "list_local_devices", fake_list)
+    assert dv._memory_by_gpu() == {1: 8 * GB}
+    assert seen == {"growth": True, "visible": "1"}  # same choices as the eager context: no memory grab
+
