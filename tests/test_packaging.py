@@ -412,3 +412,26 @@ def test_ico_and_icns_hold_every_size():
         assert icns.size == (1024, 1024)  # Pillow opens the largest
         rgba = np.asarray(icns.convert("RGBA"))
     assert rgba[0, 0, 3] == 0 and rgba[512, 512, 3] == 255
+
+
+# --- an existing build (packaging/build.sh makes it; skipped when there is none) --------------
+
+FROZEN = ROOT / "dist" / "convexplorer" / "convexplorer"
+
+
+@pytest.mark.skipif(not FROZEN.exists(), reason="no frozen build: run packaging/build.sh")
+def test_frozen_build_layout_and_version():
+    """The one-folder build holds the executable, the bundled resources and the desktop files, and starts."""
+    from convexplorer import __version__
+
+    folder = FROZEN.parent
+    assert os.access(FROZEN, os.X_OK)
+    assert (folder / "_internal" / "convexplorer" / "resources" / "convexplorer.svg").is_file()
+    assert (folder / "convexplorer.desktop").is_file() and (folder / "install-desktop.sh").is_file()
+    assert (folder / "icons" / "hicolor" / "48x48" / "apps" / "convexplorer.png").is_file()
+    internal = {p.name for p in (folder / "_internal").iterdir()}
+    assert not internal & {"scipy", "IPython", "grpc", "cryptography", "tkinter"}, internal
+    qt_libs = {p.name.split(".")[0] for p in (folder / "_internal" / "PySide6" / "Qt" / "lib").iterdir()}
+    assert not qt_libs & {"libQt6Qml", "libQt6Quick", "libQt6WebEngineCore", "libQt6Pdf"}, qt_libs
+    out = subprocess.run([str(FROZEN), "--version"], capture_output=True, text=True, timeout=120, check=True)
+    assert out.stdout.strip() == f"ConvExplorer {__version__}"
