@@ -285,6 +285,19 @@ def mixed_precision_enabled() -> bool:
     return keras.mixed_precision.global_policy().name == MIXED_POLICY
 
 
+def mixed_precision_note(devices: list[DeviceInfo]) -> str:
+    """Why mixed precision would not help on these devices, or "" when it should (compute capability >= 7.0)."""
+    g = [d for d in devices if d.kind == "GPU"]
+    if not g:
+        return "Mixed precision needs a GPU; TensorFlow sees none."
+    old = [d for d in g if d.compute_capability is not None and d.compute_capability < (7, 0)]
+    if old:
+        which = ", ".join(f"GPU {d.index} has {d.compute_capability[0]}.{d.compute_capability[1]}" for d in old)  # type: ignore[index]
+        return (f"Mixed precision speeds up GPUs of compute capability 7.0 or newer (tensor cores); {which}: "
+                "expect little or no gain there.")
+    return ""
+
+
 def _is_spec(obj: Any) -> bool:
     from .spec import ModelSpec
 

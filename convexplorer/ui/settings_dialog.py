@@ -248,7 +248,7 @@ class ComputePage(QWidget):
     # --- devices ----------------------------------------------------------------
     def show_devices(self, found: list[Any]) -> None:
         """Fill the table and the device choices from a :func:`core.devices.list_devices` list."""
-        from convexplorer.core.devices import summary_text
+        from convexplorer.core.devices import mixed_precision_note, summary_text
 
         self._devices = list(found)
         self.devices_table.setRowCount(len(found))
@@ -271,13 +271,17 @@ class ComputePage(QWidget):
         if not gpus:
             if self.mixed_precision_check.isChecked():
                 self.mixed_precision_check.setChecked(False)
-            self.mixed_precision_check.setToolTip("Mixed precision needs a GPU; TensorFlow sees none.")
         n_cpu = sum(1 for d in found if d.kind == "CPU")
         if gpus:
             text = f"{summary_text(found)}: {len(gpus)} GPU{'s' if len(gpus) != 1 else ''} and {n_cpu} CPU."
         else:
             text = (f"{n_cpu} CPU, no GPU: training runs on the CPU, and mirrored training splits each batch over "
                     "the logical CPU devices.")
+        note = mixed_precision_note(found)
+        if gpus and note:
+            text += " " + note
+        self.mixed_precision_check.setToolTip(note or "mixed_float16: float16 compute, float32 weights; "
+                                              "the last layer stays float32.")
         self.devices_status.setText(text)
         self.devices_listed.emit(found)
 

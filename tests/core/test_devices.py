@@ -169,3 +169,12 @@ def test_gpu_memory_mapping_follows_visible_devices(monkeypatch):
     assert dv._memory_by_gpu() == {1: 8 * GB}
     assert seen == {"growth": True, "visible": "1"}  # same choices as the eager context: no memory grab
 
+
+
+def test_mixed_precision_note_by_compute_capability():
+    cpu = dv.DeviceInfo("/physical_device:CPU:0", "CPU", 0)
+    assert "needs a GPU" in dv.mixed_precision_note([cpu])
+    assert dv.mixed_precision_note([cpu, _gpu(0, GB)]) == ""  # 8.6: tensor cores
+    pascal = dv.DeviceInfo("/physical_device:GPU:1", "GPU", 1, "GTX 1080", GB, (6, 1))
+    note = dv.mixed_precision_note([cpu, _gpu(0, GB), pascal])
+    assert "GPU 1 has 6.1" in note and "GPU 0" not in note

@@ -147,3 +147,14 @@ def test_apply_compute_settings_without_gpu_explains_and_keeps_float32():
     assert "visible GPUs: none (CPU only)" in messages
     assert keras.mixed_precision.global_policy().name == "float32"
     assert sd.ensure_compute_settings_applied() == messages  # applied once, remembered
+
+
+def test_old_gpu_gets_a_mixed_precision_note(qtbot, ready_state, settings):
+    dialog = _dialog(qtbot, ready_state, settings)
+    _wait_listed(qtbot, dialog)
+    page = dialog.compute_page
+    page.show_devices([DeviceInfo("/physical_device:CPU:0", "CPU", 0),
+                       DeviceInfo("/physical_device:GPU:0", "GPU", 0, "GTX 1080", 8 * GB, (6, 1))])
+    assert "GPU 0 has 6.1" in page.devices_status.text()
+    assert "GPU 0 has 6.1" in page.mixed_precision_check.toolTip()
+    assert page.mixed_precision_check.isEnabled()  # allowed, just advised against
