@@ -72,12 +72,6 @@ def main() -> None:
     from convexplorer.ui.state import AppState
 
     app = QApplication.instance() or QApplication([])
-    if sys.version_info < (3, 12):
-        # PySide6 6.12 on Python 3.11 drops a reference to None at every call of a void method, and
-        # thousands of repaints end in "Fatal Python error: none_dealloc"; give None enough references.
-        import ctypes
-
-        ctypes.c_ssize_t.from_address(id(None)).value += 1 << 40
     panel = BuilderPanel(AppState())
     panel.resize(1280, 800)
     panel.show()

@@ -18,6 +18,10 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from convexplorer.core.spec import LAYER_KINDS
 from convexplorer.core.summary import Summary
+from convexplorer.ui.widgets.array_view import guard_pyside_refcounts
+
+# every paint makes hundreds of void Qt calls: PySide6 6.12 on Python 3.11 needs the guard (see its docstring)
+guard_pyside_refcounts()
 
 GROUP_COLOURS = {
     "Input": "#cfd8dc",
