@@ -61,6 +61,8 @@ def widget_value(obj: Any) -> Any:
         return obj.text()
     if isinstance(obj, QAbstractButton) and obj.isCheckable():
         return obj.isChecked()
+    if isinstance(obj, QWidget) and callable(getattr(obj, "value", None)):
+        return obj.value()  # e.g. superqt's labelled sliders
     if callable(obj) and not isinstance(obj, QWidget):
         return obj()
     return obj
@@ -91,6 +93,9 @@ def set_widget_value(obj: Any, value: Any) -> bool:
             obj.setChecked(bool(value))
         elif value:
             obj.click()
+        return True
+    if isinstance(obj, QWidget) and callable(getattr(obj, "setValue", None)):
+        obj.setValue(value)  # e.g. superqt's labelled sliders
         return True
     return False
 

@@ -83,6 +83,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
 
         self.panels: dict[str, Panel] = {}
+        self._current_key: str | None = None
         self.docks: dict[str, QDockWidget] = {}
         self._build_panels()
         self._build_lessons()
@@ -120,6 +121,7 @@ class MainWindow(QMainWindow):
                 self.tabifyDockWidget(first, dock)
             self.panels[key] = panel
             self.docks[key] = dock
+            dock.visibilityChanged.connect(lambda visible, k=key: self._dock_visibility(k, visible))
         self._default_layout = self.saveState(LAYOUT_VERSION)
         if first is not None:
             first.raise_()
@@ -240,13 +242,17 @@ class MainWindow(QMainWindow):
         dock.show()
         dock.raise_()
         dock.widget().setFocus()
+        self._current_key = key
+
+    def _dock_visibility(self, key: str, visible: bool) -> None:
+        if visible:
+            self._current_key = key
+        elif self._current_key == key:
+            self._current_key = None
 
     def current_panel_key(self) -> str | None:
-        """Key of the panel the user sees on top (the raised tab)."""
-        for key, dock in self.docks.items():
-            if dock.isVisible() and not dock.visibleRegion().isEmpty():
-                return key
-        return None
+        """Key of the panel the user saw come to the front last (the raised tab)."""
+        return self._current_key
 
     def _on_tensorflow_ready(self) -> None:
         try:

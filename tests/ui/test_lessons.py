@@ -1,0 +1,58 @@
+"""Every built-in lesson, walked end to end on the real panels, as a student would."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import QSettings
+
+from convexplorer.core.lessons import load_lessons
+from convexplorer.ui.lessons import lessons_dir
+from convexplorer.ui.main_window import MainWindow
+from convexplorer.ui.tfloader import load_tensorflow_now
+
+LESSONS = load_lessons(lessons_dir())
+
+
+@pytest.fixture(scope="module")
+def window(qapp, tmp_path_factory):
+    settings = QSettings(str(tmp_path_factory.mktemp("lessons") / "settings.ini"), QSettings.Format.IniFormat)
+    w = MainWindow(settings=settings)
+    w.save_settings = lambda: None
+    w.show()
+    load_tensorflow_now(w.state)
+    yield w
+    w.close()
+    w.deleteLater()
+
+
+def test_there_are_six_lessons():
+    assert len(LESSONS) >= 6, [l.id for l in LESSONS]
+
+
+@pytest.mark.allow_leaks  # the module-scoped window lives across the lesson tests
+@pytest.mark.parametrize("lesson", LESSONS, ids=[l.id for l in LESSONS])
+def test_lesson_runs_end_to_end(window, qtbot, lesson):
+    dock = window.lessons
+    window.start_lesson(lesson.id)
+    dock.start(lesson.id, restart=True)
+    assert dock.lesson == lesson
+    for i, step in enumerate(lesson.steps):
+        assert dock.index == i
+        assert "could not set up" not in dock.status.text(), f"step {i + 1}: {dock.status.text()}"
+        if step.panel:
+            assert window.current_panel_key() == step.panel, f"step {i + 1} shows {window.current_panel_key()}"
+        if step.highlight:
+            assert dock.highlight.target is not None, f"step {i + 1}: highlight {step.highlight} not found"
+        if step.quiz is not None:
+            wrong = next(j for j in range(len(step.quiz.choices)) if j != step.quiz.answer)
+            dock.answer_quiz(wrong)
+            assert not dock.is_step_done()
+            dock.answer_quiz(step.quiz.answer)
+        elif step.check is not None:
+            dock.show_me()
+            qtbot.waitUntil(dock.is_step_done, timeout=int(step.timeout_s * 1000))
+        # What the student sees: Next unlocks (the side bar polls a few times a second).
+        qtbot.waitUntil(dock.next_button.isEnabled, timeout=2000)
+        dock.next()
+    assert dock.lesson is None  # finished: back to the course
+    assert window.settings.value(f"lessons/{lesson.id}/done", False, type=bool)
