@@ -147,8 +147,14 @@ class MainWindow(QMainWindow):
         self.lessons.start(lesson_id)
 
     def _build_status_bar(self) -> None:
+        from convexplorer.ui.widgets.device_label import DeviceLabel
+
         self.tf_label = QLabel("Loading TensorFlow…")
         self.tf_label.setObjectName("tfStatus")
+        self.device_label = DeviceLabel(self.state)
+        self.device_label.setToolTip("Compute devices: click for Settings ▸ Compute")
+        self.device_label.clicked.connect(self.show_settings)
+        self.statusBar().addPermanentWidget(self.device_label)
         self.statusBar().addPermanentWidget(self.tf_label)
         self.show_status("Ready. Drop an image, a folder or a .keras model anywhere on the window.")
 
@@ -177,6 +183,11 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         self.recent_menu = file_menu.addMenu("Open &Recent")
         self._refresh_recent_menu()
+        file_menu.addSeparator()
+        self.action_settings = self._action("Se&ttings…", self.show_settings, QKeySequence.StandardKey.Preferences)
+        if self.action_settings.shortcut().isEmpty():
+            self.action_settings.setShortcut(QKeySequence("Ctrl+,"))
+        file_menu.addAction(self.action_settings)
         file_menu.addSeparator()
         self.action_quit = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit)
         file_menu.addAction(self.action_quit)
@@ -465,6 +476,15 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(message, 15000)
         self._last_error_box = show_error_dialog(self, message, details)
 
+    def show_settings(self) -> None:
+        """File ▸ Settings (compute devices, precision, strategy)."""
+        from convexplorer.ui.settings_dialog import SettingsDialog
+
+        dialog = SettingsDialog(self.state, self.settings, self)
+        self._settings_dialog = dialog
+        dialog.exec()
+        self._settings_dialog = None
+
     def show_about(self) -> None:
         """Help ▸ About, with the versions of everything that matters."""
         from PySide6 import __version__ as pyside_version
@@ -530,6 +550,7 @@ class MainWindow(QMainWindow):
                 panel.shutdown()
             except Exception:  # noqa: BLE001
                 log.exception("panel %s failed to shut down", panel.key)
+        self.device_label.shutdown()
         if not workers.shutdown_all(timeout_s=15.0):
             log.warning("some workers did not stop in time")
 

@@ -13,6 +13,10 @@ def _import_tensorflow() -> str:
     import keras  # noqa: F401
     import tensorflow as tf
 
+    # Memory growth and the device choice only work before anything starts the devices.
+    from convexplorer.ui.settings_dialog import ensure_compute_settings_applied
+
+    ensure_compute_settings_applied()
     return tf.__version__
 
 
