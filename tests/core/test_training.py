@@ -177,18 +177,28 @@ def test_cancel_event_acts_as_stop():
     assert r.reason == "stopped" and r.steps_done == 2
 
 
+def poison_loss(y_true, y_pred):
+    """Cross-entropy that is NaN for a batch holding a label -1: a NaN loss at a known batch."""
+    y = keras.ops.cast(keras.ops.reshape(y_true, (-1,)), "int32")
+    base = keras.losses.sparse_categorical_crossentropy(keras.ops.maximum(y, 0), y_pred)
+    return base + keras.ops.where(y < 0, float("nan"), 0.0)
+
+
 def test_nan_loss_stops_with_a_clear_message_and_keeps_history():
     x, y = bars(96)
-    x[40] = 3e38  # overflows to inf inside the net: sample 40 is in batch 3 of 16 (no shuffling)
+    y[40] = -1  # sample 40 is in batch 3 of 16 (no shuffling)
+    model = small_model()
+    model.compile(optimizer="adam", loss=poison_loss, metrics=["accuracy"])
     events: list = []
     s = TrainingSession(
-        small_model(), (x, y), settings=TrainingSettings(epochs=3, batch_size=16, shuffle=False), on_event=events.append
+        model, (x, y), settings=TrainingSettings(epochs=3, batch_size=16, shuffle=False), on_event=events.append
     )
     r = s.run()
     assert r.reason == "non_finite" and not r.ok
     assert "NaN" in r.message and "epoch 1, batch 3" in r.message
     assert r.steps_done == 3 and r.history.num_batches == 3
     assert all(math.isfinite(v) for v in r.history.batch["loss"][:2])
+    assert math.isnan(r.history.batch["loss"][2])
     assert isinstance(events[-1], DoneEvent)
 
 

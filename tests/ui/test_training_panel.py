@@ -78,13 +78,14 @@ def test_real_training_learns_shapes_and_feeds_charts_inspect_and_runs(qtbot, pa
     assert panel.class_table.rowCount() == 2
     assert panel.gallery.count() == min(res.misclassified.size, 120)
     assert panel.confusion_view.matrix().tolist() == res.confusion.tolist()
-    # continue for 2 more epochs: the same model, history and charts go on
+    # continue for 1 more epoch: the same model, history and charts go on
+    panel.evaluate_check.setChecked(False)
     with qtbot.waitSignal(panel.training_finished, timeout=TRAIN_TIMEOUT_MS) as done:
-        assert panel.continue_training(2)
-    assert done.args[0].epochs_done == 10 and done.args[0].history.num_epochs == 10
+        assert panel.continue_training(1)
+    assert done.args[0].epochs_done == 9 and done.args[0].history.num_epochs == 9
     qtbot.waitUntil(lambda: not panel.is_training(), timeout=10_000)
-    assert chart.data("loss/val/epoch")[0].tolist() == list(range(1, 11))
-    qtbot.waitUntil(lambda: panel.evaluation is not None and not panel._eval_worker.is_running(), timeout=60_000)
+    assert chart.data("loss/val/epoch")[0].tolist() == list(range(1, 10))
+    assert read_run(panel.run_info.path).epochs_done == 9
 
 
 def test_gallery_click_opens_the_example_in_inspect(qtbot, panel, shapes):
@@ -115,6 +116,7 @@ def test_pause_holds_training_and_stop_keeps_history(qtbot, panel, shapes):
     panel.epochs_spin.setValue(50)
     panel.batch_spin.setValue(16)
     panel.checkpoint_combo.setCurrentIndex(2)
+    panel.validation_combo.setCurrentIndex(1)
     panel.evaluate_check.setChecked(False)
     assert panel.start_training(model=_model(shapes, width=8))
     qtbot.waitUntil(lambda: panel._last_batch is not None, timeout=60_000)
@@ -145,6 +147,7 @@ def _python_threads() -> list[str]:
 def test_start_stop_cycles_and_closing_during_training_leave_no_threads(qtbot, panel, shapes):
     panel.epochs_spin.setValue(20)
     panel.checkpoint_combo.setCurrentIndex(2)
+    panel.validation_combo.setCurrentIndex(1)  # no validation: each cycle only traces the training step
     panel.evaluate_check.setChecked(False)
     before = None
     for cycle in range(2):
