@@ -268,14 +268,19 @@ def _default_shape(model: Any, image_shape: Sequence[int] | None) -> Shape:
 
 
 def default_conv_layer(model: Any, image_shape: Sequence[int] | None = None) -> str:
-    """The last convolution layer with a spatial output (Grad-CAM's default)."""
+    """The last convolution layer with a spatial output larger than 1x1 (Grad-CAM's default)."""
     infos = layers(model, image_shape)
-    for info in reversed(infos):
-        if info.is_conv and info.spatial:
-            return info.name
-    for info in reversed(infos):
-        if info.spatial:
-            return info.name
+
+    def area(info: LayerInfo) -> int:
+        h, w = info.output_shape[1:3]
+        return (h or 2) * (w or 2)
+
+    # Prefer maps larger than 1x1: a 1x1 conv classifier after global pooling (MobileNet's
+    # conv_preds) is a conv layer, but a class map from it would have one pixel.
+    for wanted in (lambda i: i.is_conv and area(i) > 1, lambda i: i.is_conv, lambda i: area(i) > 1, lambda i: True):
+        for info in reversed(infos):
+            if info.spatial and wanted(info):
+                return info.name
     raise InspectError("the model has no layer with a spatial (H x W x C) output, so there is nothing to map")
 
 

@@ -152,17 +152,18 @@ def test_grad_cam_functional_matches_plain_implementation():
 def test_grad_cam_nested_matches_plain_implementation(nested):
     model, base = nested
     x = _img((32, 32, 3))
-    sub = keras.Model(base.inputs[0], [base.get_layer("Conv_1").output, base.output])
+    # At 32x32, Conv_1 is 1x1: the default is the last conv with a larger map, block_13_expand (2x2).
+    sub = keras.Model(base.inputs[0], [base.get_layer("block_13_expand").output, base.output])
     gap, dense = model.layers[1], model.layers[2]
 
     def conv_and_logits(xt):
         conv, feats = sub(xt, training=False)
         return conv, tf.matmul(gap(feats), dense.kernel) + dense.bias
 
-    assert ins.default_conv_layer(model) == f"{base.name}/Conv_1"
+    assert ins.default_conv_layer(model) == f"{base.name}/block_13_expand"
     np.testing.assert_allclose(ins.predict(model, x), model(x[None], training=False).numpy()[0], rtol=1e-5, atol=1e-6)
     res = ins.grad_cam_details(model, x, class_index=1)
-    assert res.layer_name == f"{base.name}/Conv_1"
+    assert res.layer_name == f"{base.name}/block_13_expand" and res.coarse.shape == (2, 2)
     np.testing.assert_allclose(res.coarse, _ref_grad_cam(conv_and_logits, x, 1), atol=1e-4)
     # Upsampling to the image: same as TensorFlow's bilinear resize of the coarse map.
     up = tf.image.resize(res.coarse[None, ..., None], (32, 32), method="bilinear").numpy()[0, ..., 0]
@@ -291,3 +292,15 @@ def test_prepare_image_conversions():
     np.testing.assert_allclose(one, 0.3, atol=1e-5)
     with pytest.raises(ShapeError, match="2-channel images, received 3"):
         ins.prepare_image(_img((4, 4, 3)), (4, 4, 2))
+
+
+def test_default_conv_layer_skips_a_1x1_conv_classifier():
+    """MobileNet ends in GAP -> Reshape(1, 1, C) -> 1x1 Conv (conv_preds): Grad-CAM should not use that."""
+    inp = keras.Input((12, 12, 3))
+    x = keras.layers.Conv2D(4, 3, name="features")(inp)
+    x = keras.layers.GlobalAveragePooling2D(keepdims=True)(x)
+    x = keras.layers.Conv2D(3, 1, name="conv_preds")(x)
+    x = keras.layers.Flatten()(x)
+    model = keras.Model(inp, keras.layers.Activation("softmax")(x))
+    assert ins.default_conv_layer(model) == "features"
+    assert ins.grad_cam(model, _img((12, 12, 3))).shape == (12, 12)
