@@ -765,11 +765,16 @@ class DataPanel(Panel):
             return
         if img is None:
             return
+        key = (self._current, self.augmentation, id(self.dataset))
         worker = self.track(run_in_thread(augment_preview, img, self.augmentation, PREVIEW_VARIANTS, self._current))
         self._preview_worker = worker
-        worker.result.connect(self._show_preview)
+        worker.result.connect(lambda v, k=key: self._show_preview(v) if k == self._preview_key() else None)
         worker.error.connect(lambda msg, det: self.aug_caption.setText(msg))
         worker.finished.connect(self._on_preview_finished)
+
+    def _preview_key(self) -> tuple:
+        """What a preview shows: a result made for another sample or setting is stale."""
+        return (self._current, self.augmentation, id(self.dataset))
 
     def _on_preview_finished(self) -> None:
         self._preview_worker = None
@@ -809,6 +814,9 @@ class DataPanel(Panel):
         self._apply_options()
         if self.state.tf_ready:
             self._preview_timer.stop()
+            if self._preview_worker is not None:
+                self._preview_worker.wait(30)
+            self._preview_again = False
             img = self._preview_input()
             if img is not None:
                 self._show_preview(augment_preview(img, self.augmentation, PREVIEW_VARIANTS, seed=1))
@@ -821,5 +829,17 @@ class DataPanel(Panel):
         super().shutdown()
 
 
+class _StandaloneDataPanel(DataPanel):
+    """The panel run alone: it starts the TensorFlow import itself (the main window does otherwise)."""
+
+    def __init__(self, state, parent: QWidget | None = None) -> None:
+        super().__init__(state, parent)
+        from convexplorer.ui.tfloader import load_tensorflow_async
+
+        worker = load_tensorflow_async(state)
+        if worker is not None:
+            self.track(worker)
+
+
 if __name__ == "__main__":
-    raise SystemExit(preview(DataPanel))
+    raise SystemExit(preview(_StandaloneDataPanel))
