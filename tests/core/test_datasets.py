@@ -469,3 +469,20 @@ def test_catalogue_matches_keras_sources():
 def test_unknown_standard_set():
     with pytest.raises(DatasetError, match="unknown data set 'imagenet'"):
         D.load_standard("imagenet")
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=40, deadline=None)
+@given(n=st.integers(4, 300), k=st.integers(2, 5), val=st.floats(0, 0.45), test=st.floats(0, 0.45), seed=st.integers(0, 10**6))
+def test_split_is_a_partition_with_per_class_rounding(n, k, val, test, seed):
+    labels = np.arange(n) % k
+    ds = D.ArrayDataset("t", [str(c) for c in range(k)], np.zeros((n, 2, 2, 1), np.uint8), labels).with_split(val, test, seed)
+    parts = [ds.subset_indices(s) for s in D.SUBSETS]
+    assert sorted(np.concatenate(parts).tolist()) == list(range(n))
+    for cls in range(k):
+        m = int((labels == cls).sum())
+        assert int((labels[parts[1]] == cls).sum()) == round(m * val)
+        assert int((labels[parts[2]] == cls).sum()) == min(round(m * test), m - round(m * val))

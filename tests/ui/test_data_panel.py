@@ -306,3 +306,22 @@ def test_thumbnail_grid_marks_broken_files(qtbot, tmp_path):
     assert failures[0][0] == bad and "not an image" in failures[0][1]
     assert "not an image" in grid.model().index(bad).data(Qt.ItemDataRole.ToolTipRole)
     grid.shutdown()
+
+
+def test_thumbnail_cache_is_bounded(qtbot, monkeypatch):
+    import convexplorer.ui.widgets.thumbnail_grid as tg
+
+    monkeypatch.setattr(tg, "CACHE_LIMIT", 40)
+    ds = ShapesDataset(n=300, size=16, seed=0)
+    grid = ThumbnailGrid(16)
+    qtbot.addWidget(grid)
+    model = grid.thumb_model
+    model.set_dataset(ds)
+    for start in (0, 100, 200):
+        model.request_rows(start, start + 29)
+        wanted = list(range(start, start + 30))
+        qtbot.waitUntil(lambda w=wanted: all(i in model._cache for i in w), timeout=10_000)
+    assert model.cached_count() == 40
+    # The most recent stay; the oldest were evicted.
+    assert all(i in model._cache for i in range(200, 230)) and 0 not in model._cache
+    grid.shutdown()

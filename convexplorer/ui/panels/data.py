@@ -458,7 +458,13 @@ class DataPanel(Panel):
     def _on_verified(self, worker: Worker, checked: FolderDataset) -> None:
         if worker is not self._load_worker:
             return
-        self.set_source(checked)
+        if len(checked) == len(self.source or ()):
+            # Nothing removed: keep the grid (scroll position, loaded thumbnails) as it is.
+            self.source = checked
+            self._update_skipped()
+            self._apply_options()
+        else:
+            self.set_source(checked)
 
     def _on_load_error(self, worker: Worker, message: str, details: str) -> None:
         if worker is self._load_worker:
