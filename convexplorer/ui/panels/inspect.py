@@ -204,7 +204,7 @@ class InspectPanel(Panel):
         self.include_top_check.setChecked(True)
         self.load_app_button = QPushButton("Load pretrained network")
         app_form = QFormLayout()
-        app_form.addRow("Network", self.app_combo)
+        app_form.addRow("Pretrained", self.app_combo)
         app_form.addRow("Weights", self.weights_combo)
         self.model_progress = QProgressBar()
         self.model_progress.setVisible(False)
@@ -438,6 +438,44 @@ class InspectPanel(Panel):
             self._apply_analysis(_analyse(self._model, self._x, None, None, None, self._labels))
         self.tabs.setCurrentIndex(3)
 
+    def screenshot_variants(self) -> list[tuple[str, Callable[[], None]]]:
+        """Feature maps with a receptive field, filter patterns and first-layer kernels."""
+        return [("feature-maps", self._shot_maps), ("filter-patterns", self._shot_patterns), ("kernels", self._shot_kernels)]
+
+    def _shot_maps(self) -> None:
+        self.tabs.setCurrentIndex(0)
+        n = self.layer_combo.count()
+        if self._model is None or self._x is None or n == 0:
+            return
+        self._filling = True
+        self.layer_combo.setCurrentIndex(min(n - 1, n // 6))
+        self._filling = False
+        self._show_maps(*_maps(self._model, self._x, self.layer_combo.currentText()))
+        if self._maps is not None:
+            h, w, _c = self._maps.shape
+            self._on_map_clicked(min(3, self._maps.shape[-1] - 1), h // 3, w // 2)
+
+    def _shot_patterns(self) -> None:
+        from convexplorer.core import inspect as ins
+
+        self.tabs.setCurrentIndex(1)
+        n = self.pattern_layer_combo.count()
+        if self._model is None or n == 0:
+            return
+        self.pattern_layer_combo.setCurrentIndex(min(n - 1, n // 4))
+        layer = self.pattern_layer_combo.currentText()
+        self.pattern_size.setValue(min(self.pattern_size.value(), 96))
+        self.pattern_steps.setValue(20)
+        self.pattern_count.setValue(16)
+        pats = ins.filter_patterns(self._model, layer, 16, steps=20, size=self.pattern_size.value(),
+                                   step_size=self.pattern_step_size.value())
+        self._show_patterns((layer, pats))
+        self.pattern_progress.setRange(0, 1)
+        self.pattern_progress.setValue(1)
+
+    def _shot_kernels(self) -> None:
+        self.tabs.setCurrentIndex(2)
+
     def shutdown(self) -> None:
         """Cancel running work (patterns, downloads) and join the workers."""
         super().shutdown()
@@ -667,7 +705,6 @@ class InspectPanel(Panel):
             self._show_maps(*out["maps"])
         self._show_kernels(out["kernels"])
         self._show_cam(out)
-        self.updated.emit("analysis")
 
     def _fill_combo(self, combo: QComboBox, items: list[str], current: str | None) -> None:
         if [combo.itemText(i) for i in range(combo.count())] != list(items):
