@@ -29,6 +29,7 @@ x_train, y_train (and optionally x_val, y_val) arrays.
 """
 
 import argparse
+import json
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -67,7 +68,20 @@ def make_strategy(name):
     if name == "mirrored":
         return tf.distribute.MirroredStrategy()
     if name == "multiworker":
-        return tf.distribute.MultiWorkerMirroredStrategy()
+
+        class Strategy(tf.distribute.MultiWorkerMirroredStrategy):
+            """Keras 3 fit() calls reduce() on a whole batch and with axis=0 on scalars (keras-team/keras#20585)."""
+
+            def reduce(self, reduce_op, value, axis):
+                parent = super()
+
+                def one(v):
+                    local = self.experimental_local_results(v)[0]
+                    return parent.reduce(reduce_op, v, axis if axis is not None and local.shape.rank else None)
+
+                return tf.nest.map_structure(one, value)
+
+        return Strategy()
     return tf.distribute.get_strategy()
 
 
@@ -111,6 +125,7 @@ def main(argv=None):
     parser.add_argument("--strategy", choices=["default", "mirrored", "multiworker"], default="default")
     parser.add_argument("--random-weights", action="store_true", help="do not download pretrained weights")
     parser.add_argument("--save", help="save the trained model to this .keras file")
+    parser.add_argument("--history", help="write the training history (Keras History.history) to this JSON file")
     args = parser.parse_args(argv)
 
     strategy = make_strategy(args.strategy)
@@ -125,6 +140,10 @@ def main(argv=None):
         history = model.fit(train, validation_data=val, epochs=args.epochs, shuffle=False)  # already shuffled
         last = {{k: round(float(v[-1]), 4) for k, v in history.history.items()}}
         print(f"final: {{last}}")
+        if args.history:
+            with open(args.history, "w", encoding="utf-8") as fh:
+                json.dump({{k: [float(x) for x in v] for k, v in history.history.items()}}, fh, indent=1)
+            print(f"history written to {{args.history}}")
     if args.save:
         model.save(args.save)
         print(f"saved {{args.save}}")

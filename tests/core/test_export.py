@@ -117,3 +117,19 @@ def test_script_runs_standalone_with_the_multiworker_strategy(tmp_path):
     assert _params_printed(proc.stdout) == summarize(spec).total
     assert "strategy: multiworker (1 replica(s))" in proc.stdout
     assert "final: {" in proc.stdout
+
+
+def test_script_writes_its_history(tmp_path):
+    """--history writes Keras's History.history as JSON, which the app can import as a run."""
+    import json
+
+    from convexplorer.core.distribute import read_keras_history
+
+    script = export_script(_small_spec(), tmp_path / "train.py", epochs=2)
+    data = _npz(tmp_path / "d.npz")
+    proc = subprocess.run([sys.executable, str(script), "--data", str(data), "--epochs", "2", "--history",
+                           str(tmp_path / "h.json")], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    history = json.loads((tmp_path / "h.json").read_text())
+    assert len(history["loss"]) == 2 and len(history["val_loss"]) == 2
+    assert read_keras_history(tmp_path / "h.json")["loss"] == history["loss"]
