@@ -178,3 +178,30 @@ def test_pretrained_random_weights_and_errors_shown(panel, qtbot, tmp_path):
         panel.load_model_file(str(bad))
     assert "broken.keras is not a valid .keras file" in panel.message.text()
     assert "random weights" in panel.model_label.text()  # the previous model stays
+
+
+def test_awkward_image_files_are_converted_or_refused(loaded, qtbot, tmp_path):
+    """16-bit, palette, CMYK, alpha and 1-pixel images are converted; broken files get a message."""
+    from PIL import Image
+
+    panel, model, _image = loaded
+    rng = np.random.default_rng(3)
+    files = {
+        "sixteen.png": Image.fromarray(rng.integers(0, 65535, (20, 24), dtype=np.uint16)),
+        "palette.png": Image.fromarray(rng.integers(0, 255, (20, 24, 3), dtype=np.uint8)).convert("P"),
+        "cmyk.jpg": Image.fromarray(rng.integers(0, 255, (20, 24, 3), dtype=np.uint8)).convert("CMYK"),
+        "alpha.png": Image.fromarray(rng.integers(0, 255, (20, 24, 4), dtype=np.uint8), "RGBA"),
+        "one.png": Image.fromarray(np.array([[[10, 200, 30]]], np.uint8)),
+    }
+    for name, img in files.items():
+        img.save(tmp_path / name)
+        with _wait(qtbot, panel, "analysis"):
+            assert panel.open_path(tmp_path / name)
+        assert panel._image.shape == (16, 16, 1), name
+        assert not panel.message.isVisibleTo(panel), (name, panel.message.text())
+        probs = model(panel._image[None]).numpy()[0]
+        assert panel.topk_chart.predictions()[0][0] == int(np.argmax(probs)), name
+    good = (tmp_path / "cmyk.jpg").read_bytes()
+    (tmp_path / "cut.jpg").write_bytes(good[: len(good) // 2])
+    assert panel.open_path(tmp_path / "cut.jpg")
+    assert "damaged or truncated" in panel.message.text()
