@@ -529,7 +529,10 @@ class TimelineView(QWidget):
         self.cam_view.set_heat(upsample_cam(snap.cams[p], base.shape[:2]))
         cls = int(snap.cam_classes[p])
         self.cam_view.set_title(f"Grad-CAM for {tl.class_name(cls)}")
-        self.cam_view.set_subtitle(f"{tl.cam_layer} · {snap.label}" if tl.cam_layer else snap.label)
+        sub = f"{tl.cam_layer} · {snap.label}" if tl.cam_layer else snap.label
+        if not float(np.max(snap.cams[p])) > 0:
+            sub += f" · no evidence for {tl.class_name(cls)} yet"
+        self.cam_view.set_subtitle(sub)
         probs = np.asarray(snap.probabilities[p], np.float64)
         order = np.argsort(-probs, kind="stable")[:5]
         true = None if tl.probe_labels is None else int(tl.probe_labels[p])
