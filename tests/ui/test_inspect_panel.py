@@ -205,3 +205,21 @@ def test_awkward_image_files_are_converted_or_refused(loaded, qtbot, tmp_path):
     (tmp_path / "cut.jpg").write_bytes(good[: len(good) // 2])
     assert panel.open_path(tmp_path / "cut.jpg")
     assert "damaged or truncated" in panel.message.text()
+
+
+def test_class_names_come_from_the_data_set_when_they_fit(panel, qtbot):
+    class _Data:
+        class_names = ["cat", "dog", "bird"]
+
+    panel.state.set_dataset(_Data())
+    model = _tiny()
+    panel.state.set_model(model, "tiny")
+    x = np.random.default_rng(2).random((16, 16, 1), dtype=np.float32)
+    with _wait(qtbot, panel, "analysis"):
+        panel.set_image(x, "x")
+    probs = model(x[None]).numpy()[0]
+    assert [lab for _i, lab, _p in panel.topk_chart.predictions()] == [_Data.class_names[i] for i in np.argsort(-probs)]
+    _Data.class_names = ["a", "b"]  # two names for three outputs: not used
+    with _wait(qtbot, panel, "analysis"):
+        panel.set_model(model, "tiny again")
+    assert all(lab is None for _i, lab, _p in panel.topk_chart.predictions())

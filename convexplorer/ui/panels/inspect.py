@@ -488,8 +488,13 @@ class InspectPanel(Panel):
         self._model, self._model_label, self._app_name = model, label, app_name
         self._labels = labels
         if labels is None:
+            # The current data set's class names, when they match the model's outputs.
             names = getattr(getattr(self.state, "dataset", None), "class_names", None)
-            self._labels = list(names) if names else None
+            try:
+                n_out = int(model.outputs[0].shape[-1])
+            except (AttributeError, IndexError, TypeError, ValueError):
+                n_out = -1
+            self._labels = list(names) if names and len(names) == n_out else None
         self._maps = None
         self._set_message("")
         try:
