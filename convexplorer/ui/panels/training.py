@@ -643,8 +643,6 @@ class TrainingPanel(Panel):
         else:
             d = "<b>Data:</b> <span style='color:#a33'>none yet: choose a data set in the Data panel</span>"
         shown = self._model_override
-        if shown is None and spec is None:
-            shown = getattr(self, "_model_override_used", None)
         if shown is not None:
             m = f"<b>Model:</b> {shown.name} ({shown.count_params():,} parameters)"
         elif spec is not None:
@@ -652,7 +650,8 @@ class TrainingPanel(Panel):
             m = f"<b>Model:</b> design “{getattr(spec, 'name', 'model')}”, input {shape}, {getattr(spec, 'num_classes', '?')} classes"
         else:
             m = "<b>Model:</b> <span style='color:#a33'>none yet: design one in the Builder (or pick a preset)</span>"
-        self.inputs_label.setText(d + "<br>" + m)
+        run = getattr(self, "_run_desc", "")
+        self.inputs_label.setText(d + "<br>" + m + (f"<br><b>This run:</b> {run}" if run else ""))
         self._update_buttons()
 
     def _ready_reason(self) -> str:
@@ -699,8 +698,11 @@ class TrainingPanel(Panel):
     def _on_start(self) -> None:
         self.start_training()
 
-    def start_training(self, model: Any = None, epochs: int | None = None) -> bool:
-        """Start a new run (from the design, or ``model`` if given); False with a message if it cannot."""
+    def start_training(self, model: Any = None, epochs: int | None = None, dataset: Any = None) -> bool:
+        """Start a new run (from the design, or ``model`` if given) on the current (or given) data set.
+
+        Returns False, with a message, if it cannot start.
+        """
         if self._running:
             return False
         if model is not None:
@@ -718,8 +720,8 @@ class TrainingPanel(Panel):
             self._message(str(exc), "error")
             return False
         self._save_settings()
-        ds = self.state.dataset
-        spec = self.state.spec
+        ds = dataset if dataset is not None else self.state.dataset
+        spec = self.state.spec if self._model_override is None else None
         name = self._model_override.name if self._model_override is not None else getattr(spec, "name", "model")
         label = f"{name} on {ds.name}"
         self._reset_live()
@@ -730,7 +732,13 @@ class TrainingPanel(Panel):
             dataset=ds, settings=settings, bridge=self.bridge, control=self.control, spec=spec,
             model=self._model_override, label=label, use_validation=self.validation_combo.currentIndex() == 0,
         )
-        self._model_override_used = self._model_override
+        if self._model_override is not None:
+            m = self._model_override
+            self._run_desc = f"{m.name} ({m.count_params():,} parameters) on {label.split(' on ', 1)[1]}"
+        else:
+            self._run_desc = label
+        h, w, c = ds.image_shape
+        self._run_desc += f", {w}x{h}x{c}"
         self._model_override = None  # a model object trains once; a new Start builds a fresh one
         self._update_inputs()
         self._launch(job, f"Training {label}…")
@@ -1216,12 +1224,30 @@ class TrainingPanel(Panel):
         self._drain_timer.stop()
         super().shutdown()
 
-    def prepare_screenshot(self) -> None:
-        """Train a tiny convnet for a few epochs on a small shapes set and evaluate it (blocks)."""
+    def _wait(self, condition: Any, timeout_s: float = 300.0) -> bool:
+        """Process events until ``condition()`` (screenshots only: they may block)."""
         import time
 
         from PySide6.QtWidgets import QApplication
 
+        deadline = time.monotonic() + timeout_s
+        while not condition() and time.monotonic() < deadline:
+            QApplication.processEvents()
+            time.sleep(0.01)
+        QApplication.processEvents()
+        return bool(condition())
+
+    def _spec_fits(self, ds: Any) -> bool:
+        spec = self.state.spec
+        if spec is None:
+            return False
+        try:
+            return tuple(spec.input_shape) == tuple(ds.image_shape) and int(spec.num_classes) == len(ds.class_names)
+        except (AttributeError, TypeError, ValueError):
+            return False
+
+    def prepare_screenshot(self) -> None:
+        """Train a tiny convnet for a few epochs on a small shapes set and evaluate it (blocks)."""
         if not self.state.tf_ready:
             from convexplorer.ui.tfloader import load_tensorflow_now
 
@@ -1232,23 +1258,49 @@ class TrainingPanel(Panel):
 
             self.state.set_dataset(ShapesDataset(n=1200, size=32, seed=0))
         ds = self.state.dataset
-        if self.state.spec is None:
+        if not self._spec_fits(ds):
             from convexplorer.core.training import tiny_convnet
 
+            if ds.image_shape[0] > 32 and hasattr(ds, "with_options"):
+                ds = ds.with_options(image_size=(32, 32))  # a tiny convnet learns these in seconds
             model = tiny_convnet(ds.image_shape, len(ds.class_names), learning_rate=3e-3)
-        self.epochs_spin.setValue(12)
+        self.epochs_spin.setValue(12 if len(ds.subset_indices("train")) < 1000 else 8)
         self.batch_spin.setValue(16)
         self.checkpoint_combo.setCurrentIndex(0)
-        if not self.start_training(model=model):
+        self.evaluate_check.setChecked(True)
+        if not self.start_training(model=model, dataset=ds):
             return
-        deadline = time.monotonic() + 300
-        while time.monotonic() < deadline and (
-            self._running or (self._eval_worker is not None and self._eval_worker.is_running())
-            or (self.last_result is not None and self.evaluation is None and self._eval_worker is None)
-        ):
-            QApplication.processEvents()
-            time.sleep(0.01)
-        QApplication.processEvents()
+        self._wait(lambda: not self._running and not (self._eval_worker is not None and self._eval_worker.is_running())
+                   and (self.evaluation is not None or self.last_result is None or self._eval_worker is None))
+        for chart in self.charts.values():
+            chart.redraw_now()
+
+    def screenshot_variants(self) -> list[tuple[str, Any]]:
+        """Runs compared on the charts (log scale), and a run paused half-way through an epoch."""
+        return [("compare", self._screenshot_compare), ("paused", self._screenshot_paused)]
+
+    def _screenshot_compare(self) -> None:
+        self.refresh_runs()
+        for i in range(min(self.runs_list.count(), 4)):
+            self.runs_list.item(i).setCheckState(Qt.CheckState.Checked)
+        self.compare_runs(self._ticked_runs())
+        self.log_check.setChecked(True)
+        for chart in self.charts.values():
+            chart.redraw_now()
+
+    def _screenshot_paused(self) -> None:
+        self.log_check.setChecked(False)
+        self.compare_runs([])
+        if self.session is None or self._running:
+            return
+        start = self.session.steps_done
+        spe = self.session.steps_per_epoch or 10
+        if not self.continue_training(4):
+            return
+        self._wait(lambda: self._last_batch is not None and self._last_batch.step >= start + spe + spe // 2, 120)
+        self.pause()
+        self._wait(lambda: self.live_session is not None and self.live_session.waiting, 60)
+        self._drain()
         for chart in self.charts.values():
             chart.redraw_now()
 
