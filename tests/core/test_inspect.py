@@ -304,3 +304,17 @@ def test_default_conv_layer_skips_a_1x1_conv_classifier():
     model = keras.Model(inp, keras.layers.Activation("softmax")(x))
     assert ins.default_conv_layer(model) == "features"
     assert ins.grad_cam(model, _img((12, 12, 3))).shape == (12, 12)
+
+
+def test_cached_extractors_go_away_with_the_model():
+    import gc
+
+    model = _functional()
+    x = _img((16, 16, 1))
+    ins.feature_maps(model, x)
+    ins.grad_cam(model, x)
+    assert model in ins._traces
+    before = len(ins._traces)
+    del model
+    gc.collect()
+    assert len(ins._traces) == before - 1
