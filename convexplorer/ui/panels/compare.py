@@ -592,6 +592,8 @@ class ComparePanel(Panel):
             self.timeline_run_combo.addItem(r.title)
         if not self._timeline_runs:
             self.timeline_run_combo.addItem("no run with a recorded timeline yet")
+        if runs and self._eval is None:
+            self._show_stored_confusions()
 
     # --- image -------------------------------------------------------------------------
     def _on_image_opened(self, path: str) -> None:
