@@ -64,6 +64,20 @@ def test_pick_probes_one_per_class_round_robin():
     assert len(set(idx2.tolist())) == 5
 
 
+def test_probes_from_dataset_one_per_class():
+    from convexplorer.core.datasets.shapes import ShapesDataset
+
+    ds = ShapesDataset(n=40, size=16, seed=0)
+    images, labels, names = T.probes_from_dataset(ds, per_class=1)
+    assert images.shape == (4, 16, 16, 3) and images.dtype == np.float32
+    assert sorted(labels.tolist()) == [0, 1, 2, 3]
+    val = set(ds.subset_indices("validation").tolist())
+    for img, y, name in zip(images, labels, names):
+        i = int(name.split()[0][1:])
+        assert i in val and ds.label(i) == y and name.endswith(ds.class_names[y])
+        np.testing.assert_array_equal(img, ds.image(i))
+
+
 def test_settings_validation_messages():
     with pytest.raises(T.TimelineError, match="at least 1, received 0"):
         T.RecorderSettings(every_n_batches=0).validate()

@@ -305,6 +305,10 @@ class ComparePanel(Panel):
         state.model_changed.connect(lambda *_a: self.refresh_sources())
         state.image_opened.connect(self._on_image_opened)
         state.image_array_opened.connect(self._on_image_array)
+        # (timeline, live) from training, once AppState has this signal (see the integration notes)
+        timeline_signal = getattr(state, "timeline_changed", None)
+        if timeline_signal is not None:
+            timeline_signal.connect(lambda tl, live=False: self.timeline_view.set_timeline(tl, live=bool(live)))
         self.refresh_sources()
         self._set_ready(state.tf_ready)
 
