@@ -8,7 +8,6 @@ import pytest
 keras = pytest.importorskip("keras")
 
 from convexplorer.core import inspect as ins  # noqa: E402
-from convexplorer.core import zoo  # noqa: E402
 from convexplorer.ui.panels.inspect import InspectPanel  # noqa: E402
 from convexplorer.ui.state import AppState  # noqa: E402
 

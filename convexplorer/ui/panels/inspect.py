@@ -113,7 +113,8 @@ def _load_application(name: str, weights: str | None, include_top: bool, input_s
     return {"model": model, "labels": labels, "name": name, "weights": zoo.weights_label(model)}
 
 
-def open_model_file(path: str, progress=None, cancel=None) -> Any:
+def open_model_file(path: str, progress: Optional[Callable[[int, int, str], None]] = None,
+                    cancel: Optional[Any] = None) -> Any:
     """Open a .keras model in safe mode (core.modelio when present, else Keras directly)."""
     try:
         from convexplorer.core.modelio import load_keras_model
