@@ -504,6 +504,8 @@ class InspectPanel(Panel):
             self._set_message(str(exc))
             shape = None
         desc = f"input {'x'.join('?' if v is None else str(v) for v in shape)}" if shape else "input size set by the image"
+        if shape and shape[0]:
+            self.pattern_size.setValue(min(int(shape[0]), self.pattern_size.maximum()))
         self.model_label.setText(f"{label}\n{desc}")
         self._fit_image()
         self.updated.emit("model")
@@ -699,14 +701,6 @@ class InspectPanel(Panel):
             self.topk_chart.set_predictions(out["topk"], note)
         else:
             self.topk_chart.clear(out.get("topk_error", "This model is not a classifier."))
-        from convexplorer.core import inspect as ins
-
-        try:
-            size = ins.input_shape(self._model)
-        except ConvExplorerError:
-            size = None
-        if size and size[0]:
-            self.pattern_size.setValue(int(size[0]))
         if out["maps"] is not None:
             self._show_maps(*out["maps"])
         self._show_kernels(out["kernels"])
