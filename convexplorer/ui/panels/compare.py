@@ -308,7 +308,7 @@ class ComparePanel(Panel):
         # (timeline, live) from training, once AppState has this signal (see the integration notes)
         timeline_signal = getattr(state, "timeline_changed", None)
         if timeline_signal is not None:
-            timeline_signal.connect(lambda tl, live=False: self.timeline_view.set_timeline(tl, live=bool(live)))
+            timeline_signal.connect(lambda tl, live=False: self.show_timeline(tl, bool(live), "current training"))
         self.refresh_sources()
         self._set_ready(state.tf_ready)
 
@@ -813,7 +813,7 @@ class ComparePanel(Panel):
         self._cell_indices = members
         change = ""
         if diff.size:
-            change = f" (A→B {int(diff[true, pred]):+d})"
+            change = f" (A→B {int(diff[true, pred]):+d})".replace("-", "−")
         self.cell_hint.setText(
             f"Model {which.upper()}: true {names[true]}, predicted {names[pred]}: {len(members)} image(s){change}."
             + (f" Showing the first {MAX_CELL_IMAGES}." if len(members) > MAX_CELL_IMAGES else "")
@@ -868,15 +868,23 @@ class ComparePanel(Panel):
         self.show_timeline(tl)
         return True
 
-    def show_timeline(self, timeline: Any, live: bool = False) -> None:
-        """Replay ``timeline`` in the Timeline tab (``live`` while it is still being recorded)."""
+    def show_timeline(self, timeline: Any, live: bool = False, label: str = "") -> None:
+        """Replay ``timeline`` in the Timeline tab (``live`` while it is still being recorded); ``label`` names it in the list."""
+        if label:
+            self.timeline_run_combo.blockSignals(True)
+            if self.timeline_run_combo.count() and not getattr(self, "_timeline_runs", []):
+                self.timeline_run_combo.clear()  # drop the "no run ..." placeholder
+            self.timeline_run_combo.insertItem(0, label)
+            self.timeline_run_combo.setCurrentIndex(0)
+            self._timeline_runs = [None, *getattr(self, "_timeline_runs", [])]
+            self.timeline_run_combo.blockSignals(False)
         self.timeline_view.set_timeline(timeline, live=live)
         self.tabs.setCurrentIndex(2)
         self.updated.emit("timeline")
 
     def _on_timeline_run(self, i: int) -> None:
         runs = getattr(self, "_timeline_runs", [])
-        if 0 <= i < len(runs):
+        if 0 <= i < len(runs) and runs[i] is not None:
             self.open_timeline(runs[i].path)
 
     def _on_open_timeline(self) -> None:
@@ -935,7 +943,7 @@ class ComparePanel(Panel):
         self.add_source(ModelSource("model", label="shapes convnet · epoch 6", model=demo["late"], class_names=demo["names"]))
         self.set_sources(1, 0)
         ds = demo["dataset"]
-        i = int(demo["indices"][3])
+        i = int(demo["indices"][-1])
         self.set_image(ds.image(i), f"shapes #{i} ({ds.class_names[ds.label(i)]})")
         from convexplorer.core.compare import load_source
 
@@ -944,7 +952,13 @@ class ComparePanel(Panel):
         self.pair_combo.setCurrentIndex(0)
         self.set_evaluation(demo["early"], demo["late"], evaluate_pair(demo["early"], demo["late"], ds), ds,
                             "epoch 1", "epoch 6")
-        self.show_timeline(demo["timeline"])
+        self._runs = []
+        for combo, text in ((self.run_a_combo, "demo: shapes convnet · epoch 1"), (self.run_b_combo, "demo: shapes convnet · epoch 6")):
+            combo.blockSignals(True)
+            combo.clear()
+            combo.addItem(text)
+            combo.blockSignals(False)
+        self.show_timeline(demo["timeline"], label="demo: shapes convnet, 6 epochs")
         self.timeline_view.set_index(len(demo["timeline"]) - 2)
         self.tabs.setCurrentIndex(0)
 
