@@ -11,7 +11,7 @@ shared machine the best run is the fair figure):
   vs one filter at a time, printed as a ratio, for the MNIST preset's last conv
   (40 steps) and VGG16's block3_conv1 (``--steps``, ``--size``).
 
-    python benchmarks/inspect.py [--repeat N] [--steps S] [--no-vgg]
+    python benchmarks/inspect_speed.py [--repeat N] [--steps S] [--no-vgg]
 """
 
 from __future__ import annotations
