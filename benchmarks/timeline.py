@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 import sys
 
-# benchmarks/inspect.py would shadow the standard library's inspect module: drop this folder from the path.
+# Keep this folder off the import path (a script here must never shadow a standard module) and put the repo on it.
 _HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != _HERE]
 sys.path.insert(0, os.path.dirname(_HERE))

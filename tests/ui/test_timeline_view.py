@@ -170,3 +170,34 @@ def test_a_saved_timeline_replays_after_a_restart(view, tmp_path):
     assert view.position_label.text().startswith("epoch 3")
     np.testing.assert_allclose(view.cam_view.composite(),
                                blend(tl.probes[0] / 255.0, upsample_cam(tl[3].cams[0], (16, 16))), atol=1e-6)
+
+
+def test_live_view_during_a_real_training_in_a_worker_thread(view, qtbot):
+    """The recorder appends in the training thread; the live view picks each snapshot up and ends on the last."""
+    pytest.importorskip("keras")
+    import keras
+
+    from convexplorer.core.timeline import TimelineRecorder
+    from convexplorer.ui.workers import run_in_thread
+
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((12, 12, 3)), keras.layers.Conv2D(4, 3, activation="relu", name="c1"),
+                              keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(2, activation="softmax")])
+    model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 1, (32, 12, 12, 3)).astype(np.float32)
+    y = (x[..., 0].mean(axis=(1, 2)) > 0.5).astype(np.int32)
+    rec = TimelineRecorder(x[:2], probe_labels=y[:2], class_names=["dark", "red"])
+    view.set_timeline(rec.timeline, live=True)
+    view.live_timer.setInterval(20)
+    seen = []
+    view.index_changed.connect(seen.append)
+    worker = run_in_thread(lambda: model.fit(x, y, epochs=3, batch_size=16, verbose=0, callbacks=[rec]).history)
+    with qtbot.waitSignal(worker.finished, timeout=60_000):
+        pass
+    qtbot.waitUntil(lambda: view.count() == 4, timeout=3000)
+    assert rec.error is None
+    assert view.index() == 3 and view.position_label.text().startswith("epoch 3")
+    assert seen and seen[-1] == 3 and seen == sorted(seen)  # it only moved forward, following the recording
+    x_loss, _ = view._curve_items["loss"].getData()
+    assert list(x_loss) == [1.0, 2.0, 3.0]
