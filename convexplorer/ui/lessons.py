@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QRadioButton,
     QStackedWidget,
+    QTabWidget,
     QTextBrowser,
     QVBoxLayout,
     QWidget,
@@ -51,6 +52,8 @@ def lessons_dir():
 
 def widget_value(obj: Any) -> Any:
     """The value a student sees in a widget (or the object itself if it is no input widget)."""
+    if isinstance(obj, QTabWidget):
+        return obj.tabText(obj.currentIndex())
     if isinstance(obj, QComboBox):
         return obj.currentText()
     if isinstance(obj, QAbstractSpinBox) and hasattr(obj, "value"):
@@ -70,6 +73,13 @@ def widget_value(obj: Any) -> Any:
 
 def set_widget_value(obj: Any, value: Any) -> bool:
     """Set an input widget as a student would; False if ``obj`` is no input widget."""
+    if isinstance(obj, QTabWidget):
+        names = [obj.tabText(i) for i in range(obj.count())]
+        matches = [i for i, n in enumerate(names) if str(value).lower() in n.lower()]
+        if not matches:
+            raise TargetError(f"no tab '{value}': the tabs are {names}")
+        obj.setCurrentIndex(matches[0])
+        return True
     if isinstance(obj, QComboBox):
         index = obj.findText(str(value), Qt.MatchFlag.MatchFixedString)
         if index < 0:

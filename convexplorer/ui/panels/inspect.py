@@ -679,6 +679,7 @@ class InspectPanel(Panel):
         )
 
     def _apply_analysis(self, out: dict) -> None:
+        self._last_analysis = out
         self._filling = True
         try:
             self._fill_combo(self.layer_combo, out["spatial"], out["maps"][0] if out["maps"] else None)
@@ -830,6 +831,7 @@ class InspectPanel(Panel):
 
     def _show_patterns(self, result: tuple[str, np.ndarray]) -> None:
         layer, pats = result
+        self._patterns_count = len(pats)
         self.pattern_grid.set_maps(pats, rgb=True, caption=f"{layer}: the input that excites each of filters 0–{len(pats) - 1} most")
 
     def _patterns_finished(self) -> None:
@@ -839,6 +841,32 @@ class InspectPanel(Panel):
     def _on_cancel_patterns(self) -> None:
         if self._pattern_worker is not None:
             self._pattern_worker.cancel()
+
+    # --- read-outs for lessons and tests --------------------------------------------------------
+    def has_model(self) -> bool:
+        """Whether a model is loaded."""
+        return self._model is not None
+
+    def has_image(self) -> bool:
+        """Whether an image is loaded."""
+        return getattr(self, "_raw_image", None) is not None
+
+    def analysed(self) -> bool:
+        """Whether the current model and image have been classified and drawn."""
+        out = getattr(self, "_last_analysis", None)
+        return out is not None and self.has_model() and self.has_image()
+
+    def patterns_shown(self) -> int:
+        """How many filter patterns are on screen."""
+        return getattr(self, "_patterns_count", 0)
+
+    def use_sample(self, name: str) -> None:
+        """Use one of the built-in sample images (``convexplorer.core.samples.SAMPLES``)."""
+        from convexplorer.core.samples import SAMPLES
+
+        if name not in SAMPLES:
+            raise ConvExplorerError(f"no sample image '{name}'; there are {', '.join(SAMPLES)}")
+        self.set_image(SAMPLES[name](), name)
 
     # export and messages
     def export_view(self, path: str) -> bool:
