@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from PySide6.QtCore import Qt
 
 from convexplorer.core.timeline import Snapshot, Timeline
 from convexplorer.ui.widgets.overlay_view import blend
@@ -201,3 +202,37 @@ def test_live_view_during_a_real_training_in_a_worker_thread(view, qtbot):
     assert seen and seen[-1] == 3 and seen == sorted(seen)  # it only moved forward, following the recording
     x_loss, _ = view._curve_items["loss"].getData()
     assert list(x_loss) == [1.0, 2.0, 3.0]
+
+
+def test_probe_picker_pins_and_builds_a_recorder(qtbot, tmp_path):
+    from convexplorer.core.datasets.shapes import ShapesDataset
+    from convexplorer.ui.widgets.timeline_view import ProbePicker
+
+    picker = ProbePicker()
+    qtbot.addWidget(picker)
+    assert picker.make_recorder() is None  # nothing pinned
+    ds = ShapesDataset(n=40, size=16, seed=0, classes=("circle", "cross"))
+    picker.set_dataset(ds)
+    with qtbot.waitSignal(picker.changed):
+        qtbot.mouseClick(picker.per_class_button, Qt.MouseButton.LeftButton)
+    images, labels, names = picker.probes()
+    assert images.shape == (2, 16, 16, 3) and sorted(labels.tolist()) == [0, 1]
+    for img, name in zip(images, names):
+        np.testing.assert_array_equal(img, ds.image(int(name.split()[0][1:])))
+    assert picker.list.count() == 2 and "2 probe(s) pinned, 16x16x3" in picker.status_label.text()
+    assert not picker.pin_image(np.zeros((8, 8, 3)), 0, "small")  # another size is refused, in words
+    assert "8x8x3" in picker.status_label.text() and picker.count() == 2
+    assert picker.pin_image(np.ones((16, 16, 3)), None, "dropped.png")
+    assert picker.probes()[1] is None  # a probe without a label: Grad-CAM of the top class for all
+    picker.unpin(2)
+    picker.every_spin.setValue(5)
+    picker.patterns_check.setChecked(True)
+    s = picker.settings()
+    assert s.every_n_batches == 5 and s.patterns
+    rec = picker.make_recorder(ds.class_names, save_to=tmp_path / "timeline.npz")
+    assert rec.timeline.num_probes == 2 and rec.timeline.class_names == ["circle", "cross"]
+    assert rec.settings.every_n_batches == 5 and rec.save_to == tmp_path / "timeline.npz"
+    picker.enabled_check.setChecked(False)
+    assert picker.make_recorder(ds.class_names) is None
+    picker.clear()
+    assert picker.count() == 0

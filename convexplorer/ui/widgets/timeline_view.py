@@ -21,20 +21,24 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional, Sequence
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QIcon, QImage, QPixmap
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QFileDialog,
     QHBoxLayout,
     QLabel,
+    QListWidget,
+    QListWidgetItem,
     QPushButton,
     QSizePolicy,
     QSlider,
+    QSpinBox,
     QSplitter,
     QTabWidget,
     QVBoxLayout,
@@ -619,3 +623,158 @@ class TimelineView(QWidget):
         except (OSError, ValueError) as exc:
             self.message.setText(f"could not save {Path(path).name}: {exc}")
         self.message.setVisible(True)
+
+
+# --------------------------------------------------------------------------- pinning probes
+class ProbePicker(QWidget):
+    """Pin probe images for the timeline and choose how often to record (for the panel that starts training).
+
+    ``pin_per_class(dataset)`` pins one image of each class; ``pin_image``
+    pins an opened or dropped image; the list shows them and a double click
+    unpins one. :meth:`make_recorder` builds the Keras callback from what was
+    chosen::
+
+        picker.pin_per_class(dataset)
+        recorder = picker.make_recorder(class_names, save_to=run_dir / TIMELINE_FILE)
+    """
+
+    #: The pinned probes changed: their number.
+    changed = Signal(int)
+
+    #: Most probes a timeline takes (the recorder's limit).
+    MAX_PROBES = 16
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._images: list[np.ndarray] = []
+        self._labels: list[Optional[int]] = []
+        self._names: list[str] = []
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        self.enabled_check = QCheckBox("Record a learning timeline of these probes")
+        self.enabled_check.setChecked(True)
+        self.list = QListWidget()
+        self.list.setViewMode(QListWidget.ViewMode.IconMode)
+        self.list.setIconSize(QSize(40, 40))
+        self.list.setMovement(QListWidget.Movement.Static)
+        self.list.setMaximumHeight(92)
+        self.list.setToolTip("Pinned probe images; double-click one to unpin it")
+        row = QHBoxLayout()
+        self.per_class_button = QPushButton("Pin one per class")
+        self.clear_button = QPushButton("Clear")
+        row.addWidget(self.per_class_button)
+        row.addWidget(self.clear_button)
+        row.addStretch(1)
+        opts = QHBoxLayout()
+        self.every_spin = QSpinBox()
+        self.every_spin.setRange(0, 100000)
+        self.every_spin.setSpecialValueText("each epoch")
+        self.every_spin.setPrefix("every ")
+        self.every_spin.setSuffix(" batches")
+        self.every_spin.setToolTip("Record every N batches instead of once per epoch (0: at the end of each epoch)")
+        self.patterns_check = QCheckBox("filter patterns (slower)")
+        self.patterns_check.setToolTip("Also compute a few filters' patterns at each snapshot (gradient ascent: slower)")
+        opts.addWidget(QLabel("Record"))
+        opts.addWidget(self.every_spin)
+        opts.addWidget(self.patterns_check)
+        opts.addStretch(1)
+        self.status_label = QLabel("No probes pinned: pin one image per class, or pin an opened image.")
+        self.status_label.setWordWrap(True)
+        self.status_label.setStyleSheet("color:#555;")
+        lay.addWidget(self.enabled_check)
+        lay.addWidget(self.list)
+        lay.addLayout(row)
+        lay.addLayout(opts)
+        lay.addWidget(self.status_label)
+        self._dataset: Any = None
+        self.per_class_button.clicked.connect(lambda: self._dataset is not None and self.pin_per_class(self._dataset))
+        self.per_class_button.setEnabled(False)
+        self.clear_button.clicked.connect(self.clear)
+        self.list.itemDoubleClicked.connect(lambda item: self.unpin(self.list.row(item)))
+
+    def set_dataset(self, dataset: Any) -> None:
+        """The data set probes are pinned from (enables "Pin one per class")."""
+        self._dataset = dataset
+        self.per_class_button.setEnabled(dataset is not None)
+
+    def count(self) -> int:
+        """Number of pinned probes."""
+        return len(self._images)
+
+    def pin_image(self, image: np.ndarray, label: Optional[int] = None, name: str = "") -> bool:
+        """Pin one image (``H x W x C`` float in [0, 1]); False when the limit is reached or the size differs."""
+        img = np.asarray(image, np.float32)
+        if img.ndim == 2:
+            img = img[..., None]
+        if len(self._images) >= self.MAX_PROBES:
+            self.status_label.setText(f"at most {self.MAX_PROBES} probes can be pinned")
+            return False
+        if self._images and img.shape != self._images[0].shape:
+            a, b = self._images[0].shape, img.shape
+            self.status_label.setText(
+                f"probes must all have one size: pinned ones are {a[0]}x{a[1]}x{a[2]}, this one is {b[0]}x{b[1]}x{b[2]}"
+            )
+            return False
+        self._images.append(img)
+        self._labels.append(None if label is None else int(label))
+        self._names.append(name or f"probe {len(self._images)}")
+        u8 = (np.clip(img, 0, 1) * 255 + 0.5).astype(np.uint8)
+        self.list.addItem(QListWidgetItem(_icon(u8), self._names[-1]))
+        self._update_status()
+        return True
+
+    def pin_per_class(self, dataset: Any, per_class: int = 1) -> int:
+        """Pin ``per_class`` validation images of each class of ``dataset`` (replacing the pinned ones)."""
+        from convexplorer.core.timeline import probes_from_dataset
+
+        self.clear()
+        images, labels, names = probes_from_dataset(dataset, per_class=per_class, max_probes=self.MAX_PROBES)
+        for img, y, n in zip(images, labels, names):
+            self.pin_image(img, int(y), n)
+        return self.count()
+
+    def unpin(self, row: int) -> None:
+        """Remove pinned probe ``row``."""
+        if 0 <= row < len(self._images):
+            del self._images[row], self._labels[row], self._names[row]
+            self.list.takeItem(row)
+            self._update_status()
+
+    def clear(self) -> None:
+        """Unpin every probe."""
+        self._images, self._labels, self._names = [], [], []
+        self.list.clear()
+        self._update_status()
+
+    def probes(self) -> tuple[np.ndarray, Optional[np.ndarray], list[str]]:
+        """Pinned images ``P x H x W x C``, their labels (None unless every probe has one) and names."""
+        if not self._images:
+            return np.zeros((0, 1, 1, 1), np.float32), None, []
+        labels = None if any(v is None for v in self._labels) else np.asarray(self._labels, np.int64)
+        return np.stack(self._images), labels, list(self._names)
+
+    def settings(self) -> Any:
+        """The recorder settings chosen (every N batches, filter patterns)."""
+        from convexplorer.core.timeline import RecorderSettings
+
+        n = self.every_spin.value()
+        return RecorderSettings(every_n_batches=n or None, patterns=self.patterns_check.isChecked())
+
+    def make_recorder(self, class_names: Optional[Sequence[str]] = None, save_to: Any = None) -> Any:
+        """A TimelineRecorder for the pinned probes (None when recording is off or nothing is pinned)."""
+        from convexplorer.core.timeline import TimelineRecorder
+
+        if not self.enabled_check.isChecked() or not self._images:
+            return None
+        images, labels, names = self.probes()
+        return TimelineRecorder(images, probe_labels=labels, class_names=class_names, probe_names=names,
+                                save_to=save_to, settings=self.settings())
+
+    def _update_status(self) -> None:
+        n = len(self._images)
+        if n:
+            h, w, c = self._images[0].shape
+            self.status_label.setText(f"{n} probe(s) pinned, {w}x{h}x{c}: they are recorded while the model trains")
+        else:
+            self.status_label.setText("No probes pinned: pin one image per class, or pin an opened image.")
+        self.changed.emit(n)
