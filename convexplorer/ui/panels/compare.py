@@ -137,6 +137,11 @@ def _pixmap(img: np.ndarray, side: int) -> QPixmap:
     return QPixmap.fromImage(q).scaled(side, side, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.FastTransformation)
 
 
+def _source_key(source: Any) -> tuple:
+    """What identifies a model source (two entries for the same file share their loaded model)."""
+    return (source.kind, source.path, source.name, source.weights, id(source.model) if source.model is not None else None)
+
+
 class DiffMatrixView(QWidget):
     """The difference of two confusion matrices: ``+n`` / ``−n`` per cell, green where B is better, red where worse."""
 
@@ -291,7 +296,7 @@ class ComparePanel(Panel):
     def __init__(self, state, parent: QWidget | None = None) -> None:
         super().__init__(state, parent)
         self._sources: list[Any] = []  # core.compare.ModelSource per combo entry
-        self._loaded: dict[int, Any] = {}  # id(source) -> LoadedModel
+        self._loaded: dict[tuple, Any] = {}  # _source_key -> LoadedModel
         self._image: Optional[np.ndarray] = None
         self._image_name = ""
         self._comparison: Any = None
@@ -664,9 +669,11 @@ class ComparePanel(Panel):
         sa, sb = self._sources[ia], self._sources[ib]
         names = getattr(self.state.dataset, "class_names", None)
 
+        ka, kb = _source_key(sa), _source_key(sb)
+
         def job(progress=None, cancel=None):
-            la = self._loaded.get(id(sa))
-            lb = self._loaded.get(id(sb))
+            la = self._loaded.get(ka)
+            lb = self._loaded.get(kb)
             if la is None or lb is None:
                 from convexplorer.core.compare import load_source
 
@@ -676,8 +683,9 @@ class ComparePanel(Panel):
 
         def done(result: Any) -> None:
             la, lb, cmp = result
-            self._loaded[id(sa)] = la
-            self._loaded[id(sb)] = lb
+            self._loaded = {k: v for k, v in self._loaded.items() if k in (ka, kb)}  # keep two models at most
+            self._loaded[ka] = la
+            self._loaded[kb] = lb
             self.show_comparison(cmp)
 
         self._start(job, done, "comparing…")
