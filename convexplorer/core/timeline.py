@@ -195,7 +195,9 @@ class Timeline:
     # --- saving ---------------------------------------------------------------------
     def to_arrays(self) -> dict[str, np.ndarray]:
         """Everything as named numpy arrays (the ``.npz`` content)."""
-        snaps = self.snapshots()
+        with self._lock:
+            snaps = list(self._snaps)
+            curve = {k: [list(p) for p in v] for k, v in self.curve.items()}
         meta = {
             "format": TIMELINE_FORMAT,
             "class_names": self.class_names,
@@ -207,7 +209,7 @@ class Timeline:
             "pattern_filters": self.pattern_filters,
             "layers": list(snaps[0].maps) if snaps else [],
             "logs": [s.logs for s in snaps],
-            "curve": {k: [list(p) for p in v] for k, v in self.curve.items()},
+            "curve": curve,
             "saved": time.time(),
         }
         out: dict[str, np.ndarray] = {
