@@ -39,6 +39,7 @@ PANELS: tuple[tuple[str, str, str], ...] = (
     ("builder", "convexplorer.ui.panels.builder", "BuilderPanel"),
     ("training", "convexplorer.ui.panels.training", "TrainingPanel"),
     ("inspect", "convexplorer.ui.panels.inspect", "InspectPanel"),
+    ("compare", "convexplorer.ui.panels.compare", "ComparePanel"),
 )
 MODEL_SUFFIXES = (".keras", ".h5")
 DESIGN_SUFFIXES = (".json",)

@@ -27,6 +27,8 @@ class AppState(QObject):
     image_opened = Signal(str)
     #: An image array (H x W x C float in [0, 1]) and a label, e.g. picked in the Data panel.
     image_array_opened = Signal(object, str)
+    #: A learning timeline to show: (Timeline, live) — live while training records it.
+    timeline_changed = Signal(object, bool)
     #: Ask the main window to show a panel by its key ("data", "playground", ...).
     show_panel = Signal(str)
     #: A short message for the status bar.

@@ -374,6 +374,13 @@ class InspectPanel(Panel):
         ct.addWidget(self.cam_info)
         self.tabs.addTab(cam_tab, "Grad-CAM and saliency")
 
+        # the learning timeline of the current (or last) training run
+        from convexplorer.ui.widgets.timeline_view import TimelineView
+
+        self.timeline_view = TimelineView()
+        self.tabs.addTab(self.timeline_view, "Timeline")
+        self.state.timeline_changed.connect(lambda tl, live: self.timeline_view.set_timeline(tl, live=live))
+
         # wiring
         self.open_model_button.clicked.connect(self._on_open_model)
         self.load_app_button.clicked.connect(self._on_load_app)
@@ -479,6 +486,7 @@ class InspectPanel(Panel):
 
     def shutdown(self) -> None:
         """Cancel running work (patterns, downloads) and join the workers."""
+        self.timeline_view.shutdown()
         super().shutdown()
 
     # --- model ---------------------------------------------------------------------------------
