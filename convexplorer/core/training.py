@@ -529,8 +529,16 @@ class TrainingSession:
             self.checkpoint_dir.mkdir(parents=True, exist_ok=True)
             if s.checkpoint == "best":
                 path = self.checkpoint_dir / "best.keras"
+                # when continuing, the best so far must be beaten, not just the continuation's first epoch
+                seen = [v for v in self.history.epoch.get(self._monitor(), []) if math.isfinite(v)]
                 cbs.append(
-                    keras.callbacks.ModelCheckpoint(str(path), monitor=self._monitor(), save_best_only=True, verbose=0)
+                    keras.callbacks.ModelCheckpoint(
+                        str(path),
+                        monitor=self._monitor(),
+                        save_best_only=True,
+                        initial_value_threshold=min(seen) if seen and path.exists() else None,
+                        verbose=0,
+                    )
                 )
             else:
                 path = self.checkpoint_dir / "epoch_{epoch:03d}.keras"

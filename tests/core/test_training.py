@@ -264,6 +264,12 @@ def test_best_checkpoint_holds_the_best_validation_epoch(tmp_path):
     best = keras.models.load_model(r.best_checkpoint)
     ev = best.evaluate(x[96:], y[96:], verbose=0, return_dict=True)
     assert ev["loss"] == pytest.approx(min(r.history.epoch["val_loss"]), rel=1e-4)
+    # continuing keeps the best over all epochs, not the best of the continuation
+    model.optimizer.learning_rate.assign(0.5)  # a wild step: the next epoch is likely worse
+    r = s.run(epochs=1)
+    best = keras.models.load_model(r.best_checkpoint)
+    ev = best.evaluate(x[96:], y[96:], verbose=0, return_dict=True)
+    assert ev["loss"] == pytest.approx(min(r.history.epoch["val_loss"]), rel=1e-4)
 
 
 def test_checkpoint_every_epoch(tmp_path):
