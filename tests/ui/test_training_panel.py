@@ -6,6 +6,7 @@ import threading
 
 import numpy as np
 import pytest
+from PySide6.QtCore import Qt
 
 pytest.importorskip("keras")
 
@@ -120,16 +121,17 @@ def test_pause_holds_training_and_stop_keeps_history(qtbot, panel, shapes):
     panel.evaluate_check.setChecked(False)
     assert panel.start_training(model=_model(shapes, width=8))
     qtbot.waitUntil(lambda: panel._last_batch is not None, timeout=60_000)
-    panel.pause()
+    qtbot.mouseClick(panel.pause_button, Qt.MouseButton.LeftButton)
     assert panel.pause_button.text() == "Resume"
     qtbot.waitUntil(lambda: panel.live_session is not None and panel.live_session.waiting, timeout=30_000)
     session = panel.live_session
     held = session.steps_done
     assert session.waiting and session.steps_done == held
-    panel.resume()
+    qtbot.mouseClick(panel.pause_button, Qt.MouseButton.LeftButton)
+    assert panel.pause_button.text() == "Pause"
     qtbot.waitUntil(lambda: session.steps_done > held, timeout=30_000)
     with qtbot.waitSignal(panel.training_finished, timeout=60_000) as done:
-        panel.stop()
+        qtbot.mouseClick(panel.stop_button, Qt.MouseButton.LeftButton)
     r = done.args[0]
     assert r.reason == "stopped" and r.steps_done < 50 * 18
     assert r.history.num_batches == r.steps_done
@@ -222,3 +224,35 @@ def test_runs_list_compare_show_and_export(qtbot, panel, tmp_path):
         pass
     assert list((tmp_path / "tb" / "train").glob("events.out.tfevents.*"))
     assert "TensorBoard logs" in panel.message_label.text()
+
+
+def test_start_button_trains_the_builder_design_and_error_events_show(qtbot, panel, shapes):
+    from PySide6.QtCore import Qt
+
+    from convexplorer.core.spec import CompileSpec, LayerSpec, ModelSpec
+    from convexplorer.core.training import ErrorEvent
+
+    spec = ModelSpec(
+        "tiny_design", (32, 32, 3), 2,
+        [LayerSpec("Conv2D", {"filters": 4, "kernel_size": [3, 3]}), LayerSpec("GlobalMaxPooling2D", {}),
+         LayerSpec("Dense", {"units": 2, "activation": "softmax"})],
+        CompileSpec("adam", 0.003, 0.0, "sparse_categorical_crossentropy", ["accuracy"]),
+    )
+    panel.state.set_spec(spec)
+    assert "tiny_design" in panel.inputs_label.text() and panel.start_button.isEnabled()
+    panel.epochs_spin.setValue(1)
+    panel.evaluate_check.setChecked(False)
+    with qtbot.waitSignal(panel.training_finished, timeout=TRAIN_TIMEOUT_MS) as done:
+        qtbot.mouseClick(panel.start_button, Qt.MouseButton.LeftButton)
+    r = done.args[0]
+    assert r.reason == "completed" and r.epochs_done == 1
+    assert panel.session.model.count_params() == (3 * 3 * 3 * 4 + 4) + (4 * 2 + 2)
+    from convexplorer.core.runs import load_spec
+
+    qtbot.waitUntil(lambda: not panel.is_training(), timeout=10_000)
+    assert load_spec(panel.run_info)["name"] == "tiny_design"
+    assert panel.state.model is panel.session.model
+    # an error inside training reaches the user as a message
+    panel._on_event(ErrorEvent("training failed (InvalidArgumentError): Received a label value of 7", ""))
+    assert "Received a label value of 7" in panel.message_label.text()
+    assert "history up to then is kept" in panel.message_label.text()
