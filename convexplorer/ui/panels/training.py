@@ -638,6 +638,8 @@ class TrainingPanel(Panel):
                 h, w, c = ds.image_shape
                 d = (f"<b>Data:</b> {ds.name}, {len(ds)} images {w}x{h}x{c}, {len(ds.class_names)} classes "
                      f"(train {n_tr} · validation {n_va} · test {n_te})")
+                if getattr(ds, "augmentation", None) is not None:
+                    d += ", training images augmented (Data panel)"
             except Exception as exc:  # noqa: BLE001 - a broken data set must not break the panel
                 d = f"<b>Data:</b> cannot read the data set: {exc}"
         else:
