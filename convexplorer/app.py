@@ -41,11 +41,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 def _make_application(argv: Sequence[str]):
     from PySide6.QtCore import QCoreApplication, Qt
+    from PySide6.QtGui import QGuiApplication
     from PySide6.QtWidgets import QApplication
 
     QCoreApplication.setOrganizationName(ORGANIZATION)
     QCoreApplication.setApplicationName(APPLICATION)
     QCoreApplication.setApplicationVersion(__version__)
+    QGuiApplication.setDesktopFileName("convexplorer")  # links the window to convexplorer.desktop (Wayland)
     app = QApplication.instance() or QApplication(list(argv))
     app.setAttribute(Qt.ApplicationAttribute.AA_DontShowIconsInMenus, False)
     from convexplorer.ui.resources import app_icon
