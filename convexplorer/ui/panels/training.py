@@ -533,7 +533,7 @@ class TrainingPanel(Panel):
         self.gallery = QListWidget()
         self.gallery.setViewMode(QListWidget.ViewMode.IconMode)
         self.gallery.setIconSize(QSize(56, 56))
-        self.gallery.setGridSize(QSize(92, 96))
+        self.gallery.setGridSize(QSize(104, 96))
         self.gallery.setResizeMode(QListWidget.ResizeMode.Adjust)
         self.gallery.setMovement(QListWidget.Movement.Static)
         self.gallery.setWordWrap(True)
@@ -740,6 +740,7 @@ class TrainingPanel(Panel):
             self._run_desc = label
         h, w, c = ds.image_shape
         self._run_desc += f", {w}x{h}x{c}"
+        self._run_desc += ", augmented" if getattr(ds, "augmentation", None) is not None else ", no augmentation"
         self._model_override = None  # a model object trains once; a new Start builds a fresh one
         self._update_inputs()
         self._launch(job, f"Training {label}…")
@@ -1264,9 +1265,11 @@ class TrainingPanel(Panel):
 
             if ds.image_shape[0] > 32 and hasattr(ds, "with_options"):
                 ds = ds.with_options(image_size=(32, 32))  # a tiny convnet learns these in seconds
+            if getattr(ds, "augmentation", None) is not None and hasattr(ds, "with_augmentation"):
+                ds = ds.with_augmentation(None)  # a few epochs are too few to learn through augmentation
             # width 32 at 1e-3 leaves the chance-level plateau sooner than the default (measured on shapes)
             model = tiny_convnet(ds.image_shape, len(ds.class_names), learning_rate=1e-3, width=32)
-        self.epochs_spin.setValue(12 if len(ds.subset_indices("train")) < 1000 else 8)
+        self.epochs_spin.setValue(12 if len(ds.subset_indices("train")) < 1000 else 10)
         self.batch_spin.setValue(16)
         self.checkpoint_combo.setCurrentIndex(0)
         self.evaluate_check.setChecked(True)
