@@ -71,7 +71,7 @@ def run_gui(args: argparse.Namespace) -> int:
 
     setup_logging()
     relay = ExceptionRelay()
-    window = MainWindow()
+    window = MainWindow(lazy_panels=True)
     relay.caught.connect(lambda m, d: show_error_dialog(window, m, d))
     relay.install()
     window.show()
@@ -86,7 +86,8 @@ def run_gui(args: argparse.Namespace) -> int:
             window.close()
 
     window.state.tensorflow_ready.connect(tf_ready)
-    # Start the import once the event loop has painted the window.
+    # Once the event loop has painted the window: the other panels, then the TensorFlow import.
+    QTimer.singleShot(0, window.construct_panels_in_background)
     QTimer.singleShot(0, lambda: load_tensorflow_async(window.state))
     if args.files:
         QTimer.singleShot(0, lambda: window.open_paths(args.files))

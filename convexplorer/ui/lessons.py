@@ -119,7 +119,7 @@ class LessonRunner:
     def resolve(self, target: str) -> tuple[Any, Any, str]:
         """``(parent, object, last attribute name)`` for a ``panel.attr[.attr]`` path."""
         head, *path = target.split(".")
-        obj: Any = self.window if head == "app" else self.window.panels.get(head)
+        obj: Any = self.window if head == "app" else self.window.panel(head)
         if obj is None:
             raise TargetError(f"no panel '{head}'")
         parent, name = None, head

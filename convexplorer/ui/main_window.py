@@ -65,7 +65,10 @@ class UnavailablePanel(Panel):
 class MainWindow(QMainWindow):
     """ConvExplorer's main window."""
 
-    def __init__(self, state: AppState | None = None, settings: QSettings | None = None) -> None:
+    def __init__(
+        self, state: AppState | None = None, settings: QSettings | None = None, lazy_panels: bool = False
+    ) -> None:
+        """``lazy_panels``: build only the visible panel now; call :meth:`construct_panels_in_background`."""
         super().__init__()
         self.state = state or AppState()
         self.settings = settings or QSettings()
@@ -86,7 +89,7 @@ class MainWindow(QMainWindow):
         self.panels: dict[str, Panel] = {}
         self._current_key: str | None = None
         self.docks: dict[str, QDockWidget] = {}
-        self._build_panels()
+        self._build_panels(lazy_panels)
         self._build_lessons()
         self._build_status_bar()
         self._build_menus()
@@ -98,18 +101,14 @@ class MainWindow(QMainWindow):
         self.state.tensorflow_ready.connect(self._on_tensorflow_ready)
 
     # --- construction -----------------------------------------------------------
-    def _build_panels(self) -> None:
+    def _build_panels(self, lazy: bool) -> None:
         first: QDockWidget | None = None
-        for key, module_name, class_name in PANELS:
-            try:
-                module = importlib.import_module(module_name)
-                panel: Panel = getattr(module, class_name)(self.state)
-            except Exception as exc:  # noqa: BLE001 - one broken panel must not stop the app
-                log.exception("panel %s failed to load", key)
-                panel = UnavailablePanel(self.state, key, key.capitalize(), f"{type(exc).__name__}: {exc}")
-            dock = QDockWidget(panel.title, self)
+        for key, _module, _class in PANELS:
+            dock = QDockWidget(key.capitalize(), self)
             dock.setObjectName(f"dock_{key}")
-            dock.setWidget(panel)
+            placeholder = QLabel("Loading…")
+            placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            dock.setWidget(placeholder)
             dock.setFeatures(
                 QDockWidget.DockWidgetFeature.DockWidgetMovable
                 | QDockWidget.DockWidgetFeature.DockWidgetFloatable
@@ -120,12 +119,49 @@ class MainWindow(QMainWindow):
                 first = dock
             else:
                 self.tabifyDockWidget(first, dock)
-            self.panels[key] = panel
             self.docks[key] = dock
             dock.visibilityChanged.connect(lambda visible, k=key: self._dock_visibility(k, visible))
         self._default_layout = self.saveState(LAYOUT_VERSION)
         if first is not None:
             first.raise_()
+        if not lazy:
+            self.construct_remaining_panels()
+
+    def panel(self, key: str) -> Panel | None:
+        """The panel for ``key``, constructed now if it was not yet (None for an unknown key)."""
+        if key in self.panels:
+            return self.panels[key]
+        entry = next((e for e in PANELS if e[0] == key), None)
+        if entry is None:
+            return None
+        _key, module_name, class_name = entry
+        try:
+            module = importlib.import_module(module_name)
+            panel: Panel = getattr(module, class_name)(self.state)
+        except Exception as exc:  # noqa: BLE001 - one broken panel must not stop the app
+            log.exception("panel %s failed to load", key)
+            panel = UnavailablePanel(self.state, key, key.capitalize(), f"{type(exc).__name__}: {exc}")
+        dock = self.docks[key]
+        old = dock.widget()
+        dock.setWidget(panel)
+        dock.setWindowTitle(panel.title)
+        if old is not None:
+            old.deleteLater()
+        self.panels[key] = panel
+        return panel
+
+    def construct_remaining_panels(self) -> None:
+        """Construct every panel not built yet (synchronously)."""
+        for key in self.docks:
+            self.panel(key)
+
+    def construct_panels_in_background(self) -> None:
+        """Construct the remaining panels one per event-loop turn, so the window stays responsive."""
+        missing = [k for k in self.docks if k not in self.panels]
+        if missing:
+            self.panel(missing[0])
+            if len(missing) > 1:
+                QTimer.singleShot(0, self.construct_panels_in_background)
 
     def _build_lessons(self) -> None:
         from convexplorer.ui.lessons import LessonsDock
@@ -227,6 +263,8 @@ class MainWindow(QMainWindow):
         current = self.settings.value("window/panel")
         if isinstance(current, str) and current in self.docks:
             self.show_panel(current)
+        else:
+            self.show_panel(next(iter(self.docks)))
 
     def save_settings(self) -> None:
         """Remember geometry, dock layout and the visible panel."""
@@ -251,6 +289,7 @@ class MainWindow(QMainWindow):
         dock = self.docks.get(key)
         if dock is None:
             return
+        self.panel(key)
         dock.show()
         dock.raise_()
         dock.widget().setFocus()
@@ -313,7 +352,7 @@ class MainWindow(QMainWindow):
             return f"cannot open {path.name}: expected an image ({kinds}), a folder of images, a .keras model or a .json design"
         taken = False
         for key in targets:
-            panel = self.panels.get(key)
+            panel = self.panel(key)
             if panel is None:
                 continue
             try:
@@ -436,7 +475,7 @@ class MainWindow(QMainWindow):
 
                 self.state.set_spec(ModelSpec.from_json(json.dumps(data["spec"])))
             for key, panel_state in (data.get("panels") or {}).items():
-                setter = getattr(self.panels.get(key), "restore_workspace_state", None)
+                setter = getattr(self.panel(key), "restore_workspace_state", None)
                 if callable(setter):
                     setter(panel_state)
         except Exception as exc:  # noqa: BLE001

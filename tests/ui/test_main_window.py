@@ -231,3 +231,16 @@ def test_errors_are_logged_to_the_user_log_dir(qtbot):
     for h in logging.getLogger().handlers:
         h.flush()
     assert "a logged failure 1234" in path.read_text()
+
+
+def test_lazy_panels_are_built_on_demand_and_in_the_background(qtbot, monkeypatch, settings):
+    monkeypatch.setattr(mw, "PANELS", FAKE_PANELS)
+    w = mw.MainWindow(settings=settings, lazy_panels=True)
+    qtbot.addWidget(w)
+    w.show()
+    assert list(w.panels) == [w.current_panel_key()]  # only the visible one
+    assert w.panel("builder") is w.panels["builder"]  # on demand
+    w.construct_panels_in_background()
+    qtbot.waitUntil(lambda: len(w.panels) == len(FAKE_PANELS), timeout=3000)
+    assert isinstance(w.panels["training"], mw.UnavailablePanel)
+    w.close()

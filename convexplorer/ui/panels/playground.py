@@ -150,7 +150,8 @@ class PlaygroundPanel(Panel):
         self.preset_combo.setCurrentText("Sobel x")
         self._load_sample(self.sample_combo.currentText())
         self._on_preset(self.preset_combo.currentText())
-        self.recompute()
+        # The first computation imports scipy's BLAS (~0.4 s): do it once the window is up.
+        self._schedule()
 
     # ================================================================== UI construction
     def _build_ui(self) -> None:
