@@ -403,6 +403,7 @@ class TrainingSession:
         on_event: EventFn | None = None,
         checkpoint_dir: str | Path | None = None,
         num_samples: int | None = None,
+        callbacks: Sequence[Any] = (),
     ) -> None:
         self.settings = settings or TrainingSettings()
         self.settings.validate()
@@ -413,6 +414,8 @@ class TrainingSession:
         self.model = model
         self.on_event = on_event
         self.checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir is not None else None
+        #: More Keras callbacks (e.g. the learning-timeline recorder), run after our monitor.
+        self.extra_callbacks = list(callbacks)
         self.history = History()
         self.epochs_done = 0
         self.steps_done = 0
@@ -581,7 +584,7 @@ class TrainingSession:
             self.model.fit(
                 epochs=target,
                 initial_epoch=first,
-                callbacks=[monitor, *keras_cbs],
+                callbacks=[monitor, *keras_cbs, *self.extra_callbacks],
                 verbose=0,
                 **self._fit_kwargs,
             )

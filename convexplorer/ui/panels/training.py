@@ -170,6 +170,10 @@ class TrainingJob:
     run_dir: Optional[Path] = None
     epochs: Optional[int] = None
     seed: int = 0
+    #: Keras callbacks to add (the learning-timeline recorder).
+    callbacks: tuple = ()
+    #: tf.distribute strategy name from Settings ▸ Compute ("default", "mirrored").
+    strategy: str = "default"
 
 
 @dataclass
@@ -208,23 +212,42 @@ def run_training_job(job: TrainingJob, progress: Any = None, cancel: threading.E
     session = job.session
     if session is None:
         model = job.model
-        if model is None:
-            from convexplorer.core.builder import build_model
+        strategy = None
+        if job.strategy not in ("", "default"):
+            from convexplorer.core import distribute
 
-            model = build_model(job.spec, compile=True, cancel=cancel)
+            strategy = distribute.make_strategy(job.strategy)
+        if model is None:
+            if strategy is not None:
+                from convexplorer.core.distribute import build_spec_in_scope
+
+                model = build_spec_in_scope(job.spec, strategy)
+            else:
+                from convexplorer.core.builder import build_model
+
+                model = build_model(job.spec, compile=True, cancel=cancel)
+        elif strategy is not None:
+            from convexplorer.core.distribute import rebuild_in_scope
+
+            model = rebuild_in_scope(model, strategy)
         check_cancel(cancel)
         _check_fit(model, ds)
         n_train = len(ds.subset_indices("train"))
         if n_train == 0:
             raise TrainingError(f"the training subset of {ds.name} is empty: lower the validation/test fractions")
         bs = job.settings.batch_size
+        if strategy is not None:  # the batch size set is per device
+            from convexplorer.core.distribute import scaled_batch_size
+
+            bs = scaled_batch_size(bs, strategy)
         train = ds.to_tf_dataset("train", batch_size=bs, shuffle=True, seed=job.seed)
         val = None
         if job.use_validation and len(ds.subset_indices("validation")) > 0:
             val = ds.to_tf_dataset("validation", batch_size=bs, shuffle=False)
         run_dir = job.run_dir or new_run_dir(job.label)
         session = TrainingSession(
-            model, train, val, job.settings, on_event=job.bridge.on_event, checkpoint_dir=run_dir, num_samples=n_train
+            model, train, val, job.settings, on_event=job.bridge.on_event, checkpoint_dir=run_dir,
+            num_samples=n_train, callbacks=job.callbacks,
         )
         session.run_dir = run_dir  # type: ignore[attr-defined]
     job.control.attach(session)
@@ -326,6 +349,11 @@ class TrainingPanel(Panel):
         self._drain_timer.setInterval(DRAIN_MS)
         self._drain_timer.timeout.connect(self._drain)
         state.dataset_changed.connect(lambda _d: self._update_inputs())
+        state.dataset_changed.connect(self._probe_dataset)
+        self._finished_runs = 0
+        self._mark = 0
+        self._compared = 0
+        self._recorder: Any = None
         state.spec_changed.connect(lambda _s: self._update_inputs())
         self._update_inputs()
         self.refresh_runs()
@@ -401,6 +429,15 @@ class TrainingPanel(Panel):
         self.evaluate_check.setChecked(True)
         form.addRow(self.evaluate_check)
         lv.addWidget(settings_box)
+
+        from convexplorer.ui.widgets.timeline_view import ProbePicker
+
+        timeline_box = QGroupBox("Learning timeline (replayed in Inspect ▸ Timeline)")
+        tlv = QVBoxLayout(timeline_box)
+        tlv.setContentsMargins(6, 4, 6, 4)
+        self.probe_picker = ProbePicker()
+        tlv.addWidget(self.probe_picker)
+        lv.addWidget(timeline_box)
 
         buttons = QHBoxLayout()
         self.start_button = QPushButton("Start")
@@ -626,6 +663,48 @@ class TrainingPanel(Panel):
         s.setValue("training/early_stopping", self.early_check.isChecked())
         s.setValue("training/reduce_lr", self.reduce_check.isChecked())
 
+    def _finish_timeline(self) -> None:
+        rec = self._recorder
+        if rec is None:
+            return
+        if getattr(rec, "error", None):
+            self._message(f"The learning timeline stopped recording: {rec.error}", "warn")
+        self.state.timeline_changed.emit(rec.timeline, False)
+
+    def _probe_dataset(self, dataset: Any) -> None:
+        try:
+            self.probe_picker.set_dataset(dataset)
+        except Exception as exc:  # noqa: BLE001 - probes are optional; say why and go on
+            self._message(f"Probe images unavailable for this data set: {exc}", "warn")
+
+    # --- read-outs for lessons and tests ------------------------------------------------
+    def best_val_accuracy(self) -> float:
+        """Best validation accuracy of the last finished run (0 when there is none)."""
+        r = self.last_result
+        if r is None:
+            return 0.0
+        values = [v for v in r.history.epoch.get("val_accuracy", []) if v == v]
+        return max(values) if values else 0.0
+
+    def mark(self) -> None:
+        """Remember how many runs have finished (see :meth:`runs_since_mark`)."""
+        self._mark = self._finished_runs
+
+    def runs_since_mark(self) -> int:
+        """Runs finished since the last :meth:`mark`."""
+        return self._finished_runs - self._mark
+
+    def compare_last_runs(self, n: int = 2) -> None:
+        """Compare the ``n`` most recent kept runs on the charts."""
+        from convexplorer.core.runs import list_runs
+
+        runs = list_runs()[:n]
+        self.compare_runs(runs)
+
+    def runs_compared(self) -> int:
+        """How many runs the charts compare now (0 when showing one run)."""
+        return self._compared
+
     # --- inputs ----------------------------------------------------------------------
     def _update_inputs(self) -> None:
         ds, spec = self.state.dataset, self.state.spec
@@ -729,10 +808,24 @@ class TrainingPanel(Panel):
         self.session = None
         self.run_info = None
         self.control = TrainingControl()
+        from convexplorer.core.runs import new_run_dir
+        from convexplorer.core.timeline import TIMELINE_FILE
+        from convexplorer.ui.settings_dialog import compute_settings
+
+        run_dir = new_run_dir(label)
+        self._recorder = None
+        try:
+            self._recorder = self.probe_picker.make_recorder(list(ds.class_names), save_to=run_dir / TIMELINE_FILE)
+        except Exception as exc:  # noqa: BLE001 - the timeline is optional: train without it, say why
+            self._message(f"Training without a timeline: {exc}", "warn")
         job = TrainingJob(
             dataset=ds, settings=settings, bridge=self.bridge, control=self.control, spec=spec,
             model=self._model_override, label=label, use_validation=self.validation_combo.currentIndex() == 0,
+            run_dir=run_dir, callbacks=(self._recorder,) if self._recorder is not None else (),
+            strategy=str(compute_settings().get("strategy", "default")),
         )
+        if self._recorder is not None:
+            self.state.timeline_changed.emit(self._recorder.timeline, True)
         if self._model_override is not None:
             m = self._model_override
             self._run_desc = f"{m.name} ({m.count_params():,} parameters) on {label.split(' on ', 1)[1]}"
@@ -858,6 +951,8 @@ class TrainingPanel(Panel):
             self._drain()
 
     def _on_job_result(self, outcome: JobOutcome) -> None:
+        self._finished_runs += 1
+        self._finish_timeline()
         self.session = outcome.session
         self.run_info = outcome.run
         self.last_result = r = outcome.result
@@ -878,6 +973,7 @@ class TrainingPanel(Panel):
             self.evaluate(outcome.model, self._job_dataset)
 
     def _on_job_error(self, message: str, details: str) -> None:
+        self._finish_timeline()
         self._message(f"Training could not run: {message}", "error")
         self.training_finished.emit(None)
 
@@ -1097,6 +1193,7 @@ class TrainingPanel(Panel):
             for key in chart.series_keys():
                 if "/cmp/" in key:
                     chart.remove_series(key)
+        self._compared = len(runs)
         for n, run in enumerate(runs):
             try:
                 h = load_history(run)
