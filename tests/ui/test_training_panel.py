@@ -256,3 +256,24 @@ def test_start_button_trains_the_builder_design_and_error_events_show(qtbot, pan
     panel._on_event(ErrorEvent("training failed (InvalidArgumentError): Received a label value of 7", ""))
     assert "Received a label value of 7" in panel.message_label.text()
     assert "history up to then is kept" in panel.message_label.text()
+
+
+def test_pinned_probes_record_a_timeline_into_the_run_folder(qtbot, panel, shapes):
+    """Probes pinned in the panel: the run's timeline.npz holds one snapshot per epoch (+ the start), and they change."""
+    from convexplorer.core.timeline import TIMELINE_FILE, Timeline
+
+    timelines = []
+    panel.state.timeline_changed.connect(lambda tl, live: timelines.append(live))
+    assert panel.probe_picker.pin_per_class(shapes) == 2
+    panel.epochs_spin.setValue(3)
+    panel.batch_spin.setValue(32)
+    with qtbot.waitSignal(panel.training_finished, timeout=TRAIN_TIMEOUT_MS):
+        assert panel.start_training(model=_model(shapes))
+    assert timelines[0] is True and timelines[-1] is False  # live while training, final after
+    saved = Timeline.load(panel.run_info.path / TIMELINE_FILE)
+    snaps = saved.snapshots()
+    assert len(snaps) == 4
+    assert not np.allclose(snaps[0].probabilities, snaps[-1].probabilities)
+    assert [s.position for s in snaps] == [0, 1, 2, 3]
+    assert panel.best_val_accuracy() == pytest.approx(max(panel.last_result.history.epoch["val_accuracy"]))
+    qtbot.waitUntil(lambda: not panel.is_training(), timeout=10_000)
