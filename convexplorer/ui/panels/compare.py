@@ -142,92 +142,46 @@ def _source_key(source: Any) -> tuple:
     return (source.kind, source.path, source.name, source.weights, id(source.model) if source.model is not None else None)
 
 
-class DiffMatrixView(QWidget):
-    """The difference of two confusion matrices: ``+n`` / ``−n`` per cell, green where B is better, red where worse."""
+class DiffMatrixView(ConfusionMatrixView):
+    """The difference of two confusion matrices: ``+n`` / ``−n`` per cell, green where B is better, red where worse.
 
-    #: (true class, predicted class) of a clicked cell.
-    cell_clicked = Signal(int, int)
+    Geometry, clicks and selection are the confusion matrix's; only the painting differs.
+    """
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._diff = np.zeros((0, 0), np.int64)
-        self._names: list[str] = []
-        self._selected: tuple[int, int] | None = None
-        self.setMinimumSize(220, 200)
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setMouseTracking(False)  # the per-cell count tooltip of the base class does not apply to differences
         self.setToolTip("B − A per cell. Green: B is better there (more right on the diagonal, fewer mistakes off it); red: worse.")
-
-    def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
-        """A comfortable default size."""
-        return QSize(320, 300)
 
     def set_difference(self, diff: np.ndarray | None, class_names: Sequence[str] = ()) -> None:
         """Show a K x K difference (B − A), or clear with None."""
-        self._diff = np.zeros((0, 0), np.int64) if diff is None else np.asarray(diff, np.int64)
-        k = self._diff.shape[0]
-        self._names = [str(c) for c in class_names][:k] or [str(i) for i in range(k)]
-        self._selected = None
-        self.update()
+        self.set_matrix(diff, class_names)
 
     def difference(self) -> np.ndarray:
         """The difference shown."""
-        return self._diff.copy()
+        return self.matrix()
 
     @staticmethod
     def better(true: int, pred: int, delta: int) -> bool:
         """Whether a change is an improvement: more on the diagonal, fewer off it."""
         return delta > 0 if true == pred else delta < 0
 
-    def _grid(self) -> tuple[QRectF, float]:
-        k = max(1, self._diff.shape[0])
-        fm = QFontMetrics(self.font())
-        label_w = min(110, max((fm.horizontalAdvance(n) for n in self._names), default=20) + 10)
-        top = fm.height() * 2 + 6
-        left = label_w + fm.height() + 6
-        cell = max(4.0, min((self.width() - left - 6) / k, (self.height() - top - 6) / k))
-        return QRectF(left, top, cell * k, cell * k), cell
-
-    def cell_at(self, x: float, y: float) -> tuple[int, int] | None:
-        """The (true, predicted) cell under widget coordinates, or None."""
-        k = self._diff.shape[0]
-        if not k:
-            return None
-        grid, cell = self._grid()
-        if not grid.contains(x, y):
-            return None
-        r, c = int((y - grid.top()) // cell), int((x - grid.left()) // cell)
-        return (r, c) if 0 <= r < k and 0 <= c < k else None
-
-    def cell_center(self, true: int, pred: int) -> tuple[float, float]:
-        """Widget coordinates of a cell's centre."""
-        grid, cell = self._grid()
-        return grid.left() + (pred + 0.5) * cell, grid.top() + (true + 0.5) * cell
-
-    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt override
-        """Select and report the clicked cell."""
-        cell = self.cell_at(event.position().x(), event.position().y())
-        if cell is not None:
-            self._selected = cell
-            self.update()
-            self.cell_clicked.emit(*cell)
-        super().mousePressEvent(event)
-
     def paintEvent(self, event) -> None:  # noqa: N802, ANN001 - Qt override
         """Cells coloured by the sign and size of the change, with the change written in."""
         p = QPainter(self)
         p.fillRect(self.rect(), QColor("white"))
-        k = self._diff.shape[0]
+        k = self._cm.shape[0]
         if not k:
             p.setPen(QColor("#888"))
             p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "difference: evaluate two runs")
             p.end()
             return
-        grid, cell = self._grid()
+        grid, cell = self._layout()
         fm = QFontMetrics(self.font())
-        peak = max(1, int(np.abs(self._diff).max()))
+        peak = max(1, int(np.abs(self._cm).max()))
         for r in range(k):
             for c in range(k):
-                d = int(self._diff[r, c])
+                d = int(self._cm[r, c])
                 rect = QRectF(grid.left() + c * cell, grid.top() + r * cell, cell, cell)
                 if d == 0:
                     colour = QColor("#f8f9fa")
