@@ -137,6 +137,17 @@ def screenshot(directory: str | Path) -> list[Path]:
             except Exception as exc:  # noqa: BLE001
                 print(f"warning: {key}/{variant}: {type(exc).__name__}: {exc}", file=sys.stderr)
             grab(f"{key}-{variant}")
+    # A lesson step, with its side bar and the highlighted widget.
+    try:
+        window.start_lesson("02-shapes")
+        window.lessons.go_to(1)
+        grab("lesson-stride")
+        window.lessons.show_me()
+        grab("lesson-stride-done")
+        window.lessons.close_lesson()
+        window.lessons_dock.hide()
+    except Exception as exc:  # noqa: BLE001
+        print(f"warning: lessons: {type(exc).__name__}: {exc}", file=sys.stderr)
     window.save_settings = lambda: None  # type: ignore[method-assign] - screenshots must not change the user's layout
     window.close()
     return written
