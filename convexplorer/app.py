@@ -107,7 +107,12 @@ def screenshot(directory: str | Path) -> list[Path]:
     from convexplorer.ui.tfloader import load_tensorflow_now
 
     setup_logging()
-    window = MainWindow()
+    # Screenshots start from the default layout and never touch the user's settings.
+    from PySide6.QtCore import QSettings
+
+    scratch = QSettings(str(out / ".screenshot-settings.ini"), QSettings.Format.IniFormat)
+    scratch.clear()
+    window = MainWindow(settings=scratch)
     window.resize(1400, 900)
     window.show()
     app.processEvents()
@@ -148,8 +153,9 @@ def screenshot(directory: str | Path) -> list[Path]:
         window.lessons_dock.hide()
     except Exception as exc:  # noqa: BLE001
         print(f"warning: lessons: {type(exc).__name__}: {exc}", file=sys.stderr)
-    window.save_settings = lambda: None  # type: ignore[method-assign] - screenshots must not change the user's layout
     window.close()
+    scratch.sync()
+    Path(scratch.fileName()).unlink(missing_ok=True)
     return written
 
 
