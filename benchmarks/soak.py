@@ -2,7 +2,9 @@
 
 Drives the real main window offscreen and prints, per cycle, the number of
 threads (Python and OS), resident memory and the GUI event-loop lateness
-(a 10 ms timer on the GUI thread). Memory and threads must stay flat.
+(a 10 ms timer on the GUI thread). Memory and threads must stay flat. The
+"py thr" column counts threads Python knows of, including the dummy entries
+Python leaves behind for finished QThreads; "os thr" is the real count.
 
     python benchmarks/soak.py [--cycles 30]
 """
@@ -10,6 +12,7 @@ threads (Python and OS), resident memory and the GUI event-loop lateness
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import statistics
 import sys
@@ -51,6 +54,7 @@ def main() -> None:
     from convexplorer.core.datasets.shapes import ShapesDataset
     from convexplorer.core.images import save_image
     from convexplorer.core.samples import scene
+    from convexplorer.ui import workers
     from convexplorer.ui.main_window import MainWindow
     from convexplorer.ui.tfloader import load_tensorflow_now
 
@@ -105,6 +109,8 @@ def main() -> None:
         training.stop()
         wait_until(lambda: not training.is_training(), 60)
         wait_until(inspect.analysed, 30)
+        wait_until(lambda: not workers.active_workers(), 120)  # evaluation, inspection: let the cycle's work end
+        gc.collect()
         window.docks["inspect"].close()
         window.show_panel("inspect")
         p99 = statistics.quantiles(lateness, n=100)[98] if len(lateness) >= 100 else max(lateness, default=0.0)
