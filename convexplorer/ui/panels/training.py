@@ -436,6 +436,9 @@ class TrainingPanel(Panel):
         tlv = QVBoxLayout(timeline_box)
         tlv.setContentsMargins(6, 4, 6, 4)
         self.probe_picker = ProbePicker()
+        self.probe_picker.list.setMaximumHeight(64)  # a strip of thumbnails: the column stays short
+        self.probe_picker.patterns_check.setText("filter patterns")
+        self.probe_picker.patterns_check.setToolTip("Also record filter patterns (slower)")
         tlv.addWidget(self.probe_picker)
         lv.addWidget(timeline_box)
 
