@@ -1,0 +1,72 @@
+"""Saving never leaves a half-written file: the previous version survives every failure."""
+
+from __future__ import annotations
+
+import errno
+import os
+
+import pytest
+
+from convexplorer.core import workspace
+from convexplorer.core.workspace import SaveError, atomic_write_json, atomic_write_text, read_json
+
+
+def test_round_trip(tmp_path):
+    path = tmp_path / "design.json"
+    atomic_write_json(path, {"format_version": 1, "layers": [1, 2]})
+    assert read_json(path) == {"format_version": 1, "layers": [1, 2]}
+    assert [p.name for p in tmp_path.iterdir()] == ["design.json"]
+
+
+def test_unwritable_place_is_a_readable_error(tmp_path):
+    blocker = tmp_path / "runs"
+    blocker.write_text("a file where a folder should be")
+    with pytest.raises(SaveError, match="cannot save work.cxw"):
+        atomic_write_text(blocker / "work.cxw", "new")
+    assert blocker.read_text() == "a file where a folder should be"
+
+
+def test_full_disk_while_writing_keeps_the_previous_file(tmp_path, monkeypatch):
+    path = tmp_path / "work.cxw"
+    atomic_write_text(path, "old")
+    real_fdopen = os.fdopen
+
+    class FullDisk:
+        def __init__(self, fh):
+            self.fh = fh
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.fh.close()
+
+        def write(self, data):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(workspace.os, "fdopen", lambda fd, mode: FullDisk(real_fdopen(fd, mode)))
+    with pytest.raises(SaveError, match="No space left on device; the previous file is unchanged"):
+        atomic_write_text(path, "new")
+    assert path.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["work.cxw"]  # no temporary file left behind
+
+
+def test_failed_replace_keeps_the_previous_file(tmp_path, monkeypatch):
+    path = tmp_path / "work.cxw"
+    atomic_write_text(path, "old")
+
+    def refuse(src, dst):
+        raise OSError(errno.EACCES, "Permission denied")
+
+    monkeypatch.setattr(workspace.os, "replace", refuse)
+    with pytest.raises(SaveError):
+        atomic_write_text(path, "new")
+    assert path.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["work.cxw"]
+
+
+def test_unreadable_json_is_a_readable_error(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_bytes(b"\xff\xfe not json")
+    with pytest.raises(workspace.ConvExplorerError, match="bad.json is not a valid JSON file"):
+        read_json(bad)
