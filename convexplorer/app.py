@@ -148,6 +148,9 @@ def screenshot(directory: str | Path) -> list[Path]:
         window.lessons.go_to(1)
         grab("lesson-stride")
         window.lessons.show_me()
+        for _ in range(5):
+            app.processEvents()
+        window.lessons.refresh_status()
         grab("lesson-stride-done")
         window.lessons.close_lesson()
         window.lessons_dock.hide()

@@ -407,6 +407,10 @@ class LessonsDock(QWidget):
             return self._quiz_ok
         return self.runner.check(step)
 
+    def refresh_status(self) -> None:
+        """Re-evaluate the current step now (the side bar also polls a few times a second)."""
+        self._update_status()
+
     def _update_status(self) -> None:
         step = self.step
         if step is None:
