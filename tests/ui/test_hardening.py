@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QLabel, QMessageBox
 from convexplorer.core.images import save_image
 from convexplorer.core.spec import ModelSpec
 from convexplorer.core.samples import scene
+from convexplorer.ui import workers
 from convexplorer.ui.main_window import MainWindow
 from convexplorer.ui.tfloader import load_tensorflow_now
 from tests.corpus import awkward_images, bad_images
@@ -76,7 +77,11 @@ def window(qapp, tmp_path_factory):
     load_tensorflow_now(w.state)
     yield w
     w.close()
+    # Timers of the closed window (thumbnails, devices) may still start work: let them, then join it all.
+    qapp.processEvents()
+    workers.shutdown_all(timeout_s=30)
     w.deleteLater()
+    qapp.processEvents()
 
 
 def _close_boxes(window):

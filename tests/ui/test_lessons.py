@@ -7,6 +7,7 @@ from PySide6.QtCore import QSettings
 
 from convexplorer.core.lessons import load_lessons
 from convexplorer.ui.lessons import lessons_dir
+from convexplorer.ui import workers
 from convexplorer.ui.main_window import MainWindow
 from convexplorer.ui.tfloader import load_tensorflow_now
 
@@ -22,7 +23,11 @@ def window(qapp, tmp_path_factory):
     load_tensorflow_now(w.state)
     yield w
     w.close()
+    # Timers of the closed window (thumbnails, devices) may still start work: let them, then join it all.
+    qapp.processEvents()
+    workers.shutdown_all(timeout_s=30)
     w.deleteLater()
+    qapp.processEvents()
 
 
 def test_there_are_six_lessons():
