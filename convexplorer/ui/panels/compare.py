@@ -22,7 +22,7 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 from PySide6.QtCore import QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QIcon, QImage, QMouseEvent, QPainter, QPen, QPixmap
+from PySide6.QtGui import QColor, QFont, QIcon, QImage, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -33,7 +33,6 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QPushButton,
-    QSizePolicy,
     QSplitter,
     QTabWidget,
     QVBoxLayout,
@@ -166,19 +165,13 @@ class DiffMatrixView(ConfusionMatrixView):
         """Whether a change is an improvement: more on the diagonal, fewer off it."""
         return delta > 0 if true == pred else delta < 0
 
-    def paintEvent(self, event) -> None:  # noqa: N802, ANN001 - Qt override
+    empty_text = "difference: evaluate two runs"
+
+    def _paint_cells(self, p: QPainter, grid: QRectF, cell: float, font: QFont) -> None:
         """Cells coloured by the sign and size of the change, with the change written in."""
-        p = QPainter(self)
-        p.fillRect(self.rect(), QColor("white"))
         k = self._cm.shape[0]
-        if not k:
-            p.setPen(QColor("#888"))
-            p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "difference: evaluate two runs")
-            p.end()
-            return
-        grid, cell = self._layout()
-        fm = QFontMetrics(self.font())
         peak = max(1, int(np.abs(self._cm).max()))
+        p.setFont(font)
         for r in range(k):
             for c in range(k):
                 d = int(self._cm[r, c])
@@ -196,27 +189,6 @@ class DiffMatrixView(ConfusionMatrixView):
                 if cell >= 14:
                     p.setPen(QColor("#999") if d == 0 else QColor("#111"))
                     p.drawText(rect, Qt.AlignmentFlag.AlignCenter, "0" if d == 0 else f"{d:+d}".replace("-", "−"))
-        if self._selected is not None:
-            r, c = self._selected
-            p.setPen(QPen(QColor("#111"), 2.5))
-            p.drawRect(QRectF(grid.left() + c * cell, grid.top() + r * cell, cell, cell).adjusted(1, 1, -1, -1))
-        p.setPen(QColor("#222"))
-        for i, name in enumerate(self._names):
-            p.drawText(QRectF(fm.height() + 2, grid.top() + i * cell, grid.left() - fm.height() - 8, cell),
-                       Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
-                       fm.elidedText(name, Qt.TextElideMode.ElideRight, int(grid.left() - fm.height() - 10)))
-            p.drawText(QRectF(grid.left() + i * cell, grid.top() - fm.height() - 2, cell, fm.height()),
-                       Qt.AlignmentFlag.AlignCenter, fm.elidedText(name, Qt.TextElideMode.ElideRight, int(cell - 2)))
-        bold = QFont(self.font())
-        bold.setBold(True)
-        p.setFont(bold)
-        p.drawText(QRectF(grid.left(), 0, grid.width(), fm.height() + 2), Qt.AlignmentFlag.AlignCenter, "predicted")
-        p.save()
-        p.translate(0, grid.center().y())
-        p.rotate(-90)
-        p.drawText(QRectF(-grid.height() / 2, 0, grid.height(), fm.height() + 2), Qt.AlignmentFlag.AlignCenter, "true")
-        p.restore()
-        p.end()
 
 
 class _ModelColumn(QWidget):

@@ -123,19 +123,33 @@ class ConfusionMatrixView(QWidget):
                 self.setToolTip(f"true {self._names[t]}, predicted {self._names[p]}: {n}{pct}")
         super().mouseMoveEvent(event)
 
+    #: Shown when there is nothing to draw.
+    empty_text = "confusion matrix: evaluate a trained model"
+
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt override
-        """Draw the grid, shading, counts and axis labels."""
+        """Draw the grid, the cells (:meth:`_paint_cells`), the selection and the axis labels."""
         p = QPainter(self)
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
         p.fillRect(self.rect(), QColor("white"))
         k = self._cm.shape[0]
         if k == 0:
             p.setPen(QColor("#888"))
-            p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "confusion matrix: evaluate a trained model")
+            p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, self.empty_text)
+            p.end()
             return
         grid, cell = self._layout()
         font = self._label_font()
-        fm = QFontMetrics(font)
+        self._paint_cells(p, grid, cell, font)
+        if self._selected is not None:
+            r, c = self._selected
+            p.setPen(QPen(QColor("#111"), 2.5))
+            p.drawRect(QRectF(grid.left() + c * cell, grid.top() + r * cell, cell, cell).adjusted(1, 1, -1, -1))
+        self._paint_axes(p, grid, cell, font)
+        p.end()
+
+    def _paint_cells(self, p: QPainter, grid: QRectF, cell: float, font: QFont) -> None:
+        """Counts shaded by their share of the row: blue on the diagonal, red off it."""
+        k = self._cm.shape[0]
         rows = self._cm.sum(axis=1, keepdims=True).astype(np.float64)
         frac = np.divide(self._cm, rows, out=np.zeros(self._cm.shape), where=rows > 0)
         count_font = QFont(font)
@@ -158,11 +172,10 @@ class ConfusionMatrixView(QWidget):
                     p.setFont(count_font)
                     p.setPen(QColor("white") if f > 0.55 else QColor("#222"))
                     p.drawText(rect, Qt.AlignmentFlag.AlignCenter, str(int(self._cm[r, c])))
-        if self._selected is not None:
-            r, c = self._selected
-            p.setPen(QPen(QColor("#111"), 2.5))
-            p.drawRect(QRectF(grid.left() + c * cell, grid.top() + r * cell, cell, cell).adjusted(1, 1, -1, -1))
-        # axis labels
+
+    def _paint_axes(self, p: QPainter, grid: QRectF, cell: float, font: QFont) -> None:
+        """Class names on both axes, "predicted" on top and "true" down the left."""
+        fm = QFontMetrics(font)
         p.setFont(font)
         p.setPen(QColor("#222"))
         for i, name in enumerate(self._names):
@@ -187,4 +200,3 @@ class ConfusionMatrixView(QWidget):
         p.rotate(-90)
         p.drawText(QRectF(-grid.height() / 2, 0, grid.height(), fm.height() + 2), Qt.AlignmentFlag.AlignCenter, "true")
         p.restore()
-        p.end()
