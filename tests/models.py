@@ -1,0 +1,24 @@
+"""Small fixed Keras models shared by tests (independent of the presets under test)."""
+
+from __future__ import annotations
+
+
+def small_convnet(input_shape, num_classes, learning_rate=3e-3, seed=0):
+    """Our own fixed test model (conv1 8, conv2 16, conv3 16 filters, GAP, softmax), independent of presets."""
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    model = keras.Sequential(
+        [
+            keras.Input(tuple(input_shape)),
+            keras.layers.Conv2D(8, 3, activation="relu", padding="same", name="conv1"),
+            keras.layers.MaxPooling2D(2, name="pool1"),
+            keras.layers.Conv2D(16, 3, activation="relu", padding="same", name="conv2"),
+            keras.layers.MaxPooling2D(2, name="pool2"),
+            keras.layers.Conv2D(16, 3, activation="relu", padding="same", name="conv3"),
+            keras.layers.GlobalAveragePooling2D(name="gap"),
+            keras.layers.Dense(num_classes, activation="softmax", name="classes"),
+        ]
+    )
+    model.compile(keras.optimizers.Adam(learning_rate), "sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
