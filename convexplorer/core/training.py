@@ -33,6 +33,7 @@ import numpy as np
 
 from .errors import ConvExplorerError
 from .progress import ProgressFn, report
+from .tfleaks import custom_gradients_released
 
 
 class TrainingError(ConvExplorerError):
@@ -581,13 +582,14 @@ class TrainingSession:
         start = time.perf_counter()
         reason, message, details = "completed", "", ""
         try:
-            self.model.fit(
-                epochs=target,
-                initial_epoch=first,
-                callbacks=[monitor, *keras_cbs, *self.extra_callbacks],
-                verbose=0,
-                **self._fit_kwargs,
-            )
+            with custom_gradients_released():
+                self.model.fit(
+                    epochs=target,
+                    initial_epoch=first,
+                    callbacks=[monitor, *keras_cbs, *self.extra_callbacks],
+                    verbose=0,
+                    **self._fit_kwargs,
+                )
         except Exception as exc:  # noqa: BLE001 - the history must survive any failure
             reason = "error"
             message = describe_training_error(exc)
