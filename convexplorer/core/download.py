@@ -15,6 +15,7 @@ import http.client
 import os
 import socket
 import threading
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -28,6 +29,8 @@ from .progress import ProgressFn, check_cancel, report
 CHUNK_SIZE = 64 * 1024
 #: How often a cut connection is resumed automatically before giving up.
 DEFAULT_RETRIES = 2
+#: How often a read waiting on a silent server wakes up to look at the cancel flag.
+CANCEL_POLL_S = 0.1
 USER_AGENT = "ConvExplorer (+https://github.com/) python-urllib"
 
 
@@ -79,6 +82,45 @@ def _parse_content_range(value: str | None) -> tuple[int, int | None] | None:
         return None
 
 
+class _CancellableSocket:
+    """Stands in for a response's socket so that a read blocked on a silent server notices ``cancel``.
+
+    The real socket waits at most :data:`CANCEL_POLL_S` per try; a read is
+    tried again until ``timeout`` seconds pass without data (then
+    ``socket.timeout``, as before) and raises :class:`Cancelled` as soon as
+    ``cancel`` is set, instead of holding a cancelled download for the whole
+    timeout. Everything else goes to the real socket.
+    """
+
+    def __init__(self, sock: socket.socket, cancel: threading.Event, timeout: float) -> None:
+        self._sock = sock
+        self._cancel = cancel
+        self._timeout = timeout
+
+    def recv_into(self, *args: object) -> int:
+        deadline = time.monotonic() + self._timeout
+        while True:
+            check_cancel(self._cancel)
+            try:
+                return self._sock.recv_into(*args)  # type: ignore[arg-type]
+            except socket.timeout:
+                if time.monotonic() >= deadline:
+                    raise
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._sock, name)
+
+
+def _cancellable_reads(response: object, cancel: Optional[threading.Event], timeout: float) -> None:
+    """Let ``cancel`` interrupt reads of ``response``'s body (http.client reads through ``fp.raw._sock``)."""
+    raw = getattr(getattr(response, "fp", None), "raw", None)
+    sock = getattr(raw, "_sock", None)
+    if cancel is None or not isinstance(sock, socket.socket):
+        return  # not a socket stream we know: reads block up to the timeout as before
+    sock.settimeout(min(CANCEL_POLL_S, timeout))
+    raw._sock = _CancellableSocket(sock, cancel, timeout)  # type: ignore[union-attr]
+
+
 def _fetch_once(
     url: str,
     dest: Path,
@@ -108,6 +150,7 @@ def _fetch_once(
         raise _offline_error(url, dest, reason) from None
 
     with response:
+        _cancellable_reads(response, cancel, timeout)
         status = getattr(response, "status", 200)
         length = response.headers.get("Content-Length")
         body_len = int(length) if length and length.isdigit() else None
