@@ -98,11 +98,13 @@ def save_keras_model(model: Any, path: str | os.PathLike[str], progress: Optiona
     try:
         model.save(tmp, overwrite=True)
         os.replace(tmp, target)
-    except Exception as exc:  # noqa: BLE001
+    except BaseException as exc:  # noqa: BLE001 - any interruption (Ctrl+C too) removes the temporary file
         try:
             os.unlink(tmp)
         except OSError:
             pass
+        if not isinstance(exc, Exception):
+            raise
         raise ModelFileError(f"cannot save {target.name}: {_first_line(exc)}; the previous file is unchanged") from None
     report(progress, 1, 1, f"saved {target.name}")
     return target

@@ -131,8 +131,10 @@ def save_model_atomic(model: Any, path: str | os.PathLike[str]) -> None:
     try:
         model.save(str(tmp))
         os.replace(tmp, target)
-    except Exception as exc:  # noqa: BLE001 - report any save failure in words
+    except BaseException as exc:  # noqa: BLE001 - report any save failure in words; Ctrl+C too removes the temp file
         tmp.unlink(missing_ok=True)
+        if not isinstance(exc, Exception):
+            raise
         raise RunError(f"cannot save the model to {target.name}: {exc}") from None
 
 

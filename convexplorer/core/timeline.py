@@ -250,8 +250,10 @@ class Timeline:
                 f.flush()
                 os.fsync(f.fileno())
             os.replace(tmp, target)
-        except OSError as exc:
+        except BaseException as exc:  # any interruption (Ctrl+C too) must not leave the temporary file behind
             tmp.unlink(missing_ok=True)
+            if not isinstance(exc, OSError):
+                raise
             raise TimelineError(f"cannot save the timeline to {target}: {exc.strerror or exc}") from None
         return target
 

@@ -76,11 +76,13 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, target)
-    except OSError as exc:
+    except BaseException as exc:  # any interruption (Ctrl+C too) must not leave the temporary file behind
         try:
             os.unlink(tmp)
         except OSError:
             pass
+        if not isinstance(exc, OSError):
+            raise
         raise SaveError(f"cannot save {target.name}: {exc.strerror or exc}; the previous file is unchanged") from None
 
 
