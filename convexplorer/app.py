@@ -247,6 +247,9 @@ def self_test() -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Console-script entry point."""
     args = parse_args(argv)
+    from convexplorer.core.memory import limit_malloc_arenas
+
+    limit_malloc_arenas()  # before any thread is made: a long session's memory stays flat
     if args.self_test:
         return self_test()
     if args.screenshot:

@@ -33,7 +33,7 @@ import numpy as np
 
 from .errors import ConvExplorerError
 from .progress import ProgressFn, report
-from .tfleaks import custom_gradients_released
+from .memory import custom_gradients_released
 
 
 class TrainingError(ConvExplorerError):

@@ -1,18 +1,23 @@
-"""The custom-gradient work-around: a finished training leaves no traced graph behind."""
+"""Memory of a long session: no traced graph left behind by training, malloc arenas capped."""
 
 from __future__ import annotations
 
 import gc
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 tf = pytest.importorskip("tensorflow")
 
-from convexplorer.core.tfleaks import (  # noqa: E402
+from convexplorer.core.memory import (  # noqa: E402
     custom_gradient_names,
     custom_gradients_released,
     forget_custom_gradients,
+    limit_malloc_arenas,
 )
 from convexplorer.core.training import TrainingSession, TrainingSettings, tiny_convnet  # noqa: E402
 
@@ -71,3 +76,52 @@ def test_continuing_after_the_registrations_are_gone_still_trains():
     result = session.run(epochs=1)
     assert result.ok and result.epochs_done == 2
     assert any(not np.array_equal(a, b) for a, b in zip(before, session.model.get_weights()))
+
+
+_ARENA_PROBE = r"""
+import ctypes, os, sys, tempfile, threading
+sys.path.insert(0, {root!r})
+from convexplorer.core.memory import limit_malloc_arenas
+capped = limit_malloc_arenas(2) if sys.argv[1] == "cap" else False
+start = threading.Barrier(8)
+def work():
+    start.wait()  # all at once, so that each may want an arena of its own
+    keep = [bytearray(4000) for _ in range(2000)]
+    start.wait()
+threads = [threading.Thread(target=work) for _ in range(8)]
+for t in threads: t.start()
+for t in threads: t.join()
+libc = ctypes.CDLL("libc.so.6")
+libc.fopen.restype = ctypes.c_void_p
+libc.fopen.argtypes = [ctypes.c_char_p, ctypes.c_char_p]
+path = tempfile.mktemp()
+fh = libc.fopen(path.encode(), b"w")
+libc.malloc_info(0, ctypes.c_void_p(fh))
+libc.fclose(ctypes.c_void_p(fh))
+text = open(path).read()
+os.remove(path)
+print(capped, text.count("<heap nr="))
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc arenas")
+def test_arena_cap_is_what_glibc_reports():
+    root = str(Path(__file__).resolve().parents[2])
+    env = {k: v for k, v in os.environ.items() if k != "MALLOC_ARENA_MAX"}
+
+    def heaps(mode: str) -> tuple[str, int]:
+        out = subprocess.run([sys.executable, "-c", _ARENA_PROBE.format(root=root), mode],
+                             capture_output=True, text=True, env=env, timeout=60, check=True).stdout.split()
+        return out[0], int(out[1])
+
+    capped, n_capped = heaps("cap")
+    assert capped == "True" and 1 <= n_capped <= 2
+    _, n_free = heaps("free")
+    assert n_free > 2  # the reference: without the cap, the same threads get arenas of their own
+
+
+def test_a_user_setting_wins(monkeypatch):
+    monkeypatch.setenv("MALLOC_ARENA_MAX", "8")
+    assert limit_malloc_arenas(2) is False
+    with pytest.raises(ValueError):
+        limit_malloc_arenas(0)
