@@ -11,6 +11,7 @@ from convexplorer.ui.workers import Worker, run_in_thread
 def _import_tensorflow() -> str:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import keras  # noqa: F401
+    import scipy.signal  # noqa: F401 - the live charts' smoothing: 0.7 s to import, not on the GUI thread
     import tensorflow as tf
 
     # Memory growth and the device choice only work before anything starts the devices.
