@@ -21,6 +21,7 @@ TensorFlow and Keras are imported inside the functions that need them.
 from __future__ import annotations
 
 import math
+import os
 import threading
 import time
 import traceback
@@ -536,8 +537,8 @@ class TrainingSession:
                 # when continuing, the best so far must be beaten, not just the continuation's first epoch
                 seen = [v for v in self.history.epoch.get(self._monitor(), []) if math.isfinite(v)]
                 cbs.append(
-                    keras.callbacks.ModelCheckpoint(
-                        str(path),
+                    atomic_model_checkpoint(
+                        path,
                         monitor=self._monitor(),
                         save_best_only=True,
                         initial_value_threshold=min(seen) if seen and path.exists() else None,
@@ -546,7 +547,7 @@ class TrainingSession:
                 )
             else:
                 path = self.checkpoint_dir / "epoch_{epoch:03d}.keras"
-                cbs.append(keras.callbacks.ModelCheckpoint(str(path), save_best_only=False, verbose=0))
+                cbs.append(atomic_model_checkpoint(path, save_best_only=False, verbose=0))
         return cbs
 
     def run(
@@ -628,6 +629,46 @@ class TrainingSession:
         )
         self._emit(DoneEvent(result))
         return result
+
+
+#: Checkpoints are written under this prefix and renamed when complete.
+PARTIAL_PREFIX = ".partial-"
+_CheckpointClass: Any = None
+
+
+def atomic_model_checkpoint(path: Path, **kwargs: Any) -> Any:
+    """Keras's own ``ModelCheckpoint`` for ``path``, but atomic: each file is written under a
+    temporary name and renamed only when complete.
+
+    A save that fails (full disk, read-only folder) removes the partial file, leaves the
+    previous checkpoint as it was and ends the training with a :class:`TrainingError`
+    saying so (the model and its history stay in memory).
+    """
+    global _CheckpointClass
+    if _CheckpointClass is None:
+        import keras
+
+        class AtomicModelCheckpoint(keras.callbacks.ModelCheckpoint):
+            def __init__(self, final: Path, **kw: Any) -> None:
+                super().__init__(str(final.parent / (PARTIAL_PREFIX + final.name)), **kw)
+                self.folder = final.parent
+
+            def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+                try:
+                    super().on_epoch_end(epoch, logs)
+                    for part in self.folder.glob(PARTIAL_PREFIX + "*.keras"):
+                        os.replace(part, self.folder / part.name[len(PARTIAL_PREFIX):])
+                except Exception as exc:
+                    for part in self.folder.glob(PARTIAL_PREFIX + "*.keras"):
+                        part.unlink(missing_ok=True)
+                    why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc).strip().split("\n")[0]
+                    raise TrainingError(
+                        f"could not save the checkpoint of epoch {epoch + 1} in {self.folder}: {why}; "
+                        "training stopped, the previous checkpoint is unchanged and the model is still here"
+                    ) from exc
+
+        _CheckpointClass = AtomicModelCheckpoint
+    return _CheckpointClass(Path(path), **kwargs)
 
 
 _MonitorClass: Any = None

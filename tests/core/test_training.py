@@ -377,3 +377,55 @@ def test_batch_positions_on_the_epoch_axis():
     # epoch 2 is running: 2 of (presumably) 4 batches
     np.testing.assert_allclose(batch_positions(h), [0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0, 2.25, 2.5])
     assert batch_positions(History()).size == 0
+
+
+@pytest.mark.parametrize("fault", [
+    OSError(28, "No space left on device"),  # a full disk
+    PermissionError(13, "Permission denied"),  # a read-only folder (root ignores chmod, so it is injected)
+])
+def test_a_checkpoint_that_cannot_be_written_leaves_the_previous_one(tmp_path, monkeypatch, fault):
+    x, y = bars(64)
+    previous = tmp_path / "best.keras"
+    previous.write_bytes(b"the previous checkpoint")
+    real_save = keras.Model.save
+
+    def failing_save(model, filepath, *args, **kwargs):
+        with open(filepath, "wb") as fh:  # half a file, then the disk gives out
+            fh.write(b"PK\x03\x04 partial")
+        raise fault
+
+    monkeypatch.setattr(keras.Model, "save", failing_save)
+    s = TrainingSession(
+        small_model(), (x, y),
+        settings=TrainingSettings(epochs=2, batch_size=32, validation_split=0.25, checkpoint="best"),
+        checkpoint_dir=tmp_path,
+    )
+    r = s.run()
+    assert r.reason == "error"
+    assert fault.strerror in r.message and "previous checkpoint is unchanged" in r.message
+    assert previous.read_bytes() == b"the previous checkpoint"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["best.keras"]  # no partial file left
+    assert r.epochs_done == 1 and len(r.history.epoch["loss"]) == 1  # the epoch trained is kept
+    monkeypatch.setattr(keras.Model, "save", real_save)
+    r = s.run(epochs=1)  # once the disk has room again, training and saving go on
+    assert r.ok and keras.models.load_model(r.best_checkpoint).count_params() == s.model.count_params()
+
+
+def test_every_epoch_checkpoints_are_never_half_written(tmp_path, monkeypatch):
+    x, y = bars(32)
+    s = TrainingSession(
+        small_model(), (x, y), settings=TrainingSettings(epochs=1, batch_size=32, checkpoint="every_epoch"),
+        checkpoint_dir=tmp_path,
+    )
+    assert s.run().ok
+    first = (tmp_path / "epoch_001.keras").read_bytes()
+
+    def failing_save(model, filepath, *args, **kwargs):
+        with open(filepath, "wb") as fh:
+            fh.write(b"partial")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(keras.Model, "save", failing_save)
+    assert s.run(epochs=1).reason == "error"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["epoch_001.keras"]
+    assert (tmp_path / "epoch_001.keras").read_bytes() == first
