@@ -312,6 +312,38 @@ def test_symlink_loop_and_non_utf8_names(tmp_path):
     np.testing.assert_allclose(ds.image(k)[0, 0], np.array([9, 9, 9]) / 255, atol=1e-6)
 
 
+def test_pipes_broken_links_and_unreadable_files(tmp_path, monkeypatch):
+    root = tmp_path / "odd"
+    _png(root / "a" / "1.png", (1, 2, 3))
+    _png(root / "a" / "2.png", (4, 5, 6))
+    _png(root / "b" / "1.png", (7, 8, 9))
+    os.mkfifo(root / "b" / "pipe.png")  # opening it would block for ever
+    os.symlink(root / "gone.png", root / "b" / "gone.png")  # a link to nothing
+    ds = D.scan_folder(root)
+    assert sorted(os.path.basename(p) for p in ds.paths) == ["1.png", "1.png", "2.png"]
+    assert [s.reason for s in ds.skipped if "gone" in s.path] == ["is a broken link"]
+    # Root reads every file whatever its mode, so the permission error is injected.
+    from PIL import Image as PILImage
+
+    from convexplorer.core.datasets.folder import check_image_file
+    from convexplorer.core.errors import ImageError
+
+    real_open = PILImage.open
+    locked = str(root / "a" / "2.png")
+
+    def guarded_open(fp, *args, **kwargs):
+        if str(fp) == locked:
+            raise PermissionError(13, "Permission denied", locked)
+        return real_open(fp, *args, **kwargs)
+
+    monkeypatch.setattr(PILImage, "open", guarded_open)
+    k = ds.paths.index(locked)
+    with pytest.raises(ImageError, match="no permission"):
+        ds.image(k)
+    assert check_image_file(locked) == "cannot be read: you have no permission to read it"
+    assert ds.image(ds.paths.index(str(root / "a" / "1.png"))).shape == (150, 150, 3)  # the others still load
+
+
 def test_scan_reports_progress_and_cancels(animals):
     import threading as th
 

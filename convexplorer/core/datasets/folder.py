@@ -85,6 +85,8 @@ def _open_image(path: str, max_side: int | None = None):
         raise ImageError(f"{name} is not an image Pillow can read") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise ImageError(f"{name} looks like a decompression bomb") from None
+    except PermissionError:
+        raise ImageError(f"{name} cannot be read: you have no permission to read it") from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise ImageError(f"{name} is damaged or truncated ({exc})") from None
     try:
@@ -123,6 +125,8 @@ def check_image_file(path: str, deep: bool = False) -> str | None:
         return "is not an image Pillow can read"
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         return "looks like a decompression bomb"
+    except PermissionError:
+        return "cannot be read: you have no permission to read it"
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         return f"cannot be read ({exc})"
     return None
@@ -171,7 +175,9 @@ class _Walker:
                         subdirs.append(e.path)
                         continue
                     if not e.is_file(follow_symlinks=True):
-                        continue
+                        if e.is_symlink() and not os.path.exists(e.path):
+                            self.skipped.append(Skipped(e.path, "is a broken link"))
+                        continue  # pipes, sockets, devices: never opened (a pipe would block the scan)
                 except OSError:
                     self.skipped.append(Skipped(e.path, "is a broken link"))
                     continue
