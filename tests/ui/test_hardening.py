@@ -33,6 +33,13 @@ def bad_model_files(folder):
     for name, (data, words) in files.items():
         (folder / name).write_bytes(data)
         out[name] = folder / name
+    import keras
+
+    inputs = keras.Input((8, 8, 1))
+    keras.Model(inputs, keras.layers.Lambda(lambda t: t * 2.0)(inputs)).save(folder / "lambda.keras")
+    out["lambda.keras"] = folder / "lambda.keras"
+    keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Conv2D(2, 3)]).save_weights(folder / "other.weights.h5")
+    out["other.weights.h5"] = folder / "other.weights.h5"  # weights only, of another architecture
     return out
 
 
@@ -117,11 +124,16 @@ def test_awkward_images_are_converted_not_refused(window, qtbot, tmp_path):
 
 @pytest.mark.allow_leaks
 def test_bad_model_files_are_refused_with_a_message(window, qtbot, tmp_path):
+    asked = []
+    window.panel("builder").confirm_unsafe = lambda text: asked.append(text) or False  # the user says no
     for name, path in bad_model_files(tmp_path / "models").items():
         window.open_paths([path])
-        qtbot.waitUntil(lambda n=name: n in messages(window) or "cannot" in messages(window).lower(), timeout=15_000)
+        qtbot.waitUntil(lambda n=name: n in messages(window), timeout=15_000)
+        qtbot.waitUntil(lambda: not workers.active_workers(), timeout=15_000)
         assert "Traceback" not in messages(window)
         _close_boxes(window)
+    assert len(asked) == 1 and "Lambda" in asked[0]  # asked once, for the Lambda model, and nothing opened
+    assert window.state.model is None
 
 
 @pytest.mark.allow_leaks
