@@ -111,6 +111,7 @@ class DataPanel(Panel):
         self.augmentation = AugmentationSpec()
         self._source_label = ""
         self._load_worker: Worker | None = None
+        self._cancel_note = "Cancelled."
         self._preview_worker: Worker | None = None
         self._preview_again = False
         self._view_token = 0
@@ -422,6 +423,10 @@ class DataPanel(Panel):
         self._set_busy(True)
         worker = self.track(run_in_thread(fn, *args))
         self._load_worker = worker
+        if fn is _load_source and args and args[0] in STANDARD_SETS:
+            self._cancel_note = "Cancelled. A partial download is kept and resumes next time."
+        else:
+            self._cancel_note = f"Cancelled: {label} was not opened; the data set in use is unchanged."
         worker.progress.connect(self._on_progress)
         worker.result.connect(lambda ds, w=worker: self._on_loaded(w, ds))
         worker.error.connect(lambda msg, det, w=worker: self._on_load_error(w, msg, det))
@@ -448,6 +453,7 @@ class DataPanel(Panel):
     def _start_verify(self, ds: FolderDataset) -> None:
         worker = self.track(run_in_thread(ds.verify))
         self._load_worker = worker
+        self._cancel_note = "Check of the files cancelled: the folder is shown as listed, its files unchecked."
         self._set_busy(True)
         worker.progress.connect(self._on_progress)
         worker.result.connect(lambda checked, w=worker: self._on_verified(w, checked))
@@ -472,7 +478,7 @@ class DataPanel(Panel):
 
     def _on_load_cancelled(self, worker: Worker) -> None:
         if worker is self._load_worker:
-            self._set_message("Cancelled. A partial download is kept and resumes next time.")
+            self._set_message(self._cancel_note)
 
     def _on_load_finished(self, worker: Worker) -> None:
         if worker is self._load_worker:
