@@ -658,8 +658,15 @@ class BuilderPanel(Panel):
 
     # ------------------------------------------------------------------ property form
     def _clear_form(self) -> None:
+        # takeRow + deleteLater, never removeRow: choosing another base rebuilds the form from
+        # inside that combo box's own signal, and deleting the combo there crashed Qt.
         while self.props_form.rowCount():
-            self.props_form.removeRow(0)
+            row = self.props_form.takeRow(0)
+            for item in (row.labelItem, row.fieldItem):
+                widget = item.widget() if item is not None else None
+                if widget is not None:
+                    widget.hide()
+                    widget.deleteLater()
         self._editors = {}
 
     def _build_form(self, index: int) -> None:
