@@ -79,11 +79,17 @@ def test_real_training_learns_shapes_and_feeds_charts_inspect_and_runs(qtbot, pa
     assert panel.class_table.rowCount() == 2
     assert panel.gallery.count() == min(res.misclassified.size, 120)
     assert panel.confusion_view.matrix().tolist() == res.confusion.tolist()
-    # continue for 1 more epoch: the same model, history and charts go on
+    # continue for 1 more epoch: the same model, history and charts go on, with the callbacks
+    # chosen now (early stopping switched on) and the run's batch size (the form's is ignored)
     panel.evaluate_check.setChecked(False)
+    panel.early_check.setChecked(True)
+    panel.batch_spin.setValue(64)
     with qtbot.waitSignal(panel.training_finished, timeout=TRAIN_TIMEOUT_MS) as done:
         assert panel.continue_training(1)
+        assert "batch size stays 16" in panel.message_label.text()
     assert done.args[0].epochs_done == 9 and done.args[0].history.num_epochs == 9
+    assert panel.session.settings.early_stopping and panel.session.settings.batch_size == 16
+    assert xb.size == 8 * spe and chart.data("loss/train/batch")[0].size == 9 * spe  # still 16 a batch
     qtbot.waitUntil(lambda: not panel.is_training(), timeout=10_000)
     assert chart.data("loss/val/epoch")[0].tolist() == list(range(1, 10))
     assert read_run(panel.run_info.path).epochs_done == 9

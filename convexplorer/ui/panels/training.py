@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import threading
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Optional
 
@@ -250,6 +250,9 @@ def run_training_job(job: TrainingJob, progress: Any = None, cancel: threading.E
             num_samples=n_train, callbacks=job.callbacks,
         )
         session.run_dir = run_dir  # type: ignore[attr-defined]
+    else:
+        job.settings.validate()
+        session.settings = job.settings  # a continued run takes the callbacks chosen now
     job.control.attach(session)
     result = session.run(epochs=job.epochs, cancel=cancel)
     spec = job.spec
@@ -848,12 +851,23 @@ class TrainingPanel(Panel):
             return False
         n = int(epochs or self.continue_spin.value())
         self.control.reset()
+        # Early stopping, learning-rate reduction and checkpoints come from the form as it is now;
+        # the batch size belongs to the run's input pipeline and stays.
+        form = self.current_settings()
+        settings = replace(
+            self.session.settings,
+            early_stopping=form.early_stopping, early_stopping_patience=form.early_stopping_patience,
+            reduce_lr=form.reduce_lr, reduce_lr_patience=form.reduce_lr_patience,
+            reduce_lr_factor=form.reduce_lr_factor, checkpoint=form.checkpoint,
+        )
         job = TrainingJob(
-            dataset=self._job_dataset, settings=self.session.settings, bridge=self.bridge,
+            dataset=self._job_dataset, settings=settings, bridge=self.bridge,
             control=self.control, spec=getattr(self, "_run_spec", None), session=self.session,
             label=self.run_info.label if self.run_info else "", epochs=n,
         )
-        self._launch(job, f"Continuing for {n} more epoch(s)…")
+        kept = settings.batch_size
+        note = f" (batch size stays {kept}, the run's)" if form.batch_size != kept else ""
+        self._launch(job, f"Continuing for {n} more epoch(s){note}…")
         return True
 
     def _on_continue(self) -> None:
