@@ -814,8 +814,12 @@ def _make_monitor_class(base: type) -> type:
                 self.spe = self.batch_in_epoch  # learned from the first full epoch
             clean = {k: _float(v) for k, v in (logs or {}).items()}
             if self.val_cut:
-                # validation of a cut-short pass is partial: do not pass it off as a result
+                # validation of a cut-short pass is partial: do not pass it off as a result, here nor
+                # to the callbacks after this one (Keras hands them this same dict: "best" checkpoints,
+                # early stopping, learning-rate reduction, the timeline)
                 clean = {k: v for k, v in clean.items() if not k.startswith("val_")}
+                for key in [k for k in (logs or {}) if k.startswith("val_")]:
+                    del logs[key]
             lr = read_learning_rate(self.model)
             t = time.perf_counter() - self.epoch_t0 - (self.paused_s - self.epoch_paused0)
             s.history.add_epoch(

@@ -707,9 +707,6 @@ def test_training_cancelled_at_random_batches_keeps_an_honest_history_and_contin
 
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "training.py: Monitor.on_epoch_end strips a cut validation's val_* only from its own history; the logs dict "
-    "that Keras hands on to ModelCheckpoint/EarlyStopping/ReduceLROnPlateau/the timeline still holds them"))
 def test_a_validation_cut_by_a_stop_is_not_judged_by_the_other_callbacks(tiny, shapes_xy, tmp_path):
     """Stopped during validation: "best" checkpoints and early stopping must not see a partial val_loss."""
     import keras
