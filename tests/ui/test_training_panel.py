@@ -283,3 +283,27 @@ def test_pinned_probes_record_a_timeline_into_the_run_folder(qtbot, panel, shape
     assert [s.position for s in snaps] == [0, 1, 2, 3]
     assert panel.best_val_accuracy() == pytest.approx(max(panel.last_result.history.epoch["val_accuracy"]))
     qtbot.waitUntil(lambda: not panel.is_training(), timeout=10_000)
+
+
+def test_a_run_cancelled_before_training_leaves_no_empty_folder(tmp_path, shapes):
+    from convexplorer.core.errors import Cancelled
+    from convexplorer.core.presets import preset
+    from convexplorer.ui.panels.training import TrainingBridge, TrainingControl, TrainingJob, run_training_job
+
+    run_dir = tmp_path / "runs" / "20261123-cancelled"
+    run_dir.mkdir(parents=True)
+    spec = preset("MNIST convnet").copy()
+    spec.input_shape, spec.num_classes = shapes.image_shape, len(shapes.class_names)
+    job = TrainingJob(dataset=shapes, settings=TrainingSettings(epochs=1), bridge=TrainingBridge(),
+                      control=TrainingControl(), spec=spec, run_dir=run_dir)
+    cancel = threading.Event()
+    cancel.set()  # the window closed while the model was being built
+    with pytest.raises(Cancelled):
+        run_training_job(job, cancel=cancel)
+    assert not run_dir.exists() and (tmp_path / "runs").exists()
+    # a folder that already holds something is never removed
+    run_dir.mkdir()
+    (run_dir / "timeline.npz").write_bytes(b"x")
+    with pytest.raises(Cancelled):
+        run_training_job(job, cancel=cancel)
+    assert (run_dir / "timeline.npz").exists()

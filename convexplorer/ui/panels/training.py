@@ -204,6 +204,19 @@ def _check_fit(model: Any, dataset: Any) -> None:
 
 def run_training_job(job: TrainingJob, progress: Any = None, cancel: threading.Event | None = None) -> JobOutcome:
     """Build the model, train (or continue), save the run; runs on a worker thread."""
+    try:
+        return _run_training_job(job, cancel)
+    except BaseException:
+        # Cancelled or failed before anything was trained: no empty run folder is left behind.
+        if job.session is None and job.run_dir is not None:
+            try:
+                job.run_dir.rmdir()  # only if empty
+            except OSError:
+                pass
+        raise
+
+
+def _run_training_job(job: TrainingJob, cancel: threading.Event | None) -> JobOutcome:
     from convexplorer.core.progress import check_cancel
     from convexplorer.core.runs import new_run_dir, save_run
     from convexplorer.core.training import TrainingSession
