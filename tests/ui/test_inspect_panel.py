@@ -127,6 +127,14 @@ def test_filter_patterns_worker_with_progress_and_cancel(loaded, qtbot):
         panel.pattern_cancel_button.click()
     assert panel.pattern_grid.caption.text() == "Cancelled."
     assert panel.patterns_button.isEnabled()
+    # more patterns than the layer has filters: all of them, and the panel says so
+    filters = int(_model.get_layer("c2").filters)
+    panel.pattern_steps.setValue(2)
+    panel.pattern_count.setValue(filters + 5)
+    with _wait(qtbot, panel, "patterns"):
+        panel.patterns_button.click()
+    assert panel.pattern_grid.count == filters
+    assert f"showing all {filters}" in panel.message.text()
 
 
 def test_open_path_images_and_bad_files(panel, tmp_path):

@@ -817,6 +817,10 @@ class InspectPanel(Panel):
         if self._pattern_worker is not None and self._pattern_worker.is_running():
             self._pattern_worker.cancel()
         n = self.pattern_count.value()
+        filters = self._filters_of(layer)
+        if filters is not None and n > filters:
+            n = filters  # asking for more patterns than the layer has filters: show them all
+            self._set_message(f"{layer} has {filters} filters: showing all {filters}.")
         token = self._next_token("patterns")
         self.pattern_progress.setValue(0)
         self.patterns_button.setEnabled(False)
@@ -831,6 +835,17 @@ class InspectPanel(Panel):
         worker.error.connect(self._show_error)
         worker.cancelled.connect(lambda: self.pattern_grid.caption.setText("Cancelled."))
         worker.finished.connect(self._patterns_finished)
+
+    def _filters_of(self, layer: str) -> int | None:
+        """Channels of ``layer``'s output in the current model (None if unknown)."""
+        from convexplorer.core import inspect as ins
+
+        try:
+            info = next((i for i in ins.layers(self._model) if i.name == layer), None)
+        except Exception:  # noqa: BLE001 - the worker will explain a model it cannot trace
+            return None
+        last = info.output_shape[-1] if info is not None and info.output_shape else None
+        return int(last) if isinstance(last, int) else None
 
     def _on_pattern_progress(self, done: int, total: int, message: str) -> None:
         self.pattern_progress.setRange(0, max(1, total))
