@@ -97,10 +97,28 @@ def run_gui(args: argparse.Namespace) -> int:
 
 
 def screenshot(directory: str | Path) -> list[Path]:
-    """Render every panel (and each panel's extra views) to PNG files in ``directory``."""
+    """Render every panel (and each panel's extra views) to PNG files in ``directory``.
+
+    The demo runs it trains go to a scratch data folder, never to the user's runs.
+    """
+    import tempfile
+
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
+    previous = os.environ.get("CONVEXPLORER_HOME")
+    with tempfile.TemporaryDirectory(prefix="convexplorer-screenshots-", ignore_cleanup_errors=True) as home:
+        os.environ["CONVEXPLORER_HOME"] = home
+        try:
+            return _render_screenshots(out)
+        finally:
+            if previous is None:
+                os.environ.pop("CONVEXPLORER_HOME", None)
+            else:
+                os.environ["CONVEXPLORER_HOME"] = previous
+
+
+def _render_screenshots(out: Path) -> list[Path]:
     app = _make_application([sys.argv[0]])
     from convexplorer.ui.errors import setup_logging
     from convexplorer.ui.main_window import MainWindow
@@ -157,6 +175,8 @@ def screenshot(directory: str | Path) -> list[Path]:
     except Exception as exc:  # noqa: BLE001
         print(f"warning: lessons: {type(exc).__name__}: {exc}", file=sys.stderr)
     window.close()
+    app.processEvents()
+    window.shutdown()  # join what the closed window's timers started meanwhile
     scratch.sync()
     Path(scratch.fileName()).unlink(missing_ok=True)
     return written
@@ -230,6 +250,7 @@ def self_test() -> int:
         window.save_settings = lambda: None  # type: ignore[method-assign]
         window.close()
         QApplication.processEvents()
+        window.shutdown()  # and join what the closed window's timers started meanwhile (else: abort at exit)
         if broken:
             raise RuntimeError(f"panels failed to load: {', '.join(broken)}")
         steps.append(f"{len(window.panels)} panels constructed")

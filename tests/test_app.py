@@ -51,3 +51,23 @@ def test_self_test_passes():
     lines = result.stdout.strip().splitlines()
     assert lines[-1] == "OK"
     assert any("panels constructed" in line for line in lines)
+
+
+@pytest.mark.slow
+def test_screenshots_render_every_panel_and_leave_the_users_data_alone(tmp_path):
+    from PIL import Image
+
+    out = tmp_path / "shots"
+    home = os.environ["CONVEXPLORER_HOME"]  # the test session's own user-data folder (conftest)
+    before = sorted(os.listdir(home)) if os.path.isdir(home) else []
+    result = run_cli("--screenshot", str(out), timeout=400)
+    assert result.returncode == 0, result.stderr[-2000:]
+    names = sorted(p.name for p in out.glob("*.png"))
+    for key, _, _ in PANELS:
+        assert any(n[3:].startswith(key) for n in names), f"no screenshot of {key}"
+    with Image.open(out / names[0]) as first:
+        assert first.size == (1400, 900)
+    ours = [ln for ln in result.stderr.splitlines() if ln.startswith("warning: ") and "absl" not in ln]
+    assert not ours, ours  # every prepare step worked
+    assert (sorted(os.listdir(home)) if os.path.isdir(home) else []) == before  # no run, no log added
+    assert not list(out.glob(".*"))  # no scratch settings left beside the pictures
