@@ -132,6 +132,8 @@ def test_bad_model_files_are_refused_with_a_message(window, qtbot, tmp_path):
         qtbot.waitUntil(lambda: not workers.active_workers(), timeout=15_000)
         assert "Traceback" not in messages(window)
         _close_boxes(window)
+    qtbot.waitUntil(lambda: len(asked) >= 1, timeout=15_000)  # the question comes with the builder's answer
+    qtbot.wait(50)
     assert len(asked) == 1 and "Lambda" in asked[0]  # asked once, for the Lambda model, and nothing opened
     assert window.state.model is None
 
