@@ -77,7 +77,7 @@ def messages(window) -> str:
 
 
 @pytest.fixture(scope="module")
-def window(qapp, tmp_path_factory):
+def module_window(qapp, tmp_path_factory):
     settings = QSettings(str(tmp_path_factory.mktemp("hard") / "s.ini"), QSettings.Format.IniFormat)
     w = MainWindow(settings=settings)
     w.show()
@@ -89,6 +89,13 @@ def window(qapp, tmp_path_factory):
     workers.shutdown_all(timeout_s=30)
     w.deleteLater()
     qapp.processEvents()
+
+
+@pytest.fixture
+def window(module_window):
+    """The module's window, shown (the leak check closes windows left open after each test)."""
+    module_window.show()
+    yield module_window
 
 
 def _close_boxes(window):
