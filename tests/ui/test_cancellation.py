@@ -31,6 +31,7 @@ from convexplorer.core.workspace import runs_dir  # noqa: E402
 from convexplorer.ui import workers  # noqa: E402
 from convexplorer.ui.main_window import MainWindow  # noqa: E402
 from convexplorer.ui.tfloader import load_tensorflow_now  # noqa: E402
+from tests.windows import scratch_window  # noqa: E402
 
 SEED = 7321
 #: How long any operation may take to wind down after a cancel, stop or close (seconds).
@@ -119,16 +120,8 @@ def use_small_shapes(window, qtbot) -> None:
 
 @pytest.fixture(scope="module")
 def module_window(qapp, tmp_path_factory):
-    settings = QSettings(str(tmp_path_factory.mktemp("cancel") / "s.ini"), QSettings.Format.IniFormat)
-    w = MainWindow(settings=settings)
-    w.resize(1280, 860)
-    load_tensorflow_now(w.state)
-    yield w
-    w.close()
-    qapp.processEvents()
-    workers.shutdown_all(timeout_s=30)
-    w.deleteLater()
-    qapp.processEvents()
+    with scratch_window(qapp, tmp_path_factory.mktemp("cancel"), size=(1280, 860)) as w:
+        yield w
 
 
 @pytest.fixture

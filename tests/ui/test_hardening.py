@@ -7,16 +7,14 @@ import os
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QLabel, QMessageBox
 
 from convexplorer.core.images import save_image
 from convexplorer.core.spec import ModelSpec
 from convexplorer.core.samples import scene
 from convexplorer.ui import workers
-from convexplorer.ui.main_window import MainWindow
-from convexplorer.ui.tfloader import load_tensorflow_now
 from tests.corpus import awkward_images, bad_images
+from tests.windows import scratch_window
 
 pytest.importorskip("keras")
 
@@ -78,17 +76,8 @@ def messages(window) -> str:
 
 @pytest.fixture(scope="module")
 def module_window(qapp, tmp_path_factory):
-    settings = QSettings(str(tmp_path_factory.mktemp("hard") / "s.ini"), QSettings.Format.IniFormat)
-    w = MainWindow(settings=settings)
-    w.show()
-    load_tensorflow_now(w.state)
-    yield w
-    w.close()
-    # Timers of the closed window (thumbnails, devices) may still start work: let them, then join it all.
-    qapp.processEvents()
-    workers.shutdown_all(timeout_s=30)
-    w.deleteLater()
-    qapp.processEvents()
+    with scratch_window(qapp, tmp_path_factory.mktemp("hard")) as w:
+        yield w
 
 
 @pytest.fixture

@@ -3,31 +3,18 @@
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import QSettings
 
 from convexplorer.core.lessons import load_lessons
 from convexplorer.ui.lessons import lessons_dir
-from convexplorer.ui import workers
-from convexplorer.ui.main_window import MainWindow
-from convexplorer.ui.tfloader import load_tensorflow_now
+from tests.windows import scratch_window
 
 LESSONS = load_lessons(lessons_dir())
 
 
 @pytest.fixture(scope="module")
 def window(qapp, tmp_path_factory):
-    settings = QSettings(str(tmp_path_factory.mktemp("lessons") / "settings.ini"), QSettings.Format.IniFormat)
-    w = MainWindow(settings=settings)
-    w.save_settings = lambda: None
-    w.show()
-    load_tensorflow_now(w.state)
-    yield w
-    w.close()
-    # Timers of the closed window (thumbnails, devices) may still start work: let them, then join it all.
-    qapp.processEvents()
-    workers.shutdown_all(timeout_s=30)
-    w.deleteLater()
-    qapp.processEvents()
+    with scratch_window(qapp, tmp_path_factory.mktemp("lessons"), keep_settings=False) as w:
+        yield w
 
 
 def test_there_are_six_lessons():

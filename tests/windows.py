@@ -1,0 +1,37 @@
+"""A main window for a whole test module: scratch settings, TensorFlow loaded, joined work at the end."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QApplication
+
+from convexplorer.ui import workers
+from convexplorer.ui.main_window import MainWindow
+from convexplorer.ui.tfloader import load_tensorflow_now
+
+
+@contextlib.contextmanager
+def scratch_window(
+    qapp: QApplication, folder: Path, size: tuple[int, int] | None = None, keep_settings: bool = True
+) -> Iterator[MainWindow]:
+    """A shown :class:`MainWindow` with its settings in ``folder``; closed and its work joined afterwards."""
+    w = MainWindow(settings=QSettings(str(folder / "settings.ini"), QSettings.Format.IniFormat))
+    if not keep_settings:
+        w.save_settings = lambda: None  # type: ignore[method-assign]
+    if size is not None:
+        w.resize(*size)
+    w.show()
+    load_tensorflow_now(w.state)
+    try:
+        yield w
+    finally:
+        w.close()
+        # Timers of the closed window (thumbnails, devices) may still start work: let them, then join it all.
+        qapp.processEvents()
+        workers.shutdown_all(timeout_s=30)
+        w.deleteLater()
+        qapp.processEvents()
