@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,42 @@ FORMAT_VERSION = 1
 
 class SaveError(ConvExplorerError):
     """A file could not be saved; the previous version is untouched."""
+
+
+class FormatError(ConvExplorerError):
+    """A file is not one of ours, or was written by a newer ConvExplorer."""
+
+
+#: Upgrades of a workspace from format N to N + 1, applied in turn when an older file is opened.
+#: Format 1 is the first; the day the format changes, its step goes here, with a test that
+#: opens a file written in the old format.
+WORKSPACE_MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+
+
+def upgrade_workspace(data: Any, name: str = "the workspace") -> dict[str, Any]:
+    """``data`` read from a workspace file, checked and brought to the current format.
+
+    A file from an older format goes through :data:`WORKSPACE_MIGRATIONS` step by step
+    (the file itself is only rewritten when the user saves); a file from a newer
+    ConvExplorer is refused with a message saying so.
+    """
+    version = data.get("format_version") if isinstance(data, dict) else None
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise FormatError(f"{name} is not a ConvExplorer workspace (no format_version)")
+    if version > FORMAT_VERSION:
+        raise FormatError(
+            f"{name} was saved by a newer ConvExplorer (workspace format {version}; "
+            f"this version reads up to {FORMAT_VERSION}). Please update ConvExplorer to open it."
+        )
+    upgraded = dict(data)
+    while version < FORMAT_VERSION:
+        step = WORKSPACE_MIGRATIONS.get(version)
+        if step is None:
+            raise FormatError(f"{name} uses workspace format {version}, which this version cannot upgrade")
+        upgraded = step(upgraded)
+        version += 1
+        upgraded["format_version"] = version
+    return upgraded
 
 
 def _dirs():

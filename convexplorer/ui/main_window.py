@@ -458,18 +458,10 @@ class MainWindow(QMainWindow):
 
     def open_workspace(self, path: str | Path) -> None:
         """Open a workspace written by this or an older version."""
-        from convexplorer.core.workspace import FORMAT_VERSION, read_json
+        from convexplorer.core.workspace import read_json, upgrade_workspace
 
         try:
-            data = read_json(path)
-            version = int(data.get("format_version", 0)) if isinstance(data, dict) else -1
-            if version < 1:
-                raise ValueError(f"{Path(path).name} is not a ConvExplorer workspace")
-            if version > FORMAT_VERSION:
-                raise ValueError(
-                    f"{Path(path).name} was saved by a newer ConvExplorer (workspace format {version}; "
-                    f"this version reads up to {FORMAT_VERSION}). Please update ConvExplorer to open it."
-                )
+            data = upgrade_workspace(read_json(path), Path(path).name)
             if data.get("spec"):
                 from convexplorer.core.spec import ModelSpec
 

@@ -70,3 +70,25 @@ def test_unreadable_json_is_a_readable_error(tmp_path):
     bad.write_bytes(b"\xff\xfe not json")
     with pytest.raises(workspace.ConvExplorerError, match="bad.json is not a valid JSON file"):
         read_json(bad)
+
+
+def test_upgrade_checks_the_version_and_applies_each_step_in_turn(monkeypatch):
+    current = {"format_version": workspace.FORMAT_VERSION, "spec": None, "panels": {}}
+    assert workspace.upgrade_workspace(current) == current
+    for bad in ({}, [], {"format_version": "1"}, {"format_version": 0}, {"format_version": True}):
+        with pytest.raises(workspace.FormatError, match="not a ConvExplorer workspace"):
+            workspace.upgrade_workspace(bad, "x.cxw")
+    with pytest.raises(workspace.FormatError, match=r"x.cxw was saved by a newer ConvExplorer \(workspace format 99"):
+        workspace.upgrade_workspace({"format_version": 99}, "x.cxw")
+    # A made-up history: format 1 kept the design under "design", format 2 called the panels "views".
+    monkeypatch.setattr(workspace, "FORMAT_VERSION", 3)
+    monkeypatch.setattr(workspace, "WORKSPACE_MIGRATIONS", {
+        1: lambda d: {**{k: v for k, v in d.items() if k != "design"}, "spec": d.get("design"), "views": {}},
+        2: lambda d: {**{k: v for k, v in d.items() if k != "views"}, "panels": d["views"]},
+    })
+    old = {"format_version": 1, "design": {"name": "mine"}}
+    assert workspace.upgrade_workspace(old) == {"format_version": 3, "spec": {"name": "mine"}, "panels": {}}
+    assert old == {"format_version": 1, "design": {"name": "mine"}}  # the caller's dict is left alone
+    monkeypatch.setattr(workspace, "WORKSPACE_MIGRATIONS", {1: lambda d: d})
+    with pytest.raises(workspace.FormatError, match="format 2, which this version cannot upgrade"):
+        workspace.upgrade_workspace(old)

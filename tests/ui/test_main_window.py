@@ -178,6 +178,26 @@ def test_workspace_round_trip_and_newer_version(window, qtbot, tmp_path):
     window._last_error_box.close()
 
 
+def test_an_older_workspace_is_upgraded_on_opening_and_left_as_it_was(window, tmp_path, monkeypatch):
+    from convexplorer.core import workspace
+    from convexplorer.core.presets import preset
+
+    design = json.loads(preset("LeNet-5").to_json())
+    # A made-up history: format 1 kept the design under "design"; today's format 2 calls it "spec".
+    monkeypatch.setattr(workspace, "FORMAT_VERSION", 2)
+    monkeypatch.setattr(workspace, "WORKSPACE_MIGRATIONS", {
+        1: lambda d: {**{k: v for k, v in d.items() if k != "design"}, "spec": d.get("design")},
+    })
+    old = tmp_path / "old.cxw"
+    old.write_text(json.dumps({"format_version": 1, "design": design, "panels": {}}))
+    before = old.read_bytes()
+    window.open_workspace(old)
+    assert json.loads(window.state.spec.to_json()) == design
+    assert old.read_bytes() == before  # rewritten only when the user saves
+    window.save_workspace(tmp_path / "new.cxw")
+    assert json.loads((tmp_path / "new.cxw").read_text())["format_version"] == 2
+
+
 def test_error_dialog_has_details_and_app_goes_on(window):
     window.state.error.emit("could not do it", "Traceback: details here")
     box = window._last_error_box
