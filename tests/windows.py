@@ -35,3 +35,18 @@ def scratch_window(
         workers.shutdown_all(timeout_s=30)
         w.deleteLater()
         qapp.processEvents()
+
+
+def visible_text(window: MainWindow, details: bool = False) -> str:
+    """What the user can read right now: status bar, visible labels, the last error box (and its details)."""
+    from PySide6.QtWidgets import QLabel, QMessageBox
+
+    out = [window.statusBar().currentMessage()]
+    out += [lbl.text() for lbl in window.findChildren(QLabel) if lbl.isVisibleTo(window)]
+    box = getattr(window, "_last_error_box", None)
+    if isinstance(box, QMessageBox):
+        try:
+            out.append(box.text() + (box.detailedText() if details else ""))
+        except RuntimeError:  # already deleted
+            pass
+    return "\n".join(out)

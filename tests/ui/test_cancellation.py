@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PySide6.QtCore import QSettings, QTimer
-from PySide6.QtWidgets import QApplication, QLabel, QMessageBox
+from PySide6.QtWidgets import QApplication, QMessageBox
 
 pytest.importorskip("keras")
 
@@ -31,7 +31,7 @@ from convexplorer.core.workspace import runs_dir  # noqa: E402
 from convexplorer.ui import workers  # noqa: E402
 from convexplorer.ui.main_window import MainWindow  # noqa: E402
 from convexplorer.ui.tfloader import load_tensorflow_now  # noqa: E402
-from tests.windows import scratch_window  # noqa: E402
+from tests.windows import scratch_window, visible_text  # noqa: E402
 
 SEED = 7321
 #: How long any operation may take to wind down after a cancel, stop or close (seconds).
@@ -61,16 +61,8 @@ def wait_idle(qtbot, what: str) -> None:
 
 
 def texts(window) -> str:
-    """What the user can read: status bar, visible labels, an error box."""
-    out = [window.statusBar().currentMessage()]
-    out += [lbl.text() for lbl in window.findChildren(QLabel) if lbl.isVisibleTo(window)]
-    box = getattr(window, "_last_error_box", None)
-    if isinstance(box, QMessageBox):
-        try:
-            out.append(box.text() + box.detailedText())
-        except RuntimeError:
-            pass
-    return "\n".join(out)
+    """What the user can read, error details included."""
+    return visible_text(window, details=True)
 
 
 def no_traceback(window, what: str) -> None:

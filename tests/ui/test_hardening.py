@@ -7,14 +7,14 @@ import os
 
 import numpy as np
 import pytest
-from PySide6.QtWidgets import QLabel, QMessageBox
+from PySide6.QtWidgets import QMessageBox
 
 from convexplorer.core.images import save_image
 from convexplorer.core.spec import ModelSpec
 from convexplorer.core.samples import scene
 from convexplorer.ui import workers
 from tests.corpus import awkward_images, bad_images
-from tests.windows import scratch_window
+from tests.windows import scratch_window, visible_text
 
 pytest.importorskip("keras")
 
@@ -63,15 +63,7 @@ def bad_designs(folder):
 
 def messages(window) -> str:
     """Everything the user can read right now: labels, status bar, open message boxes."""
-    texts = [window.statusBar().currentMessage()]
-    texts += [lbl.text() for lbl in window.findChildren(QLabel) if lbl.isVisibleTo(window)]
-    box = getattr(window, "_last_error_box", None)
-    if isinstance(box, QMessageBox):
-        try:
-            texts.append(box.text())
-        except RuntimeError:  # already deleted
-            pass
-    return "\n".join(texts)
+    return visible_text(window)
 
 
 @pytest.fixture(scope="module")
