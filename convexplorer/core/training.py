@@ -654,6 +654,10 @@ def atomic_model_checkpoint(path: Path, **kwargs: Any) -> Any:
                 self.folder = final.parent
 
             def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+                if self.save_best_only and self.monitor not in (logs or {}):
+                    # a validation cut short by Stop: nothing to judge this epoch by (Keras would
+                    # warn and save it as the best anyway)
+                    return
                 try:
                     super().on_epoch_end(epoch, logs)
                     for part in self.folder.glob(PARTIAL_PREFIX + "*.keras"):

@@ -718,9 +718,13 @@ def test_a_validation_cut_by_a_stop_is_not_judged_by_the_other_callbacks(tiny, s
     x, y, _names = shapes_xy
     seen: list[dict] = []
 
-    class Spy(keras.callbacks.Callback):
+    best_after_first: list[bytes] = []
+
+    class Spy(keras.callbacks.Callback):  # runs after the checkpoint callback
         def on_epoch_end(self, epoch, logs=None):
             seen.append(dict(logs or {}))
+            if epoch == 0:
+                best_after_first.append((tmp_path / "best.keras").read_bytes())
 
     settings = TrainingSettings(epochs=2, batch_size=16, shuffle=False, checkpoint="best")
     s = TrainingSession(model, (x[:96], y[:96]), (x[96:], y[96:]), settings, checkpoint_dir=tmp_path, callbacks=[Spy()])
@@ -729,6 +733,9 @@ def test_a_validation_cut_by_a_stop_is_not_judged_by_the_other_callbacks(tiny, s
     assert result.reason == "stopped" and result.steps_done == 12
     assert "val_loss" in seen[0]
     assert not any(k.startswith("val_") for k in seen[1]), f"a cut validation reached the callbacks: {seen[1]}"
+    # and the stopped epoch did not become the "best" checkpoint
+    assert (tmp_path / "best.keras").read_bytes() == best_after_first[0]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["best.keras"]
 
 def test_evaluation_cancelled_then_matches_the_model(tiny, shapes_xy):
     from convexplorer.core.evaluation import evaluate_model
