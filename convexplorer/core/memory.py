@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import ctypes.util
 import os
 import sys
 import threading
@@ -95,7 +94,7 @@ def limit_malloc_arenas(arenas: int = DEFAULT_ARENAS) -> bool:
     if not sys.platform.startswith("linux") or "MALLOC_ARENA_MAX" in os.environ:
         return False
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc = ctypes.CDLL("libc.so.6")  # glibc's soname (find_library would run ldconfig at start-up)
         mallopt = libc.mallopt
     except (OSError, AttributeError):  # musl and others: no mallopt
         return False
