@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Callable
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QApplication, QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from convexplorer.ui.state import AppState
 from convexplorer.ui.workers import Worker
@@ -81,6 +81,22 @@ class Panel(QWidget):
         for w in self._workers:
             w.wait(10.0)
         self._workers.clear()
+
+
+def control_column(
+    controls: QWidget, min_width: int, max_width: int | None = None, frame: bool = True
+) -> QScrollArea:
+    """A panel's column of controls: scrolls vertically, never sideways, between these widths."""
+    scroll = QScrollArea()
+    scroll.setWidget(controls)
+    scroll.setWidgetResizable(True)
+    if not frame:
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+    scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    scroll.setMinimumWidth(min_width)
+    if max_width is not None:
+        scroll.setMaximumWidth(max_width)
+    return scroll
 
 
 def preview(panel_cls: type[Panel], load_tensorflow: bool = True) -> int:

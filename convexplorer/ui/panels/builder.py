@@ -44,7 +44,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from convexplorer.core.errors import ConvExplorerError, ModelFileError
+from convexplorer.core.errors import ConvExplorerError
 from convexplorer.core.presets import PRESETS, preset
 from convexplorer.core.spec import (
     LAYER_KINDS,
@@ -57,7 +57,7 @@ from convexplorer.core.spec import (
     normalize_pair,
 )
 from convexplorer.core.summary import Summary, measured_base, summarize, tunable_layers
-from convexplorer.ui.panels.base import Panel, preview
+from convexplorer.ui.panels.base import Panel, control_column, preview
 from convexplorer.ui.state import AppState
 from convexplorer.ui.widgets.architecture_diagram import ArchitectureDiagram
 from convexplorer.ui.widgets.layer_table import LayerList, SummaryTable
@@ -308,12 +308,7 @@ class BuilderPanel(Panel):
         for combo in (self.optimizer_combo, self.labels_combo):
             _compact(combo)
 
-        scroll = QScrollArea()
-        scroll.setWidget(inner)
-        scroll.setWidgetResizable(True)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setMinimumWidth(280)
-        return scroll
+        return control_column(inner, 280)
 
     def _build_summary_column(self) -> QWidget:
         col = QWidget()

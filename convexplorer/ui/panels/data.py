@@ -33,7 +33,6 @@ from PySide6.QtWidgets import (
     QListWidget,
     QProgressBar,
     QPushButton,
-    QScrollArea,
     QSizePolicy,
     QSpinBox,
     QSplitter,
@@ -55,7 +54,7 @@ from convexplorer.core.datasets import (
 from convexplorer.core.datasets.folder import display_name
 from convexplorer.core.errors import ConvExplorerError
 from convexplorer.core.images import to_uint8
-from convexplorer.ui.panels.base import Panel, preview
+from convexplorer.ui.panels.base import Panel, control_column, preview
 from convexplorer.ui.widgets.thumbnail_grid import ThumbnailGrid, array_to_qimage, load_thumbnails
 from convexplorer.ui.workers import Worker, run_in_thread
 
@@ -229,13 +228,7 @@ class DataPanel(Panel):
         col.addWidget(aug)
         col.addStretch(1)
 
-        scroll = QScrollArea()
-        scroll.setWidget(controls)
-        scroll.setWidgetResizable(True)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setMinimumWidth(310)
-        scroll.setMaximumWidth(360)
-        outer.addWidget(scroll)
+        outer.addWidget(control_column(controls, 310, 360))
 
         # Middle: filter bar, thumbnails, skipped list, class counts.
         middle = QSplitter(Qt.Orientation.Vertical)

@@ -423,7 +423,6 @@ class InspectPanel(Panel):
 
     def prepare_screenshot(self) -> None:
         """A photo classified by MobileNetV2 (ImageNet weights if cached, else random), Grad-CAM shown."""
-        from convexplorer.core import zoo
         from convexplorer.core.workspace import keras_home
         from convexplorer.ui.tfloader import load_tensorflow_now
 

@@ -28,7 +28,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
-    QScrollArea,
     QSizePolicy,
     QSlider,
     QSpinBox,
@@ -44,7 +43,7 @@ from convexplorer.core.conv import conv2d, conv_step, global_pool, keras_refuses
 from convexplorer.core.errors import ConvExplorerError, ImageError
 from convexplorer.core.images import IMAGE_EXTENSIONS, is_image_path, load_image, resize
 from convexplorer.core.samples import SAMPLES
-from convexplorer.ui.panels.base import Panel, preview
+from convexplorer.ui.panels.base import Panel, control_column, preview
 from convexplorer.ui.state import AppState
 from convexplorer.ui.widgets.array_view import ArrayView
 from convexplorer.ui.widgets.kernel_grid import KernelGrid
@@ -163,11 +162,7 @@ class PlaygroundPanel(Panel):
         col = QVBoxLayout(controls)
         col.setContentsMargins(2, 2, 2, 2)
         col.setSpacing(6)
-        self.controls_scroll = QScrollArea()
-        self.controls_scroll.setWidget(controls)
-        self.controls_scroll.setWidgetResizable(True)
-        self.controls_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.controls_scroll.setFixedWidth(392)
+        self.controls_scroll = control_column(controls, 392, 392)  # fixed: the grid does not reflow
         outer.addWidget(self.controls_scroll)
 
         # --- input

@@ -37,7 +37,6 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QProgressBar,
     QPushButton,
-    QScrollArea,
     QSlider,
     QSpinBox,
     QSplitter,
@@ -59,7 +58,7 @@ from convexplorer.core.training import (
     TrainingSettings,
     batch_positions,
 )
-from convexplorer.ui.panels.base import Panel, preview
+from convexplorer.ui.panels.base import Panel, control_column, preview
 from convexplorer.ui.state import AppState
 from convexplorer.ui.widgets.confusion_matrix import ConfusionMatrixView
 from convexplorer.ui.widgets.live_chart import LiveChart
@@ -516,14 +515,7 @@ class TrainingPanel(Panel):
         rl.addLayout(rb2)
         lv.addWidget(runs_box, 1)
 
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(left)
-        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setMinimumWidth(318)
-        scroll.setMaximumWidth(360)
-        root.addWidget(scroll)
+        root.addWidget(control_column(left, 318, 360, frame=False))
 
         # right: charts on top, results below
         split = QSplitter(Qt.Orientation.Vertical)
