@@ -72,3 +72,19 @@ def test_overlay_view_and_topk_chart(qtbot):
     assert bar_text(3, "tabby") == "tabby (3)" and bar_text(1, None) == "class 1"
     chart.resize(300, 160)
     assert not chart.grab().isNull()
+
+
+def test_array_to_pixmap_converts_floats_grey_and_extra_channels(qapp):
+    from convexplorer.ui.widgets.thumbnail_grid import array_to_pixmap
+
+    grey = np.array([[0.0, 0.5], [1.0, 0.25]], np.float32)[..., None]
+    img = array_to_pixmap(grey, 2).toImage()
+    assert (img.width(), img.height()) == (2, 2)
+    expected = (np.clip(grey[..., 0], 0, 1) * 255 + 0.5).astype(np.uint8)  # rounding by hand
+    assert [[img.pixelColor(x, y).red() for x in range(2)] for y in range(2)] == expected.tolist()
+    rgba = np.zeros((3, 6, 4), np.uint8)
+    rgba[..., 0], rgba[..., 3] = 200, 7  # alpha is dropped, not read as a colour
+    wide = array_to_pixmap(rgba, 12).toImage()
+    assert (wide.width(), wide.height()) == (12, 6)  # aspect kept inside 12 x 12
+    c = wide.pixelColor(5, 3)
+    assert (c.red(), c.green(), c.blue()) == (200, 0, 0)

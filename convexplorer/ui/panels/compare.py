@@ -22,7 +22,7 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 from PySide6.QtCore import QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QIcon, QImage, QPainter, QPen, QPixmap
+from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPen
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -43,6 +43,7 @@ from convexplorer.ui.panels.base import Panel, preview
 from convexplorer.ui.widgets.confusion_matrix import ConfusionMatrixView
 from convexplorer.ui.widgets.feature_grid import FeatureGrid
 from convexplorer.ui.widgets.overlay_view import OverlayView
+from convexplorer.ui.widgets.thumbnail_grid import array_to_pixmap
 from convexplorer.ui.widgets.timeline_view import TimelineView
 from convexplorer.ui.workers import run_in_thread
 
@@ -122,20 +123,6 @@ def cams_for(model: Any, images: list[np.ndarray], true_class: int, pred_class: 
 
 
 # --------------------------------------------------------------------------- helpers
-def _pixmap(img: np.ndarray, side: int) -> QPixmap:
-    a = np.asarray(img)
-    if a.dtype != np.uint8:
-        a = (np.clip(a, 0, 1) * 255 + 0.5).astype(np.uint8)
-    if a.ndim == 2:
-        a = a[..., None]
-    if a.shape[-1] == 1:
-        a = np.repeat(a, 3, axis=-1)
-    a = np.ascontiguousarray(a[..., :3])
-    h, w = a.shape[:2]
-    q = QImage(a.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
-    return QPixmap.fromImage(q).scaled(side, side, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.FastTransformation)
-
-
 def _source_key(source: Any) -> tuple:
     """What identifies a model source (two entries for the same file share their loaded model)."""
     return (source.kind, source.path, source.name, source.weights, id(source.model) if source.model is not None else None)
@@ -554,7 +541,7 @@ class ComparePanel(Panel):
         """The image both models look at (H x W x C float in [0, 1])."""
         self._image = np.asarray(image, np.float32)
         self._image_name = name
-        self.image_thumb.setPixmap(_pixmap(self._image, 54))
+        self.image_thumb.setPixmap(array_to_pixmap(self._image, 54))
         h, w = self._image.shape[:2]
         self.image_label.setText(f"{name} · {w}x{h} (fitted to each model's input)")
 
@@ -755,7 +742,7 @@ class ComparePanel(Panel):
         )
         ds = self._eval_dataset
         for i in members[:MAX_CELL_IMAGES]:
-            item = QListWidgetItem(QIcon(_pixmap(ds.thumbnail(int(i), 48), 48)), f"#{int(i)}")
+            item = QListWidgetItem(QIcon(array_to_pixmap(ds.thumbnail(int(i), 48), 48)), f"#{int(i)}")
             self.cell_list.addItem(item)
         self.updated.emit("cell")
         return len(members)

@@ -17,7 +17,6 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -43,6 +42,7 @@ from convexplorer.ui.widgets.array_view import ArrayView
 from convexplorer.ui.widgets.feature_grid import FeatureGrid
 from convexplorer.ui.widgets.overlay_view import HEAT_COLORMAPS, OverlayView
 from convexplorer.ui.widgets.topk_chart import TopKChart, bar_text
+from convexplorer.ui.widgets.thumbnail_grid import array_to_pixmap
 from convexplorer.ui.workers import run_in_thread
 
 WEIGHT_CHOICES = ("Random weights", "ImageNet (download)", "From file…")
@@ -123,18 +123,6 @@ def open_model_file(path: str, progress: Optional[Callable[[int, int, str], None
 
         return keras.saving.load_model(path, safe_mode=True)
     return load_keras_model(path, allow_unsafe=False, compile=False, progress=progress, cancel=cancel)
-
-
-def _to_pixmap(image: np.ndarray, side: int) -> QPixmap:
-    arr = np.asarray(image, np.float32)
-    if arr.ndim == 3 and arr.shape[-1] == 1:
-        arr = arr[..., 0]
-    u8 = np.ascontiguousarray((np.clip(arr, 0, 1) * 255 + 0.5).astype(np.uint8))
-    if u8.ndim == 2:
-        qimg = QImage(u8.data, u8.shape[1], u8.shape[0], u8.strides[0], QImage.Format.Format_Grayscale8)
-    else:
-        qimg = QImage(u8.data, u8.shape[1], u8.shape[0], u8.strides[0], QImage.Format.Format_RGB888)
-    return QPixmap.fromImage(qimg.copy()).scaled(side, side, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
 
 
 class InspectPanel(Panel):
@@ -651,7 +639,7 @@ class InspectPanel(Panel):
             return
         h, w = self._raw_image.shape[:2]
         self.image_label.setText(f"{self._image_name}: {w}x{h}, fed to the model as {shape[1]}x{shape[0]}x{shape[2]}")
-        self.input_thumb.setPixmap(_to_pixmap(self._image, 200))
+        self.input_thumb.setPixmap(array_to_pixmap(self._image, 200, smooth=True))
         self.rf_view.set_array(self._image)
         self.cam_view.set_base(self._image)
 

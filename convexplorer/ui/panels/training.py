@@ -21,7 +21,7 @@ from typing import Any, Optional
 
 import numpy as np
 from PySide6.QtCore import QObject, QSettings, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QIcon, QImage, QPixmap
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -62,6 +62,7 @@ from convexplorer.ui.panels.base import Panel, control_column, preview
 from convexplorer.ui.state import AppState
 from convexplorer.ui.widgets.confusion_matrix import ConfusionMatrixView
 from convexplorer.ui.widgets.live_chart import LiveChart
+from convexplorer.ui.widgets.thumbnail_grid import array_to_pixmap
 
 #: How often the GUI takes the training thread's latest batch events (ms).
 DRAIN_MS = 33
@@ -312,20 +313,6 @@ def _fmt(v: float, pct: bool = False) -> str:
     if v is None or not math.isfinite(v):
         return "–"
     return f"{100 * v:.1f}%" if pct else f"{v:.3f}"
-
-
-def _pixmap(image: np.ndarray, side: int = 64) -> QPixmap:
-    img = np.ascontiguousarray(image)
-    if img.dtype != np.uint8:
-        img = (np.clip(img, 0, 1) * 255 + 0.5).astype(np.uint8)
-    if img.ndim == 2:
-        img = img[..., None]
-    if img.shape[2] == 1:
-        img = np.repeat(img, 3, axis=2)
-    img = np.ascontiguousarray(img[..., :3])
-    h, w = img.shape[:2]
-    q = QImage(img.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
-    return QPixmap.fromImage(q).scaled(side, side, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.FastTransformation)
 
 
 # --------------------------------------------------------------------------- the panel
@@ -1084,7 +1071,7 @@ class TrainingPanel(Panel):
             except Exception:  # noqa: BLE001 - a broken image must not stop the gallery
                 continue
             text = f"{res.class_names[t]}\n→ {res.class_names[p]} {100 * res.confidence[k]:.0f}%"
-            item = QListWidgetItem(QIcon(_pixmap(thumb, 56)), text)
+            item = QListWidgetItem(QIcon(array_to_pixmap(thumb, 56)), text)
             item.setData(Qt.ItemDataRole.UserRole, int(i))
             item.setToolTip(f"#{int(i)}: true {res.class_names[t]}, predicted {res.class_names[p]} "
                             f"with {100 * res.confidence[k]:.1f}% confidence. Click to open it in Inspect.")

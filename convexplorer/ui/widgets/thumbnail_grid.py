@@ -53,14 +53,25 @@ def load_thumbnails(dataset: Any, indices: list[int], size: int, cancel=None) ->
 
 
 def array_to_qimage(arr: np.ndarray) -> QImage:
-    """``H x W x 3`` or ``H x W [x 1]`` uint8 -> a QImage that owns its pixels."""
+    """``H x W x 3`` (extra channels dropped) or ``H x W [x 1]`` uint8 -> a QImage that owns its pixels."""
     a = np.ascontiguousarray(arr)
     if a.ndim == 3 and a.shape[2] == 1:
         a = np.ascontiguousarray(a[..., 0])
+    elif a.ndim == 3 and a.shape[2] > 3:
+        a = np.ascontiguousarray(a[..., :3])
     h, w = a.shape[:2]
     if a.ndim == 2:
         return QImage(a.data, w, h, w, QImage.Format.Format_Grayscale8).copy()
     return QImage(a.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
+
+
+def array_to_pixmap(image: np.ndarray, side: int, smooth: bool = False) -> QPixmap:
+    """An image (uint8, or float in [0, 1]) as a pixmap fitting ``side`` x ``side``, aspect kept."""
+    a = np.asarray(image)
+    if a.dtype != np.uint8:
+        a = (np.clip(a, 0, 1) * 255 + 0.5).astype(np.uint8)
+    mode = Qt.TransformationMode.SmoothTransformation if smooth else Qt.TransformationMode.FastTransformation
+    return QPixmap.fromImage(array_to_qimage(a)).scaled(side, side, Qt.AspectRatioMode.KeepAspectRatio, mode)
 
 
 def _placeholder(size: int, broken: bool) -> QPixmap:
