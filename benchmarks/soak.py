@@ -58,7 +58,8 @@ def main() -> None:
 
         limit_malloc_arenas()  # as convexplorer.app.main does, before any thread
 
-    from PySide6.QtCore import QElapsedTimer, QEventLoop, QSettings, QTimer
+    from benchmarks.lateness import LatenessProbe
+    from PySide6.QtCore import QEventLoop, QSettings, QTimer
     from PySide6.QtWidgets import QApplication
 
     from convexplorer.core.datasets.shapes import ShapesDataset
@@ -77,19 +78,8 @@ def main() -> None:
     window.state.set_dataset(ShapesDataset(n=400, size=32, seed=0))
 
     lateness: list[float] = []
-    clock = QElapsedTimer()
-    clock.start()
-    last = [clock.elapsed()]
-
-    def tick() -> None:
-        now = clock.elapsed()
-        lateness.append(max(0.0, now - last[0] - 10))
-        last[0] = now
-
-    timer = QTimer()
-    timer.setInterval(10)
-    timer.timeout.connect(tick)
-    timer.start()
+    probe = LatenessProbe(lateness)
+    probe.start()
 
     def wait_until(cond, timeout_s: float) -> bool:
         deadline = time.monotonic() + timeout_s
@@ -110,7 +100,7 @@ def main() -> None:
     for cycle in range(1, args.cycles + 1):
         t0 = time.monotonic()
         lateness.clear()
-        last[0] = clock.elapsed()  # the pause for this script's own gc.collect() is not the app's
+        probe.forget_pause()  # the pause for this script's own gc.collect() is not the app's
         window.open_paths([image])
         wait_until(inspect.has_image, 30)
         builder.load_preset("MNIST convnet")

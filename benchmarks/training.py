@@ -67,7 +67,8 @@ def main() -> int:
     ap.add_argument("--cycles", type=int, default=100, help="start/stop cycles")
     args = ap.parse_args()
 
-    from PySide6.QtCore import QElapsedTimer, QEventLoop, QTimer
+    from PySide6.QtCore import QEventLoop, QTimer
+    from benchmarks.lateness import LatenessProbe
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication([])
@@ -118,23 +119,12 @@ def main() -> int:
                         chart_lr.append("b", xx, e.learning_rate)
 
             drain.timeout.connect(take)
-            probe = QTimer()
-            probe.setInterval(10)
-            clock = QElapsedTimer()
-            last = [0]
-
-            def tick() -> None:
-                now = clock.elapsed()
-                lateness.append(max(0, now - last[0] - 10))
-                last[0] = now
-
-            probe.timeout.connect(tick)
+            probe = LatenessProbe(lateness)
             loop = QEventLoop()
             t = time.perf_counter()
             w = run_in_thread(s.run, epochs)
             w.finished.connect(loop.quit)
             drain.start()
-            clock.start()
             probe.start()
             loop.exec()  # the real event loop, as in the app
             dt = time.perf_counter() - t
@@ -152,20 +142,9 @@ def main() -> int:
 
     # reference for the GUI latency: the same 10 ms timer with no training (machine load shows here too)
     idle: list[float] = []
-    probe = QTimer()
-    probe.setInterval(10)
-    clock = QElapsedTimer()
-    last = [0]
-
-    def tick() -> None:
-        now = clock.elapsed()
-        idle.append(max(0, now - last[0] - 10))
-        last[0] = now
-
-    probe.timeout.connect(tick)
+    probe = LatenessProbe(idle)
     loop = QEventLoop()
     QTimer.singleShot(3000, loop.quit)
-    clock.start()
     probe.start()
     loop.exec()
     probe.stop()
@@ -179,22 +158,10 @@ def main() -> int:
     keras.utils.set_random_seed(0)
     ref_model = mnist_convnet()
     ref_model.fit(x[:512], y[:512], batch_size=args.batch, epochs=1, verbose=0)
-    probe = QTimer()
-    probe.setInterval(10)
-    clock = QElapsedTimer()
-    last = [0]
-
-    def ref_tick() -> None:
-        now = clock.elapsed()
-        ref_late.append(max(0, now - last[0] - 10))
-        last[0] = now
-        if not bare_thread.is_alive():
-            loop.quit()
-
-    probe.timeout.connect(ref_tick)
+    probe = LatenessProbe(ref_late)
+    probe.timer.timeout.connect(lambda: None if bare_thread.is_alive() else loop.quit())
     loop = QEventLoop()
     bare_thread = threading.Thread(target=lambda: ref_model.fit(x, y, batch_size=args.batch, epochs=1, verbose=0))
-    clock.start()
     probe.start()
     bare_thread.start()
     loop.exec()
