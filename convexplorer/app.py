@@ -174,9 +174,7 @@ def _render_screenshots(out: Path) -> list[Path]:
         window.lessons_dock.hide()
     except Exception as exc:  # noqa: BLE001
         print(f"warning: lessons: {type(exc).__name__}: {exc}", file=sys.stderr)
-    window.close()
-    app.processEvents()
-    window.shutdown()  # join what the closed window's timers started meanwhile
+    window.close_and_join()
     scratch.sync()
     Path(scratch.fileName()).unlink(missing_ok=True)
     return written
@@ -238,8 +236,6 @@ def self_test() -> int:
             img = load_image(path)
         steps.append(f"sample image saved and loaded {img.shape}")
 
-        from PySide6.QtWidgets import QApplication
-
         app = _make_application([sys.argv[0]])
         from convexplorer.ui.main_window import MainWindow, UnavailablePanel
 
@@ -248,9 +244,7 @@ def self_test() -> int:
         app.processEvents()
         broken = [k for k, p in window.panels.items() if isinstance(p, UnavailablePanel)]
         window.save_settings = lambda: None  # type: ignore[method-assign]
-        window.close()
-        QApplication.processEvents()
-        window.shutdown()  # and join what the closed window's timers started meanwhile (else: abort at exit)
+        window.close_and_join()
         if broken:
             raise RuntimeError(f"panels failed to load: {', '.join(broken)}")
         steps.append(f"{len(window.panels)} panels constructed")

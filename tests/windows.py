@@ -29,9 +29,7 @@ def scratch_window(
     try:
         yield w
     finally:
-        w.close()
-        # Timers of the closed window (thumbnails, devices) may still start work: let them, then join it all.
-        qapp.processEvents()
+        w.close_and_join()
         workers.shutdown_all(timeout_s=30)
         w.deleteLater()
         qapp.processEvents()

@@ -13,6 +13,7 @@ from typing import Iterable
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
+    QApplication,
     QDockWidget,
     QFileDialog,
     QLabel,
@@ -585,6 +586,13 @@ class MainWindow(QMainWindow):
         self.device_label.shutdown()
         if not workers.shutdown_all(timeout_s=15.0):
             log.warning("some workers did not stop in time")
+
+    def close_and_join(self) -> None:
+        """Close, then join also what the closed window's timers started meanwhile (a data set
+        load, thumbnails): leaving Python with a QThread still running aborts the process."""
+        self.close()
+        QApplication.processEvents()
+        self.shutdown()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
         self.save_settings()
