@@ -39,7 +39,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def _make_application(argv: Sequence[str]):
+def make_application(argv: Sequence[str]):
+    """The QApplication, named and with its icon (made once)."""
     from PySide6.QtCore import QCoreApplication, Qt
     from PySide6.QtGui import QGuiApplication
     from PySide6.QtWidgets import QApplication
@@ -62,7 +63,7 @@ def _write_json(path: str, data: dict) -> None:
 
 def run_gui(args: argparse.Namespace) -> int:
     """Show the main window, load TensorFlow behind it, run the event loop."""
-    app = _make_application([sys.argv[0]])
+    app = make_application([sys.argv[0]])
     from PySide6.QtCore import QTimer
 
     from convexplorer.ui.errors import ExceptionRelay, setup_logging, show_error_dialog
@@ -97,87 +98,10 @@ def run_gui(args: argparse.Namespace) -> int:
 
 
 def screenshot(directory: str | Path) -> list[Path]:
-    """Render every panel (and each panel's extra views) to PNG files in ``directory``.
+    """Render every panel to PNG files in ``directory`` (see ``convexplorer.ui.screenshots``)."""
+    from convexplorer.ui.screenshots import render_screenshots
 
-    The demo runs it trains go to a scratch data folder, never to the user's runs.
-    """
-    import tempfile
-
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    out = Path(directory)
-    out.mkdir(parents=True, exist_ok=True)
-    previous = os.environ.get("CONVEXPLORER_HOME")
-    with tempfile.TemporaryDirectory(prefix="convexplorer-screenshots-", ignore_cleanup_errors=True) as home:
-        os.environ["CONVEXPLORER_HOME"] = home
-        try:
-            return _render_screenshots(out)
-        finally:
-            if previous is None:
-                os.environ.pop("CONVEXPLORER_HOME", None)
-            else:
-                os.environ["CONVEXPLORER_HOME"] = previous
-
-
-def _render_screenshots(out: Path) -> list[Path]:
-    app = _make_application([sys.argv[0]])
-    from convexplorer.ui.errors import setup_logging
-    from convexplorer.ui.main_window import MainWindow
-    from convexplorer.ui.tfloader import load_tensorflow_now
-
-    setup_logging()
-    # Screenshots start from the default layout and never touch the user's settings.
-    from PySide6.QtCore import QSettings
-
-    scratch = QSettings(str(out / ".screenshot-settings.ini"), QSettings.Format.IniFormat)
-    scratch.clear()
-    window = MainWindow(settings=scratch)
-    window.resize(1400, 900)
-    window.show()
-    app.processEvents()
-    written: list[Path] = []
-
-    def grab(name: str) -> None:
-        for _ in range(5):
-            app.processEvents()
-        path = out / f"{len(written) + 1:02d}-{name}.png"
-        window.grab().save(str(path))
-        written.append(path)
-        print(path)
-
-    grab("startup")
-    load_tensorflow_now(window.state)
-    app.processEvents()
-    for key, panel in window.panels.items():
-        window.show_panel(key)
-        try:
-            panel.prepare_screenshot()
-        except Exception as exc:  # noqa: BLE001 - still take the picture, and say what failed
-            print(f"warning: {key}: prepare_screenshot failed: {type(exc).__name__}: {exc}", file=sys.stderr)
-        grab(key)
-        for variant, prepare in panel.screenshot_variants():
-            try:
-                prepare()
-            except Exception as exc:  # noqa: BLE001
-                print(f"warning: {key}/{variant}: {type(exc).__name__}: {exc}", file=sys.stderr)
-            grab(f"{key}-{variant}")
-    # A lesson step, with its side bar and the highlighted widget.
-    try:
-        window.start_lesson("02-shapes")
-        window.lessons.go_to(1)
-        grab("lesson-stride")
-        window.lessons.show_me()
-        for _ in range(5):
-            app.processEvents()
-        window.lessons.refresh_status()
-        grab("lesson-stride-done")
-        window.lessons.close_lesson()
-        window.lessons_dock.hide()
-    except Exception as exc:  # noqa: BLE001
-        print(f"warning: lessons: {type(exc).__name__}: {exc}", file=sys.stderr)
-    window.close_and_join()
-    scratch.sync()
-    Path(scratch.fileName()).unlink(missing_ok=True)
-    return written
+    return render_screenshots(directory)
 
 
 def self_test() -> int:
@@ -236,7 +160,7 @@ def self_test() -> int:
             img = load_image(path)
         steps.append(f"sample image saved and loaded {img.shape}")
 
-        app = _make_application([sys.argv[0]])
+        app = make_application([sys.argv[0]])
         from convexplorer.ui.main_window import MainWindow, UnavailablePanel
 
         window = MainWindow()
