@@ -20,9 +20,9 @@ if [ -f "$here/convexplorer.desktop" ] && [ -d "$here/icons/hicolor" ]; then
     src_icons="$here/icons/hicolor"
     src_svg="$here/convexplorer.svg"
 else
-    src_desktop="$here/convexplorer.desktop"       # source checkout: packaging/
-    src_icons="$here/../convexplorer/resources/icons/hicolor"
-    src_svg="$here/../convexplorer/resources/convexplorer.svg"
+    src_desktop="$here/../resources/convexplorer.desktop"   # source checkout: packaging/
+    src_icons="$here/../resources/icons/hicolor"
+    src_svg="$here/../resources/convexplorer.svg"
 fi
 
 refresh() {

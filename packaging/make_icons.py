@@ -1,8 +1,8 @@
-"""Render the app icon from ``convexplorer/resources/convexplorer.svg`` to PNG, ICO and ICNS files.
+"""Render the app icon from ``resources/convexplorer.svg`` to PNG, ICO and ICNS files.
 
     python packaging/make_icons.py [--check]
 
-Writes ``convexplorer/resources/icons/hicolor/<N>x<N>/apps/convexplorer.png`` for every size in
+Writes ``resources/icons/hicolor/<N>x<N>/apps/convexplorer.png`` for every size in
 ``PNG_SIZES`` (the freedesktop icon-theme layout, so the tree can be copied into
 ``~/.local/share/icons/hicolor``), plus ``convexplorer.ico`` (Windows) and ``convexplorer.icns``
 (macOS) next to them. The SVG is drawn with Qt's own SVG renderer (QtSvg, already a dependency);
@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-RESOURCES = ROOT / "convexplorer" / "resources"
+RESOURCES = ROOT / "resources"
 SVG = RESOURCES / "convexplorer.svg"
 ICONS = RESOURCES / "icons"
 #: Sizes of the PNG icons (the hicolor theme sizes desktops ask for).

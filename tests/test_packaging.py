@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 import tomllib
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -22,8 +23,8 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGING = ROOT / "packaging"
 SPEC = PACKAGING / "convexplorer.spec"
-DESKTOP = PACKAGING / "convexplorer.desktop"
-RESOURCES = ROOT / "convexplorer" / "resources"
+DESKTOP = ROOT / "resources" / "convexplorer.desktop"
+RESOURCES = ROOT / "resources"
 ICONS = RESOURCES / "icons"
 
 sys.path.insert(0, str(PACKAGING))
@@ -353,8 +354,8 @@ def test_install_desktop_script_installs_and_uninstalls(tmp_path):
     exe = release / "convexplorer"
     exe.write_text("#!/bin/sh\nexit 0\n")
     exe.chmod(0o755)
-    for name in ("convexplorer.desktop", "install-desktop.sh"):
-        shutil.copy2(PACKAGING / name, release / name)
+    shutil.copy2(DESKTOP, release / "convexplorer.desktop")
+    shutil.copy2(PACKAGING / "install-desktop.sh", release / "install-desktop.sh")
     shutil.copy2(RESOURCES / "convexplorer.svg", release / "convexplorer.svg")
     shutil.copytree(ICONS / "hicolor", release / "icons" / "hicolor")
     data = tmp_path / "data"
@@ -438,3 +439,46 @@ def test_frozen_build_layout_and_version():
     assert not qt_libs & {"libQt6Qml", "libQt6Quick", "libQt6WebEngineCore", "libQt6Pdf"}, qt_libs
     out = subprocess.run([str(FROZEN), "--version"], capture_output=True, text=True, timeout=120, check=True)
     assert out.stdout.strip() == f"ConvExplorer {__version__}"
+
+
+# --- the wheel ---------------------------------------------------------------------------------
+
+
+def test_the_wheel_carries_resources_where_the_installed_app_finds_them(tmp_path):
+    """`pip wheel` packs every file of the top-level resources/ as convexplorer/resources, and an
+    install of that wheel finds its lessons and icons there (not in this checkout)."""
+    src = tmp_path / "src"
+    src.mkdir()
+    for name in ("pyproject.toml", "setup.py", "README.md"):
+        shutil.copy2(ROOT / name, src / name)
+    skip = shutil.ignore_patterns("__pycache__", "*.pyc")
+    shutil.copytree(ROOT / "convexplorer", src / "convexplorer", ignore=skip)
+    shutil.copytree(RESOURCES, src / "resources", ignore=skip)
+    built = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path / "dist"), str(src)],
+        capture_output=True, text=True,
+    )
+    assert built.returncode == 0, built.stderr[-3000:]
+    (wheel,) = (tmp_path / "dist").glob("convexplorer-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    expected = {
+        "convexplorer/resources/" + p.relative_to(RESOURCES).as_posix()
+        for p in RESOURCES.rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts
+    }
+    assert expected and not expected - names, sorted(expected - names)[:10]
+    assert "convexplorer/resources/convexplorer.desktop" in names
+    assert not any(n.startswith(("resources/", "tests/")) for n in names)
+
+    target = tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target), str(wheel)], check=True)
+    probe = (
+        "from convexplorer.ui.resources import resources_dir; d = resources_dir(); "
+        "print(d); print(len(list((d / 'lessons').glob('*.toml'))))"
+    )
+    env = dict(os.environ, PYTHONPATH=str(target), QT_QPA_PLATFORM="offscreen")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr[-2000:]
+    found, lessons = out.stdout.split()
+    assert Path(found) == target / "convexplorer" / "resources"
+    assert int(lessons) == len(list((RESOURCES / "lessons").glob("*.toml"))) >= 6

@@ -1,6 +1,6 @@
 """Lessons as data: a TOML format a teacher can write, parsed and validated here.
 
-A lesson file (``convexplorer/resources/lessons/*.toml``) looks like::
+A lesson file (``resources/lessons/*.toml``) looks like::
 
     id = "01-convolution"
     title = "Convolution as a sliding window"

@@ -1,7 +1,13 @@
-"""Access to the files in ``convexplorer/resources`` (icons, lessons) in source and frozen builds."""
+"""Access to the top-level ``resources/`` folder (icons, lessons, style sheets) in every kind of install.
+
+It installs as the package ``convexplorer.resources`` (see setup.py); a
+PyInstaller build carries it at ``convexplorer/resources``; a source checkout
+used without installing has it at the repository's root.
+"""
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 from pathlib import Path
 
@@ -16,7 +22,14 @@ def resources_dir() -> Path:
         frozen = Path(base) / "convexplorer" / "resources"
         if frozen.is_dir():
             return frozen
-    return Path(__file__).resolve().parent.parent / "resources"
+    try:
+        spec = importlib.util.find_spec("convexplorer.resources")
+    except ImportError:
+        spec = None
+    for location in (spec.submodule_search_locations or []) if spec is not None else []:
+        if Path(location).is_dir():
+            return Path(location)
+    return Path(__file__).resolve().parents[2] / "resources"
 
 
 def _drawn_icon() -> QIcon:
