@@ -132,8 +132,6 @@ def test_to_tf_dataset_matches_image_and_labels():
 
 @pytest.mark.slow  # ~10 s on an idle 2-core CPU (12 epochs); the learnability promise of the shapes set
 def test_a_small_convnet_learns_shapes_quickly():
-    import time
-
     import keras
 
     keras.utils.set_random_seed(0)
@@ -151,15 +149,12 @@ def test_a_small_convnet_learns_shapes_quickly():
         keras.layers.Dense(len(ds.class_names), activation="softmax"),
     ])
     model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
-    start = time.perf_counter()
-    # A quick version of the 64x64 default; stop as soon as it is learnt.
+    # A quick version of the 64x64 default; stop as soon as it is learnt (its speed: benchmarks/data.py).
     done = keras.callbacks.LambdaCallback(
         on_epoch_end=lambda _e, logs: setattr(model, "stop_training", logs["val_accuracy"] >= 0.92))
     hist = model.fit(ds.to_tf_dataset("train", 32), validation_data=ds.to_tf_dataset("validation", 64, shuffle=False),
                      epochs=14, verbose=0, callbacks=[done])
-    elapsed = time.perf_counter() - start
     assert max(hist.history["val_accuracy"]) >= 0.9, hist.history["val_accuracy"]
-    assert elapsed < 60
 
 
 # --- folders -------------------------------------------------------------------------------

@@ -18,6 +18,9 @@ from convexplorer.ui.state import AppState  # noqa: E402
 from convexplorer.ui.tfloader import load_tensorflow_now  # noqa: E402
 
 TRAIN_TIMEOUT_MS = 120_000
+#: Epochs of the real training test: at 8, accuracy after training ranged 72-100 % over weight seeds
+#: (and so over CPUs, whose rounding acts like another seed); at 12 every seed tried reached >= 97.5 %.
+EPOCHS = 12
 
 
 @pytest.fixture(scope="module")
@@ -46,29 +49,30 @@ def test_real_training_learns_shapes_and_feeds_charts_inspect_and_runs(qtbot, pa
     state = panel.state
     models = []
     state.model_changed.connect(lambda m, label: models.append((m, label)))
-    panel.epochs_spin.setValue(8)
+    panel.epochs_spin.setValue(EPOCHS)
     panel.batch_spin.setValue(16)
     with qtbot.waitSignal(panel.evaluation_finished, timeout=TRAIN_TIMEOUT_MS) as ev:
         assert panel.start_training(model=_model(shapes))
         assert panel.is_training() and panel.stop_button.isEnabled() and not panel.start_button.isEnabled()
     res = ev.args[0]
     r = panel.last_result
-    assert r.reason == "completed" and r.epochs_done == 8
-    # the stated accuracy: >= 85 % on the 40 held-out test shapes after 8 epochs
+    assert r.reason == "completed" and r.epochs_done == EPOCHS
+    # the stated accuracy: >= 85 % on the 40 held-out test shapes after 12 epochs (seeded weights and
+    # data order; seeds 0-5 all reach 97.5-100 % here, so another CPU's rounding keeps a wide margin)
     assert res.accuracy >= 0.85, res.accuracy
     assert res.confusion.sum() == len(shapes.subset_indices("test"))
     # every batch reached the loss chart, every epoch the validation curve, from the same numbers as the history
     spe = int(np.ceil(len(shapes.subset_indices("train")) / 16))
     chart = panel.charts["loss"]
     xb, yb = chart.data("loss/train/batch")
-    assert xb.size == 8 * spe == r.steps_done
+    assert xb.size == EPOCHS * spe == r.steps_done
     np.testing.assert_allclose(yb, r.history.batch["loss"])
-    np.testing.assert_allclose(xb[spe - 1 :: spe], np.arange(1, 9))  # batch spe of epoch e sits at e + 1
+    np.testing.assert_allclose(xb[spe - 1 :: spe], np.arange(1, EPOCHS + 1))  # batch spe of epoch e sits at e + 1
     xv, yv = chart.data("loss/val/epoch")
-    np.testing.assert_allclose(xv, np.arange(1, 9))
+    np.testing.assert_allclose(xv, np.arange(1, EPOCHS + 1))
     np.testing.assert_allclose(yv, r.history.epoch["val_loss"])
-    assert panel.charts["accuracy"].data("accuracy/val/epoch")[1].size == 8
-    assert panel.charts["learning_rate"].data("lr/batch")[1] == pytest.approx([3e-3] * (8 * spe))
+    assert panel.charts["accuracy"].data("accuracy/val/epoch")[1].size == EPOCHS
+    assert panel.charts["learning_rate"].data("lr/batch")[1] == pytest.approx([3e-3] * (EPOCHS * spe))
     # the model went to Inspect, the run was kept with its evaluation, results are shown
     assert models and models[-1][0] is panel.session.model
     assert panel.runs_list.count() >= 1 and panel.run_info.has_model and panel.run_info.has_best
@@ -87,12 +91,12 @@ def test_real_training_learns_shapes_and_feeds_charts_inspect_and_runs(qtbot, pa
     with qtbot.waitSignal(panel.training_finished, timeout=TRAIN_TIMEOUT_MS) as done:
         assert panel.continue_training(1)
         assert "batch size stays 16" in panel.message_label.text()
-    assert done.args[0].epochs_done == 9 and done.args[0].history.num_epochs == 9
+    assert done.args[0].epochs_done == EPOCHS + 1 and done.args[0].history.num_epochs == EPOCHS + 1
     assert panel.session.settings.early_stopping and panel.session.settings.batch_size == 16
-    assert xb.size == 8 * spe and chart.data("loss/train/batch")[0].size == 9 * spe  # still 16 a batch
+    assert xb.size == EPOCHS * spe and chart.data("loss/train/batch")[0].size == (EPOCHS + 1) * spe  # still 16 a batch
     qtbot.waitUntil(lambda: not panel.is_training(), timeout=10_000)
-    assert chart.data("loss/val/epoch")[0].tolist() == list(range(1, 10))
-    assert read_run(panel.run_info.path).epochs_done == 9
+    assert chart.data("loss/val/epoch")[0].tolist() == list(range(1, EPOCHS + 2))
+    assert read_run(panel.run_info.path).epochs_done == EPOCHS + 1
 
 
 def test_gallery_click_opens_the_example_in_inspect(qtbot, panel, shapes):
