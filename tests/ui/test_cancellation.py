@@ -118,9 +118,10 @@ def module_window(qapp, tmp_path_factory):
 
 @pytest.fixture
 def window(module_window):
-    """The module's window, shown (the leak check closes windows left open after each test)."""
+    """The module's window, shown for the test and hidden after it (closing it would shut its panels down)."""
     module_window.show()
     yield module_window
+    module_window.hide()
 
 
 # --------------------------------------------------------------------------- thumbnails (the loader function)

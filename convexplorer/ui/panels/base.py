@@ -4,21 +4,28 @@ A panel subclasses :class:`Panel`, builds its widgets in ``__init__`` (cheap:
 no TensorFlow import there) and, if it needs TensorFlow, sets
 ``needs_tensorflow = True``: until ``state.tensorflow_ready`` fires, the panel
 shows a "loading TensorFlow..." banner and its ``on_tensorflow_ready`` runs
-once TF is in. Long work goes through ``convexplorer.ui.workers`` and
-``shutdown`` cancels it.
+once TF is in. Long work starts with :meth:`Panel.run_in_thread` (a
+tracked ``convexplorer.ui.workers`` worker); :meth:`Panel.shutdown` cancels
+and joins that work, stops every timer of the panel and its widgets, and from
+then on refuses new work, so a timer or a queued signal firing while the
+window closes can never start a thread that outlives it.
 """
 
 from __future__ import annotations
 
+import logging
 import sys
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication, QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from convexplorer.ui.state import AppState
+from convexplorer.ui import workers
 from convexplorer.ui.workers import Worker
+
+log = logging.getLogger(__name__)
 
 
 class Panel(QWidget):
@@ -35,6 +42,7 @@ class Panel(QWidget):
         super().__init__(parent)
         self.state = state
         self._workers: list[Worker] = []
+        self._shut_down = False
         self._outer = QVBoxLayout(self)
         self._outer.setContentsMargins(0, 0, 0, 0)
         self._outer.setSpacing(0)
@@ -61,21 +69,29 @@ class Panel(QWidget):
         """Open a dropped or command-line path; return True if this panel took it."""
         return False
 
-    def prepare_screenshot(self) -> None:
-        """Put the panel into a representative state for ``--screenshot`` (may block)."""
-
-    def screenshot_variants(self) -> list[tuple[str, Callable[[], None]]]:
-        """Extra states worth a screenshot, as (name, prepare) pairs run after ``prepare_screenshot``."""
-        return []
-
     def track(self, worker: Worker) -> Worker:
         """Remember a worker so that :meth:`shutdown` cancels and joins it."""
         self._workers = [w for w in self._workers if w.is_running()]
         self._workers.append(worker)
         return worker
 
+    @property
+    def is_shut_down(self) -> bool:
+        """True once :meth:`shutdown` has run: the panel starts no more work."""
+        return self._shut_down
+
+    def run_in_thread(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Worker | None:
+        """Run a core call on a tracked worker; ``None`` (nothing started) once the panel is shut down."""
+        if self._shut_down:
+            log.debug("%s is shut down: %s not started", self.key, getattr(fn, "__name__", fn))
+            return None
+        return self.track(workers.run_in_thread(fn, *args, **kwargs))
+
     def shutdown(self) -> None:
-        """Cancel and join this panel's workers (window closing, test teardown)."""
+        """Refuse new work, stop every timer, cancel and join this panel's workers (window closing, tests)."""
+        self._shut_down = True
+        for timer in self.findChildren(QTimer):
+            timer.stop()
         for w in self._workers:
             w.cancel()
         for w in self._workers:
