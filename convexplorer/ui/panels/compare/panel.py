@@ -71,8 +71,9 @@ class ComparePanel(Panel):
         self.confusion_a_title, self.confusion_b_title = cm.confusion_a_title, cm.confusion_b_title
         self.cell_list, self.cell_hint = cells.cell_list, cells.cell_hint
         self.cam_pred_view, self.cam_true_view = cells.cam_pred_view, cells.cam_true_view
-        self.timeline_run_combo, self.open_timeline_button = self.timeline_tab.timeline_run_combo, self.timeline_tab.open_timeline_button
-        self.timeline_view = self.timeline_tab.timeline_view
+        tl = self.timeline_tab
+        self.timeline_run_combo, self.open_timeline_button, self.timeline_view = (
+            tl.timeline_run_combo, tl.open_timeline_button, tl.timeline_view)
 
     def _wire(self) -> None:
         for part in (self.models_tab, self.confusion_tab, self.timeline_tab):
