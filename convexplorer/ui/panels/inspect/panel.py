@@ -337,7 +337,7 @@ class InspectPanel(Panel):
         if not layer:
             self._set_message("This model has no convolution layer to show patterns of.")
             return
-        self.patterns_tab.cancel_running()
+        self.patterns_tab.cancel()  # a new search replaces a running one
         filters = filter_count(model, layer)
         if filters is not None and n > filters:
             n = filters  # asking for more patterns than the layer has filters: show them all

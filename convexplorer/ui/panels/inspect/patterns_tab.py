@@ -106,13 +106,8 @@ class PatternsTab(QWidget):
 
     # --- a search in a worker ----------------------------------------------------------------
     def cancel(self) -> None:
-        """Cancel the running search."""
+        """Cancel the running search (a no-op once it has ended)."""
         if self.worker is not None:
-            self.worker.cancel()
-
-    def cancel_running(self) -> None:
-        """Cancel the search if it is still running (a new one replaces it)."""
-        if self.worker is not None and self.worker.is_running():
             self.worker.cancel()
 
     def begin(self) -> None:
