@@ -1,0 +1,403 @@
+"""InspectPanel: builds the parts of the Inspect panel and wires them to the state and to workers.
+
+The panel holds the subject (model and image), starts the core calls through
+``ui/workers.py`` and hands each result to the part that draws it. Its child
+widgets are the parts' widgets, reachable under the same names as before the
+split (``panel.layer_combo``, ``panel.patterns_button``...), for lessons and tests.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QPushButton, QSplitter, QTabWidget, QWidget
+
+from convexplorer.core.errors import ConvExplorerError
+from convexplorer.ui.panels.base import Panel
+from convexplorer.ui.panels.inspect.cam_tab import CamTab
+from convexplorer.ui.panels.inspect.jobs import analyse, cam_and_saliency, filter_count, layer_maps, load_application, open_model_file
+from convexplorer.ui.panels.inspect.kernels_tab import KernelGrid
+from convexplorer.ui.panels.inspect.latest import LatestOnly
+from convexplorer.ui.panels.inspect.maps_tab import FeatureMapsTab
+from convexplorer.ui.panels.inspect.patterns_tab import PatternsTab
+from convexplorer.ui.panels.inspect.side_column import SideColumn
+from convexplorer.ui.panels.inspect.subject import Subject
+from convexplorer.ui.workers import Worker, run_in_thread
+
+
+class InspectPanel(Panel):
+    """Predictions, feature maps, filter patterns, kernels, Grad-CAM and saliency of a model on an image."""
+
+    title = "Inspect"
+    key = "inspect"
+    needs_tensorflow = True
+
+    #: A view was brought up to date: "model", "analysis", "maps", "cam", "patterns".
+    updated = Signal(str)
+
+    def __init__(self, state, parent: QWidget | None = None) -> None:
+        super().__init__(state, parent)
+        #: The model and the image under inspection.
+        self.subject = Subject()
+        self._build_parts()
+        self._expose_widgets()
+        #: Analysis, maps, Grad-CAM and pattern requests: only the newest of each kind is drawn.
+        self.requests = LatestOnly(self.track, self.busy_label.setText, self.updated.emit, self._show_error)
+        self._wire()
+        state.model_changed.connect(self._on_model_changed)
+        state.image_opened.connect(self.load_image_file)
+        state.image_array_opened.connect(self._on_image_array)
+        self._set_tf_enabled(state.tf_ready)
+        if state.tf_ready and state.model is not None:
+            self._on_model_changed(state.model, state.model_label)
+
+    # --- parts ---------------------------------------------------------------------------------
+    def _build_parts(self) -> None:
+        from convexplorer.ui.widgets.timeline_view import TimelineView
+
+        root = QHBoxLayout(self.body)
+        root.setContentsMargins(6, 6, 6, 6)
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        root.addWidget(splitter)
+        self.side = SideColumn()
+        splitter.addWidget(self.side)
+        self.tabs = QTabWidget()
+        self.export_button = QPushButton("Export PNG…")
+        self.export_button.setToolTip("Save the view in the current tab as a PNG image")
+        self.tabs.setCornerWidget(self.export_button)
+        splitter.addWidget(self.tabs)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([320, 960])
+        self.maps_tab = FeatureMapsTab()
+        self.patterns_tab = PatternsTab()
+        self.kernel_grid = KernelGrid()
+        self.cam_tab = CamTab()
+        self.timeline_view = TimelineView()  # the learning timeline of the current (or last) training run
+        for tab, text in ((self.maps_tab, "Feature maps"), (self.patterns_tab, "Filter patterns"),
+                          (self.kernel_grid, "First-layer kernels"), (self.cam_tab, "Grad-CAM and saliency"),
+                          (self.timeline_view, "Timeline")):
+            self.tabs.addTab(tab, text)
+        self.state.timeline_changed.connect(lambda tl, live: self.timeline_view.set_timeline(tl, live=live))
+
+    def _expose_widgets(self) -> None:
+        """The parts' widgets under the panel's names, as lessons, tests and the main window use them."""
+        self.model_box = self.side.model_box
+        self.model_label = self.model_box.model_label
+        self.open_model_button = self.model_box.open_model_button
+        self.app_combo = self.model_box.app_combo
+        self.weights_combo = self.model_box.weights_combo
+        self.include_top_check = self.model_box.include_top_check
+        self.load_app_button = self.model_box.load_app_button
+        self.model_progress = self.model_box.model_progress
+        self.model_cancel_button = self.model_box.model_cancel_button
+        self.image_box = self.side.image_box
+        self.open_image_button = self.image_box.open_image_button
+        self.image_label = self.image_box.image_label
+        self.input_thumb = self.image_box.input_thumb
+        self.topk_chart = self.side.topk_chart
+        self.message = self.side.message
+        self.busy_label = self.side.busy_label
+        self.prev_layer_button = self.maps_tab.prev_layer_button
+        self.next_layer_button = self.maps_tab.next_layer_button
+        self.layer_combo = self.maps_tab.layer_combo
+        self.scale_combo = self.maps_tab.scale_combo
+        self.maps_grid = self.maps_tab.maps_grid
+        self.enlarged_view = self.maps_tab.enlarged_view
+        self.rf_view = self.maps_tab.rf_view
+        self.maps_hint = self.maps_tab.maps_hint
+        self.pattern_layer_combo = self.patterns_tab.pattern_layer_combo
+        self.pattern_count = self.patterns_tab.pattern_count
+        self.pattern_steps = self.patterns_tab.pattern_steps
+        self.pattern_step_size = self.patterns_tab.pattern_step_size
+        self.pattern_size = self.patterns_tab.pattern_size
+        self.patterns_button = self.patterns_tab.patterns_button
+        self.pattern_cancel_button = self.patterns_tab.pattern_cancel_button
+        self.pattern_progress = self.patterns_tab.pattern_progress
+        self.pattern_grid = self.patterns_tab.pattern_grid
+        self.cam_class_combo = self.cam_tab.cam_class_combo
+        self.cam_layer_combo = self.cam_tab.cam_layer_combo
+        self.cam_opacity = self.cam_tab.cam_opacity
+        self.cam_cmap_combo = self.cam_tab.cam_cmap_combo
+        self.cam_view = self.cam_tab.cam_view
+        self.saliency_view = self.cam_tab.saliency_view
+        self.cam_info = self.cam_tab.cam_info
+
+    def _wire(self) -> None:
+        self.model_box.open_file_requested.connect(self.load_model_file)
+        self.model_box.application_requested.connect(self.load_application)
+        self.image_box.open_requested.connect(self.load_image_file)
+        self.maps_tab.layer_chosen.connect(self._on_layer_chosen)
+        self.patterns_tab.compute_requested.connect(self._on_patterns)
+        self.cam_tab.settings_changed.connect(self._on_cam_settings)
+        self.export_button.clicked.connect(self._on_export)
+
+    def _set_tf_enabled(self, ready: bool) -> None:
+        self.model_box.set_tf_ready(ready)
+        self.patterns_tab.set_tf_ready(ready)
+
+    # --- what tests read: the subject and the running workers ----------------------------------
+    @property
+    def _model(self) -> Any:
+        return self.subject.model
+
+    @property
+    def _raw_image(self) -> np.ndarray | None:
+        return self.subject.raw_image
+
+    @property
+    def _image(self) -> np.ndarray | None:
+        return self.subject.image
+
+    @property
+    def _x(self) -> np.ndarray | None:
+        return self.subject.x
+
+    @property
+    def _maps(self) -> np.ndarray | None:
+        return self.maps_tab.maps
+
+    @property
+    def _model_worker(self) -> Worker | None:
+        return self.model_box.worker
+
+    @property
+    def _pattern_worker(self) -> Worker | None:
+        return self.patterns_tab.worker
+
+    # --- Panel hooks ---------------------------------------------------------------------------
+    def on_tensorflow_ready(self) -> None:
+        """Enable the model controls; adopt a model that arrived while TF was loading."""
+        self._set_tf_enabled(True)
+        if self.subject.model is None and self.state.model is not None:
+            self._on_model_changed(self.state.model, self.state.model_label)
+        else:
+            self._refresh()
+
+    def open_path(self, path: Path) -> bool:
+        """Take image files (dropped or from the command line)."""
+        from convexplorer.core.images import is_image_path
+
+        if not is_image_path(path):
+            return False
+        self.load_image_file(str(path))
+        return True
+
+    def shutdown(self) -> None:
+        """Cancel running work (patterns, downloads) and join the workers."""
+        self.timeline_view.shutdown()
+        super().shutdown()
+
+    # --- model ---------------------------------------------------------------------------------
+    def set_model(self, model: Any, label: str, app_name: str | None = None, labels: list[str] | None = None) -> None:
+        """Inspect ``model`` from now on (``app_name``: its keras.applications preprocessing)."""
+        # Without labels: the current data set's class names, when they match the model's outputs.
+        names = getattr(getattr(self.state, "dataset", None), "class_names", None)
+        self.subject.set_model(model, label, app_name, labels, names)
+        self.maps_tab.set_model(model)
+        self._set_message("")
+        try:
+            shape = self.subject.model_input_shape()
+        except ConvExplorerError as exc:
+            self._set_message(str(exc))
+            shape = None
+        if shape and shape[0]:
+            self.patterns_tab.fit_size(int(shape[0]))
+        self.model_box.show_model(label, shape)
+        self._fit_image()
+        self.updated.emit("model")
+        self._refresh()
+
+    def _on_model_changed(self, model: Any, label: str) -> None:
+        if model is None or not self.state.tf_ready:
+            return
+        self.set_model(model, label or getattr(model, "name", "model"))
+
+    def load_model_file(self, path: str) -> None:
+        """Open a .keras file in a worker and inspect it."""
+        self._run_model_job(open_model_file, path, done=lambda m: self.set_model(m, Path(path).name))
+
+    def load_application(self, name: str, weights: str | None, include_top: bool = True,
+                         input_shape: tuple[int, int, int] | None = None) -> None:
+        """Build a keras.applications network in a worker (downloading ImageNet weights if asked)."""
+        self._run_model_job(load_application, name, weights, include_top, input_shape, done=self.adopt_application)
+
+    def adopt_application(self, info: dict) -> None:
+        """Inspect the network that ``jobs.load_application`` built."""
+        label = f"{info['name']} · {info['weights']}"
+        self.set_model(info["model"], label, app_name=info["name"], labels=info["labels"])
+
+    def _run_model_job(self, fn: Callable[..., Any], *args: Any, done: Callable[[Any], None]) -> None:
+        self.model_box.begin()
+        self._set_message("")
+        worker = self.track(run_in_thread(fn, *args))
+        self.model_box.watch(worker)
+        worker.result.connect(done)
+        worker.error.connect(self._show_error)
+
+    # --- image ---------------------------------------------------------------------------------
+    def _on_image_array(self, array: Any, label: str) -> None:
+        self.set_image(np.asarray(array, np.float32), label or "image")
+
+    def load_image_file(self, path: str) -> bool:
+        """Open an image file (validated by core.images); errors appear in the panel."""
+        from convexplorer.core.images import load_image
+
+        try:
+            img = load_image(path)
+        except ConvExplorerError as exc:
+            self._set_message(str(exc))
+            return False
+        self.set_image(img, Path(path).name)
+        return True
+
+    def set_image(self, image: np.ndarray, name: str, analyse: bool = True) -> None:
+        """Use ``image`` (H x W x C in [0, 1]); it is fitted to the model and classified."""
+        self.subject.set_image(image, name)
+        self._set_message("")
+        self._fit_image()
+        if analyse:
+            self._refresh()
+
+    def _fit_image(self) -> None:
+        s = self.subject
+        if s.raw_image is None:
+            return
+        try:
+            shape = s.fit()
+        except ConvExplorerError as exc:
+            self.maps_tab.set_input(None)
+            self._set_message(str(exc))
+            return
+        self.image_box.show_image(s.image, s.image_name, s.raw_image.shape[:2], shape)
+        self.maps_tab.set_input(s.image)
+        self.cam_tab.set_base(s.image)
+
+    # --- analysis ------------------------------------------------------------------------------
+    def _refresh(self) -> None:
+        """Recompute everything for the current model and image (in a worker)."""
+        s = self.subject
+        if not s.ready() or not self.state.tf_ready:
+            return
+        self.topk_chart.clear("Classifying…")
+        self.requests.submit(
+            "analysis", analyse, s.model, s.x, self.layer_combo.currentText() or None,
+            self.cam_tab.cam_class, self.cam_tab.chosen_layer(), s.labels, on_result=self.show_analysis,
+        )
+
+    def show_analysis(self, out: dict) -> None:
+        """Hand the result of ``jobs.analyse`` to every part."""
+        self.subject.analysis = out
+        self.maps_tab.set_layers(out["spatial"], out["maps"][0] if out["maps"] else None)
+        self.patterns_tab.set_layers(out["convs"] or out["spatial"])
+        cam = out.get("cam")
+        self.cam_tab.set_layers(out["spatial"], cam.layer_name if cam else None)
+        if out["probs"] is not None:
+            self.cam_tab.set_classes(len(out["probs"]), self.subject.label)
+        if out["topk"] is not None:
+            note = "random weights: scores mean nothing" if "random weights" in self.subject.model_label else ""
+            self.topk_chart.set_predictions(out["topk"], note)
+        else:
+            self.topk_chart.clear(out.get("topk_error", "This model is not a classifier."))
+        if out["maps"] is not None:
+            self.maps_tab.show_maps(*out["maps"])
+        self.kernel_grid.show_kernels(out["kernels"])
+        self._show_cam(out)
+
+    def _on_layer_chosen(self, name: str) -> None:
+        s = self.subject
+        if s.ready():
+            self.requests.submit("maps", layer_maps, s.model, s.x, name, on_result=lambda r: self.maps_tab.show_maps(*r))
+
+    def _on_cam_settings(self) -> None:
+        s = self.subject
+        if not s.ready() or self.cam_tab.class_count == 0:
+            return
+        cam_class = self.cam_tab.take_class()
+        self.requests.submit("cam", cam_and_saliency, s.model, s.x, cam_class, self.cam_tab.chosen_layer(),
+                             on_result=self._show_cam)
+
+    def _show_cam(self, out: dict) -> None:
+        cam = out.get("cam")
+        self.cam_tab.show_cam(cam, out.get("saliency"), self.subject.label(cam.class_index) if cam else None)
+        if cam is not None:
+            self.topk_chart.set_highlight(cam.class_index)
+
+    def _on_patterns(self) -> None:
+        from convexplorer.core import inspect as ins
+
+        model = self.subject.model
+        if model is None:
+            self._set_message("Load a model first.")
+            return
+        asked = self.patterns_tab.settings()
+        layer, n = asked.layer, asked.count
+        if not layer:
+            self._set_message("This model has no convolution layer to show patterns of.")
+            return
+        self.patterns_tab.cancel()  # a new search replaces a running one
+        filters = filter_count(model, layer)
+        if filters is not None and n > filters:
+            n = filters  # asking for more patterns than the layer has filters: show them all
+            self._set_message(f"{layer} has {filters} filters: showing all {filters}.")
+        token = self.requests.next_token("patterns")
+        self.patterns_tab.begin()
+        worker = self.track(run_in_thread(
+            ins.filter_patterns, model, layer, n, steps=asked.steps, size=asked.size, step_size=asked.step_size,
+        ))
+        self.patterns_tab.watch(worker)
+        worker.result.connect(lambda v, t=token, ly=layer: self.requests.deliver(
+            "patterns", t, (ly, v), lambda r: self.patterns_tab.show_patterns(*r)))
+        worker.error.connect(self._show_error)
+
+    # --- read-outs for lessons and tests --------------------------------------------------------
+    def has_model(self) -> bool:
+        """Whether a model is loaded."""
+        return self.subject.model is not None
+
+    def has_image(self) -> bool:
+        """Whether an image is loaded."""
+        return self.subject.raw_image is not None
+
+    def analysed(self) -> bool:
+        """Whether the current model and image have been classified and drawn."""
+        return self.subject.analysis is not None and self.has_model() and self.has_image()
+
+    def patterns_shown(self) -> int:
+        """How many filter patterns are on screen."""
+        return self.patterns_tab.shown
+
+    def use_sample(self, name: str) -> None:
+        """Use one of the built-in sample images (``convexplorer.core.samples.SAMPLES``)."""
+        from convexplorer.core.samples import SAMPLES
+
+        if name not in SAMPLES:
+            raise ConvExplorerError(f"no sample image '{name}'; there are {', '.join(SAMPLES)}")
+        self.set_image(SAMPLES[name](), name)
+
+    # --- export and messages -------------------------------------------------------------------
+    def export_view(self, path: str) -> bool:
+        """Save the current tab's view as a PNG; False (with a message) if it cannot be written."""
+        ok = self.tabs.currentWidget().grab().save(str(path), "PNG")
+        if not ok:
+            self._set_message(f"cannot save {Path(path).name}: check the folder exists and is writable")
+        return ok
+
+    def _on_export(self) -> None:
+        name = self.tabs.tabText(self.tabs.currentIndex()).lower().replace(" ", "-")
+        path, _ = QFileDialog.getSaveFileName(self, "Export view as PNG", f"{name}.png", "PNG images (*.png)")
+        if path:
+            if not path.lower().endswith(".png"):
+                path += ".png"
+            if self.export_view(path):
+                self.state.status.emit(f"saved {Path(path).name}")
+
+    def _set_message(self, text: str) -> None:
+        self.side.set_message(text)
+
+    def _show_error(self, message: str, details: str = "") -> None:
+        self.busy_label.setText("")
+        self._set_message(message)
+        self.updated.emit("error")
