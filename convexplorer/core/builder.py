@@ -15,7 +15,7 @@ from typing import Any, Optional
 
 from .errors import ConvExplorerError, SpecError
 from .progress import ProgressFn, check_cancel, report
-from .spec import CompileSpec, LayerSpec, ModelSpec, pair
+from .spec import INPUT_ID, LAYER_KINDS, CompileSpec, HeadSpec, LayerSpec, ModelSpec, normalize_quad, pair
 from .summary import MeasuredBase, register_measured_base, summarize
 
 
@@ -59,6 +59,28 @@ def _activation(layer: LayerSpec) -> str:
     return layer.get("activation")
 
 
+#: Kinds that combine a list of inputs.
+MERGE_LAYERS = tuple(k for k, kind in LAYER_KINDS.items() if kind.is_merge and kind.editable)
+
+
+def _keras_layer(layer: LayerSpec, name: str) -> Any:
+    """A layer kept as Keras config (imported, not editable), rebuilt with Keras's own deserializer.
+
+    ``safe_mode`` stays on: a Lambda's bytecode is refused unless the user allowed it when opening.
+    """
+    import keras
+
+    config = layer.get("config")
+    if not isinstance(config, dict) or not layer.get("class_name"):
+        raise SpecError(f'{name}: a kept Keras layer needs its class name and configuration')
+    try:
+        rebuilt = keras.layers.deserialize({"class_name": layer.get("class_name"), "config": dict(config, name=name)})
+    except Exception as exc:  # noqa: BLE001 - Keras raises many types here
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise SpecError(f'{name}: Keras cannot rebuild this {layer.get("class_name")} layer: {first}') from None
+    return rebuilt
+
+
 def _apply(layer: LayerSpec, name: str, x: Any, spec: ModelSpec, load_weights: bool,
            progress: Optional[ProgressFn], cancel: Optional[threading.Event]) -> Any:
     from keras import layers as L
@@ -79,9 +101,39 @@ def _apply(layer: LayerSpec, name: str, x: Any, spec: ModelSpec, load_weights: b
         strides = pair(g("strides")) if g("strides") is not None else None
         return cls(pair(g("pool_size")), strides=strides, padding=g("padding"), name=name)(x)
     if k == "GlobalAveragePooling2D":
-        return L.GlobalAveragePooling2D(name=name)(x)
+        return L.GlobalAveragePooling2D(keepdims=bool(g("keepdims")), name=name)(x)
     if k == "GlobalMaxPooling2D":
-        return L.GlobalMaxPooling2D(name=name)(x)
+        return L.GlobalMaxPooling2D(keepdims=bool(g("keepdims")), name=name)(x)
+    if k == "DepthwiseConv2D":
+        return L.DepthwiseConv2D(pair(g("kernel_size")), strides=pair(g("strides")), padding=g("padding"),
+                                 depth_multiplier=g("depth_multiplier"), dilation_rate=pair(g("dilation_rate")),
+                                 activation=_activation(layer), use_bias=g("use_bias"), name=name)(x)
+    if k == "Conv2DTranspose":
+        return L.Conv2DTranspose(g("filters"), pair(g("kernel_size")), strides=pair(g("strides")), padding=g("padding"),
+                                 activation=_activation(layer), use_bias=g("use_bias"), name=name)(x)
+    if k == "UpSampling2D":
+        return L.UpSampling2D(pair(g("size")), interpolation=g("interpolation"), name=name)(x)
+    if k in ("ZeroPadding2D", "Cropping2D"):
+        t, b, left, right = normalize_quad(g("padding" if k == "ZeroPadding2D" else "cropping"))  # type: ignore[misc]
+        cls = L.ZeroPadding2D if k == "ZeroPadding2D" else L.Cropping2D
+        return cls(((t, b), (left, right)), name=name)(x)
+    if k == "Reshape":
+        return L.Reshape(tuple(int(v) for v in g("target_shape")), name=name)(x)
+    if k == "ReLU":
+        max_value = g("max_value")
+        return L.ReLU(max_value=None if max_value is None else float(max_value),
+                      negative_slope=float(g("negative_slope")), threshold=float(g("threshold")), name=name)(x)
+    if k == "LayerNormalization":
+        return L.LayerNormalization(axis=int(g("axis")), epsilon=float(g("epsilon")), center=bool(g("center")),
+                                    scale=bool(g("scale")), name=name)(x)
+    if k == "Normalization":
+        return L.Normalization(axis=int(g("axis")), name=name)(x)
+    if k in MERGE_LAYERS:
+        if k == "Concatenate":
+            return L.Concatenate(axis=int(g("axis")), name=name)(list(x))
+        return getattr(L, k)(name=name)(list(x))
+    if k == "KerasLayer":
+        return _keras_layer(layer, name)(x)
     if k == "Flatten":
         return L.Flatten(name=name)(x)
     if k == "Dense":
@@ -92,7 +144,8 @@ def _apply(layer: LayerSpec, name: str, x: Any, spec: ModelSpec, load_weights: b
     if k == "Dropout":
         return L.Dropout(float(g("rate")), name=name)(x)
     if k == "BatchNormalization":
-        return L.BatchNormalization(name=name)(x)
+        return L.BatchNormalization(axis=int(g("axis")), momentum=float(g("momentum")), epsilon=float(g("epsilon")),
+                                    center=bool(g("center")), scale=bool(g("scale")), name=name)(x)
     if k == "Rescaling":
         return L.Rescaling(float(g("scale")), offset=float(g("offset")), name=name)(x)
     if k == "RandomFlip":
@@ -166,10 +219,15 @@ def make_optimizer(settings: CompileSpec) -> Any:
 
 def make_metrics(settings: CompileSpec) -> list[Any]:
     """Keras metric objects/names for the compile settings."""
+    return metric_objects(settings.metrics)
+
+
+def metric_objects(names: list[str]) -> list[Any]:
+    """Keras metric objects/names for metric names of ``spec.METRICS``."""
     import keras
 
     out: list[Any] = []
-    for m in settings.metrics:
+    for m in names:
         if m == "accuracy":
             out.append("accuracy")
         elif m == "top_k_categorical_accuracy":
@@ -182,16 +240,39 @@ def make_metrics(settings: CompileSpec) -> list[Any]:
             out.append(keras.metrics.Precision(name="precision"))
         elif m == "recall":
             out.append(keras.metrics.Recall(name="recall"))
+        elif m == "mean_absolute_error":
+            out.append(keras.metrics.MeanAbsoluteError(name="mae"))
         else:
             raise SpecError(f'unknown metric "{m}"')
     return out
 
 
-def compile_model(model: Any, settings: CompileSpec) -> Any:
-    """Compile ``model`` with the spec's optimizer, learning rate, loss and metrics; returns it."""
+def compile_model(model: Any, settings: CompileSpec, heads: list[HeadSpec] | None = None) -> Any:
+    """Compile ``model`` with the spec's optimizer and learning rate; returns it.
+
+    One output: the compile settings' loss and metrics. Several heads (a model whose outputs
+    are a dict keyed by head name): each head's own loss, loss weight and metrics.
+    """
     settings.validate()
+    if heads and len(heads) > 1:
+        model.compile(
+            optimizer=make_optimizer(settings),
+            loss={h.name: h.loss for h in heads},
+            loss_weights={h.name: float(h.loss_weight) for h in heads},
+            metrics={h.name: metric_objects(h.metrics) for h in heads},
+        )
+        return model
+    if heads and not model_has_dict_outputs(model):
+        head = heads[0]
+        model.compile(optimizer=make_optimizer(settings), loss=head.loss, metrics=metric_objects(head.metrics))
+        return model
     model.compile(optimizer=make_optimizer(settings), loss=settings.loss, metrics=make_metrics(settings))
     return model
+
+
+def model_has_dict_outputs(model: Any) -> bool:
+    """True when the model's outputs are a dict (one entry per head)."""
+    return isinstance(getattr(model, "_outputs_struct", None), dict) or isinstance(getattr(model, "output", None), dict)
 
 
 def build_model(spec: ModelSpec, compile: bool = True, load_weights: bool = True,
@@ -201,13 +282,14 @@ def build_model(spec: ModelSpec, compile: bool = True, load_weights: bool = True
     ``load_weights=False`` builds pretrained bases with random weights (tests, quick previews).
     """
     spec.validate()
-    summary = summarize(spec)
-    while summary.pending:  # a base not measured yet: measure it now (we build with Keras anyway)
-        for application, shape in summary.pending:
-            measure_base(application, shape, cancel=cancel)
+    if spec.is_chain():  # shapes are checked without Keras (graph summaries: core.summary, in progress)
         summary = summarize(spec)
-    if not summary.valid:
-        raise SpecError(summary.error)
+        while summary.pending:  # a base not measured yet: measure it now (we build with Keras anyway)
+            for application, shape in summary.pending:
+                measure_base(application, shape, cancel=cancel)
+            summary = summarize(spec)
+        if not summary.valid:
+            raise SpecError(summary.error)
     if not spec.layers:
         raise SpecError("the design has no layers: add at least one layer")
     check_cancel(cancel)
@@ -216,19 +298,29 @@ def build_model(spec: ModelSpec, compile: bool = True, load_weights: bool = True
     names = spec.layer_names()
     n = len(spec.layers)
     inputs = keras.Input(shape=tuple(spec.input_shape), name="input_layer")
-    x = inputs
+    tensors: dict[str, Any] = {INPUT_ID: inputs}
     try:
         for i, (layer, name) in enumerate(zip(spec.layers, names)):
             check_cancel(cancel)
             report(progress, i, n, f"adding {name}")
-            x = _apply(layer, name, x, spec, load_weights, progress, cancel)
+            sources = []
+            for src, port in spec.inputs_of(i):
+                t = tensors[src]
+                sources.append(t[port] if isinstance(t, (list, tuple)) else t)
+            x = sources if LAYER_KINDS[layer.kind].is_merge else sources[0]
+            tensors[layer.id] = _apply(layer, name, x, spec, load_weights, progress, cancel)
     except ConvExplorerError:
         raise
-    except ValueError as exc:  # Keras refused something the summary let through
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else "ValueError"
+    except (ValueError, TypeError) as exc:  # Keras refused something the summary let through
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise SpecError(f"{layer.kind} {name!r}: Keras refused it: {first}") from None
-    model = keras.Model(inputs, x, name=keras_model_name(spec.name))
+    heads = spec.output_heads()
+    if len(heads) > 1:
+        outputs: Any = {h.name: tensors[h.node] for h in heads}
+    else:
+        outputs = tensors[heads[0].node]
+    model = keras.Model(inputs, outputs, name=keras_model_name(spec.name))
     if compile:
-        compile_model(model, spec.compile)
+        compile_model(model, spec.compile, spec.heads or None)
     report(progress, n, n, "model built")
     return model

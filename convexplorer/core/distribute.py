@@ -248,7 +248,7 @@ def build_spec_in_scope(spec: Any, strategy: Any, load_weights: bool = True,
         model = build_model(spec, compile=False, load_weights=load_weights, progress=progress, cancel=cancel)
         if mixed_precision_enabled():
             model = keep_output_float32(model)
-        compile_model(model, spec.compile)
+        compile_model(model, spec.compile, spec.heads or None)
     return model
 
 

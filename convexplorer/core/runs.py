@@ -30,7 +30,10 @@ from typing import Any, Optional
 
 from .errors import ConvExplorerError, ModelFileError
 from .training import History, TrainingResult, TrainingSettings
-from .workspace import FORMAT_VERSION, atomic_write_json, atomic_write_text, read_json, runs_dir
+from .workspace import atomic_write_json, atomic_write_text, read_json, runs_dir
+
+#: Version of the run.json files we write.
+RUN_FORMAT_VERSION = 1
 
 RUN_FILE = "run.json"
 HISTORY_FILE = "history.json"
@@ -192,7 +195,7 @@ def save_run(
 
 def _info_to_dict(info: RunInfo) -> dict[str, Any]:
     return {
-        "format_version": FORMAT_VERSION,
+        "format_version": RUN_FORMAT_VERSION,
         "id": info.id,
         "label": info.label,
         "created": info.created,

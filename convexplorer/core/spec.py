@@ -1,257 +1,89 @@
-"""Model designs as plain data: ``ModelSpec``, ``LayerSpec`` and ``CompileSpec``.
+"""Model designs as plain data: ``ModelSpec`` (a graph of ``LayerSpec`` nodes), ``HeadSpec``, ``CompileSpec``.
 
-A design is a list of layers applied one after the other to an image input of
-``input_shape`` (height, width, channels), plus compile settings. It round-trips
-through JSON (``to_json`` / ``from_json``, with a ``format_version`` field) and
-validates with :class:`~convexplorer.core.errors.SpecError` messages that name
-the offending layer. No TensorFlow here: ``core.summary`` infers shapes and
-parameter counts from a spec, ``core.builder`` turns it into a ``keras.Model``.
+A design is a directed acyclic graph over one image input of ``input_shape``
+(height, width, channels). Its nodes are :class:`LayerSpec` objects (a layer
+kind, its parameters, a stable ``id``, an optional name and canvas position),
+kept in ``ModelSpec.layers`` in an order where every node comes after its
+inputs. Edges are port-indexed: ``node.inputs[k] = (source id, output port)``
+feeds input port ``k`` of the node; the source ``"input"`` is the image input.
+A node whose ``inputs`` is ``None`` takes the output of the node before it in
+the list (the first node takes the image), so a stack of layers is simply a
+chain and every design written before graphs existed opens unchanged.
 
-Every layer kind is described in :data:`LAYER_KINDS` by its parameters
-(:class:`ParamDef`), so that forms can be generated and values checked.
+The model's outputs are named heads (:class:`HeadSpec`), each with its own
+loss, loss weight and metrics; a design without heads has one, on its last
+node, trained with the compile settings' loss and metrics. Named groups of
+nodes (:class:`GroupSpec`) are what the canvas collapses into one box.
+
+It round-trips through JSON (``to_json`` / ``from_json``, ``format_version``
+2; version 1 files, plain stacks, are read as chains) and validates with
+:class:`~convexplorer.core.errors.SpecError` messages that name the offending
+node. No TensorFlow here: ``core.summary`` infers shapes and parameter counts
+from a spec, ``core.builder`` turns it into a ``keras.Model``.
+
+Every layer kind is described in :data:`LAYER_KINDS` (``core.layer_kinds``) by
+its parameters (:class:`ParamDef`), so that forms can be generated and values
+checked.
 """
 
 from __future__ import annotations
 
 import copy
 import json
-import re
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any, Iterable, Sequence
 
 from .errors import SpecError
+from .layer_kinds import (  # noqa: F401 - re-exported: the catalogue used to live here
+    ACTIVATIONS,
+    APPLICATION_NAMES,
+    KNOWN_APPLICATIONS,
+    LAYER_KINDS,
+    LOSS_FOR_LABELS,
+    LOSSES,
+    METRICS,
+    NAME_RE,
+    OPTIMIZERS,
+    TRAINABLE_MODES,
+    LayerKind,
+    ParamDef,
+    default_params,
+    name_prefix,
+)
 
 #: Version of the JSON design format written by :meth:`ModelSpec.to_json`.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+#: The id of the image input, as a source in ``LayerSpec.inputs``.
+INPUT_ID = "input"
+#: Largest design accepted (nodes): beyond this, forms and the canvas stop being usable.
+MAX_NODES = 2000
 
-ACTIVATIONS = ("relu", "linear", "sigmoid", "softmax", "tanh", "elu", "selu", "gelu", "swish", "leaky_relu")
-OPTIMIZERS = ("rmsprop", "adam", "nadam", "sgd")
-LOSSES = ("sparse_categorical_crossentropy", "categorical_crossentropy", "binary_crossentropy")
-METRICS = ("accuracy", "top_k_categorical_accuracy", "sparse_top_k_categorical_accuracy", "auc", "precision", "recall")
-#: Which loss fits which kind of label.
-LOSS_FOR_LABELS = {
-    "integer": "sparse_categorical_crossentropy",
-    "one-hot": "categorical_crossentropy",
-    "binary": "binary_crossentropy",
-}
-#: Conv bases from keras.applications whose shapes and parameters are known without building them.
-KNOWN_APPLICATIONS = ("VGG16", "Xception", "ResNet50")
-
-
-def _application_names() -> tuple[str, ...]:
-    try:
-        from .zoo import APPLICATIONS
-    except ImportError:  # pragma: no cover - the zoo ships with the app
-        return KNOWN_APPLICATIONS
-    return KNOWN_APPLICATIONS + tuple(n for n in APPLICATIONS if n not in KNOWN_APPLICATIONS)
-
-
-#: Every base the builder offers: the known three first, then the rest of keras.applications (measured once).
-APPLICATION_NAMES = _application_names()
-TRAINABLE_MODES = ("frozen", "trainable", "fine_tune")
-
-
-@dataclass(frozen=True)
-class ParamDef:
-    """One parameter of a layer kind: its type, default and allowed values."""
-
-    name: str
-    type: str  # "int", "float", "pair", "choice", "bool", "str", "pair_or_none"
-    default: Any
-    label: str = ""
-    choices: tuple[Any, ...] = ()
-    minimum: float | None = None
-    maximum: float | None = None
-    help: str = ""
-
-
-def _conv_params(separable: bool = False) -> tuple[ParamDef, ...]:
-    params = [
-        ParamDef("filters", "int", 32, "Filters", minimum=1, maximum=100_000, help="number of output channels"),
-        ParamDef("kernel_size", "pair", (3, 3), "Kernel size", minimum=1, maximum=1000),
-        ParamDef("strides", "pair", (1, 1), "Strides", minimum=1, maximum=1000),
-        ParamDef("padding", "choice", "valid", "Padding", choices=("valid", "same")),
-        ParamDef("dilation_rate", "pair", (1, 1), "Dilation", minimum=1, maximum=1000),
-    ]
-    if separable:
-        params.append(ParamDef("depth_multiplier", "int", 1, "Depth multiplier", minimum=1, maximum=1000))
-    params += [
-        ParamDef("activation", "choice", "relu", "Activation", choices=ACTIVATIONS),
-        ParamDef("use_bias", "bool", True, "Use bias"),
-    ]
-    return tuple(params)
-
-
-def _pool_params() -> tuple[ParamDef, ...]:
-    return (
-        ParamDef("pool_size", "pair", (2, 2), "Pool size", minimum=1, maximum=1000),
-        ParamDef("strides", "pair_or_none", None, "Strides", minimum=1, maximum=1000, help="empty: same as the pool size"),
-        ParamDef("padding", "choice", "valid", "Padding", choices=("valid", "same")),
-    )
-
-
-@dataclass(frozen=True)
-class LayerKind:
-    """A kind of layer the builder offers, with its parameters and palette group."""
-
-    kind: str
-    group: str
-    params: tuple[ParamDef, ...]
-    description: str
-
-    def param(self, name: str) -> ParamDef:
-        """The definition of one parameter."""
-        for p in self.params:
-            if p.name == name:
-                return p
-        raise KeyError(name)
-
-
-#: Every layer kind, in palette order.
-LAYER_KINDS: dict[str, LayerKind] = {
-    k.kind: k
-    for k in (
-        LayerKind("Conv2D", "Convolution", _conv_params(), "2-D convolution: slides learned filters over the image"),
-        LayerKind(
-            "SeparableConv2D", "Convolution", _conv_params(True), "depthwise then pointwise convolution: fewer parameters"
-        ),
-        LayerKind("MaxPooling2D", "Pooling", _pool_params(), "keeps the largest value of each window"),
-        LayerKind("AveragePooling2D", "Pooling", _pool_params(), "averages each window"),
-        LayerKind("GlobalAveragePooling2D", "Pooling", (), "one average per channel: image -> vector"),
-        LayerKind("GlobalMaxPooling2D", "Pooling", (), "one maximum per channel: image -> vector"),
-        LayerKind("Flatten", "Core", (), "unrolls the feature maps into one vector"),
-        LayerKind(
-            "Dense",
-            "Core",
-            (
-                ParamDef("units", "int", 64, "Units", minimum=1, maximum=1_000_000),
-                ParamDef(
-                    "units_from_classes",
-                    "bool",
-                    False,
-                    "Units = classes",
-                    help="use the number of classes (1 with binary cross-entropy): for the output layer",
-                ),
-                ParamDef("activation", "choice", "relu", "Activation", choices=ACTIVATIONS),
-                ParamDef("use_bias", "bool", True, "Use bias"),
-            ),
-            "fully connected layer",
-        ),
-        LayerKind("Activation", "Core", (ParamDef("activation", "choice", "relu", "Activation", choices=ACTIVATIONS),), "applies an activation function"),
-        LayerKind(
-            "Dropout",
-            "Regularization",
-            (ParamDef("rate", "float", 0.5, "Rate", minimum=0.0, maximum=0.99, help="fraction of inputs set to 0 in training"),),
-            "randomly drops inputs while training",
-        ),
-        LayerKind("BatchNormalization", "Regularization", (), "normalizes activations per channel"),
-        LayerKind(
-            "Rescaling",
-            "Preprocessing",
-            (
-                ParamDef("scale", "float", 1 / 255, "Scale", minimum=-1e6, maximum=1e6),
-                ParamDef("offset", "float", 0.0, "Offset", minimum=-1e6, maximum=1e6),
-            ),
-            "multiplies the pixels by a scale and adds an offset",
-        ),
-        LayerKind(
-            "RandomFlip",
-            "Augmentation",
-            (ParamDef("mode", "choice", "horizontal", "Mode", choices=("horizontal", "vertical", "horizontal_and_vertical")),),
-            "random mirror images while training",
-        ),
-        LayerKind(
-            "RandomRotation",
-            "Augmentation",
-            (ParamDef("factor", "float", 0.1, "Factor", minimum=0.0, maximum=1.0, help="fraction of a full turn"),),
-            "random rotations while training",
-        ),
-        LayerKind(
-            "RandomZoom",
-            "Augmentation",
-            (ParamDef("height_factor", "float", 0.2, "Factor", minimum=-0.99, maximum=1.0),),
-            "random zoom while training",
-        ),
-        LayerKind(
-            "RandomTranslation",
-            "Augmentation",
-            (
-                ParamDef("height_factor", "float", 0.1, "Height factor", minimum=0.0, maximum=1.0),
-                ParamDef("width_factor", "float", 0.1, "Width factor", minimum=0.0, maximum=1.0),
-            ),
-            "random shifts while training",
-        ),
-        LayerKind(
-            "RandomContrast",
-            "Augmentation",
-            (ParamDef("factor", "float", 0.2, "Factor", minimum=0.0, maximum=1.0),),
-            "random contrast changes while training",
-        ),
-        LayerKind(
-            "ResidualBlock",
-            "Blocks",
-            (
-                ParamDef("filters", "int", 32, "Filters", minimum=1, maximum=100_000),
-                ParamDef("pooling", "bool", False, "Max-pool (halve the size)"),
-            ),
-            "two 3x3 convs plus a shortcut added back (Chollet, DLwP ch. 9)",
-        ),
-        LayerKind(
-            "Pretrained",
-            "Blocks",
-            (
-                ParamDef("application", "choice", "VGG16", "Base", choices=APPLICATION_NAMES),
-                ParamDef("weights", "choice", "imagenet", "Weights", choices=("imagenet", "none")),
-                ParamDef("trainable", "choice", "frozen", "Training", choices=TRAINABLE_MODES),
-                ParamDef("fine_tune_from", "str", "", "Fine-tune from layer", help="first trainable layer of the base"),
-            ),
-            "a keras.applications conv base (no top), frozen or fine-tuned",
-        ),
-    )
-}
-
-#: Keras's default layer-name prefix per kind (snake case of the class name).
-_NAME_PREFIX = {
-    "Conv2D": "conv2d",
-    "SeparableConv2D": "separable_conv2d",
-    "MaxPooling2D": "max_pooling2d",
-    "AveragePooling2D": "average_pooling2d",
-    "GlobalAveragePooling2D": "global_average_pooling2d",
-    "GlobalMaxPooling2D": "global_max_pooling2d",
-    "BatchNormalization": "batch_normalization",
-    "ResidualBlock": "residual_block",
-}
-
-_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
-
-
-def default_params(kind: str) -> dict[str, Any]:
-    """The default parameter values of a layer kind."""
-    if kind not in LAYER_KINDS:
-        raise SpecError(f'unknown layer type "{kind}"; expected one of: {", ".join(LAYER_KINDS)}')
-    return {p.name: copy.deepcopy(p.default) for p in LAYER_KINDS[kind].params}
-
-
-def name_prefix(kind: str) -> str:
-    """The prefix of automatic names for a kind, as Keras spells it ("conv2d", "dense")."""
-    if kind in _NAME_PREFIX:
-        return _NAME_PREFIX[kind]
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", kind).lower()
-
+#: A reference to one output of a node: (node id, output port).
+PortRef = tuple[str, int]
 
 @dataclass
 class LayerSpec:
-    """One layer of a design: its kind, parameters and an optional name."""
+    """One node of a design: its kind, parameters, optional name, stable id, inputs and canvas position."""
 
     kind: str
     params: dict[str, Any] = field(default_factory=dict)
     name: str = ""
+    #: Stable id ("n7"), given by the ModelSpec when empty; edges and heads refer to it.
+    id: str = ""
+    #: One (source id, output port) per input port; None: the previous node's output (a chain).
+    inputs: list[PortRef] | None = None
+    #: Where the canvas draws the node (scene coordinates); None: placed by the auto-layout.
+    position: tuple[float, float] | None = None
 
     def __post_init__(self) -> None:
         if self.kind in LAYER_KINDS:
             merged = default_params(self.kind)
             merged.update(self.params)
             self.params = merged
+        if self.inputs is not None:
+            self.inputs = [(str(src), int(port)) for src, port in self.inputs]
+        if self.position is not None:
+            self.position = (float(self.position[0]), float(self.position[1]))
 
     def get(self, key: str) -> Any:
         """A parameter value, falling back to the kind's default."""
@@ -259,12 +91,23 @@ class LayerSpec:
             return self.params[key]
         return LAYER_KINDS[self.kind].param(key).default
 
+    @property
+    def editable(self) -> bool:
+        """False for layers kept as Keras config (kinds ConvExplorer cannot edit)."""
+        return LAYER_KINDS[self.kind].editable if self.kind in LAYER_KINDS else False
+
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""
-        params = {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.params.items()}
+        params = {k: _jsonable(v) for k, v in self.params.items()}
         d: dict[str, Any] = {"kind": self.kind, "params": params}
         if self.name:
             d["name"] = self.name
+        if self.id:
+            d["id"] = self.id
+        if self.inputs is not None:
+            d["inputs"] = [[src, port] for src, port in self.inputs]
+        if self.position is not None:
+            d["position"] = [round(self.position[0], 2), round(self.position[1], 2)]
         return d
 
     @classmethod
@@ -284,7 +127,21 @@ class LayerSpec:
             raise SpecError(
                 f"layer {index + 1} ({kind}): unknown parameter {unknown[0]!r}; expected: {', '.join(sorted(known)) or 'none'}"
             )
-        return cls(kind, dict(params), str(d.get("name", "") or ""))
+        node_id = d.get("id", "")
+        if not isinstance(node_id, str) or (node_id and not NAME_RE.match(node_id)) or node_id == INPUT_ID:
+            raise SpecError(f"layer {index + 1} ({kind}): the id {node_id!r:.40} must be a short name of letters and digits")
+        inputs = d.get("inputs")
+        if inputs is not None:
+            inputs = _parse_inputs(inputs, f"layer {index + 1} ({kind})")
+        position = d.get("position")
+        if position is not None:
+            if (not isinstance(position, (list, tuple)) or len(position) != 2
+                    or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in position)):
+                raise SpecError(f"layer {index + 1} ({kind}): position must be [x, y], got {position!r:.60}")
+        name = d.get("name", "") or ""
+        if not isinstance(name, str):
+            raise SpecError(f"layer {index + 1} ({kind}): the name must be text, got {name!r:.40}")
+        return cls(kind, dict(params), name, node_id, inputs, tuple(position) if position is not None else None)
 
 
 @dataclass
@@ -351,8 +208,73 @@ def _as_float(value: Any, what: str) -> float:
 
 
 @dataclass
+class HeadSpec:
+    """One named output of the model: the node it reads, its loss, loss weight and metrics."""
+
+    name: str
+    node: str
+    loss: str = "sparse_categorical_crossentropy"
+    loss_weight: float = 1.0
+    metrics: list[str] = field(default_factory=lambda: ["accuracy"])
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return {"name": self.name, "node": self.node, "loss": self.loss, "loss_weight": self.loss_weight,
+                "metrics": list(self.metrics)}
+
+    @classmethod
+    def from_dict(cls, d: Any, index: int = 0) -> "HeadSpec":
+        """A head from a dict made by :meth:`to_dict`."""
+        where = f"head {index + 1}"
+        if not isinstance(d, dict):
+            raise SpecError(f"{where}: expected an object with a name and a node, got {d!r:.60}")
+        unknown = sorted(set(d) - {"name", "node", "loss", "loss_weight", "metrics"})
+        if unknown:
+            raise SpecError(f"{where}: unknown field {unknown[0]!r}")
+        name, node = d.get("name"), d.get("node")
+        if not isinstance(name, str) or not isinstance(node, str):
+            raise SpecError(f"{where}: name and node must be text, got {name!r:.40} and {node!r:.40}")
+        metrics = d.get("metrics", ["accuracy"])
+        if isinstance(metrics, str) or not isinstance(metrics, (list, tuple)):
+            raise SpecError(f"{where} ({name}): metrics must be a list of names, got {metrics!r:.60}")
+        return cls(name, node, str(d.get("loss", cls.loss)), _as_float(d.get("loss_weight", 1.0), f"{where}: loss weight"),
+                   [str(m) for m in metrics])
+
+
+@dataclass
+class GroupSpec:
+    """Named nodes that the canvas can collapse into one box (a block)."""
+
+    name: str
+    nodes: list[str] = field(default_factory=list)
+    collapsed: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return {"name": self.name, "nodes": list(self.nodes), "collapsed": self.collapsed}
+
+    @classmethod
+    def from_dict(cls, d: Any, index: int = 0) -> "GroupSpec":
+        """A group from a dict made by :meth:`to_dict`."""
+        if (not isinstance(d, dict) or not isinstance(d.get("name"), str) or not isinstance(d.get("nodes", []), list)
+                or not all(isinstance(n, str) for n in d.get("nodes", []))):
+            raise SpecError(f"group {index + 1}: expected a name and a list of node ids, got {d!r:.60}")
+        return cls(d["name"], list(d.get("nodes", [])), bool(d.get("collapsed", False)))
+
+
+@dataclass(frozen=True)
+class Edge:
+    """A connection: output ``source_port`` of ``source`` feeds input ``target_port`` of ``target``."""
+
+    source: str
+    source_port: int
+    target: str
+    target_port: int
+
+
+@dataclass
 class ModelSpec:
-    """A whole design: name, input shape (H, W, C), number of classes, layers, compile settings."""
+    """A whole design: name, input shape (H, W, C), classes, nodes, heads, groups, compile settings."""
 
     name: str = "model"
     input_shape: tuple[int, int, int] = (28, 28, 1)
@@ -360,13 +282,17 @@ class ModelSpec:
     layers: list[LayerSpec] = field(default_factory=list)
     compile: CompileSpec = field(default_factory=CompileSpec)
     description: str = ""
+    heads: list[HeadSpec] = field(default_factory=list)
+    groups: list[GroupSpec] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.input_shape = tuple(int(v) for v in self.input_shape)  # type: ignore[assignment]
+        self.ensure_ids()
 
     # --- JSON ---------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict with a ``format_version``."""
+        self.ensure_ids()
         d: dict[str, Any] = {
             "format_version": FORMAT_VERSION,
             "name": self.name,
@@ -375,6 +301,10 @@ class ModelSpec:
             "layers": [layer.to_dict() for layer in self.layers],
             "compile": self.compile.to_dict(),
         }
+        if self.heads:
+            d["heads"] = [h.to_dict() for h in self.heads]
+        if self.groups:
+            d["groups"] = [g.to_dict() for g in self.groups]
         if self.description:
             d["description"] = self.description
         return d
@@ -385,7 +315,7 @@ class ModelSpec:
 
     @classmethod
     def from_dict(cls, d: Any) -> "ModelSpec":
-        """A design from a dict made by :meth:`to_dict`; raises SpecError when it is not one."""
+        """A design from a dict made by :meth:`to_dict` (format 1 or 2); raises SpecError when it is not one."""
         if not isinstance(d, dict):
             raise SpecError(f"a model design must be a JSON object, got {type(d).__name__}")
         version = d.get("format_version")
@@ -407,14 +337,30 @@ class ModelSpec:
         layers = d.get("layers", [])
         if not isinstance(layers, list):
             raise SpecError(f'"layers" must be a list, got {type(layers).__name__}')
+        if len(layers) > MAX_NODES:
+            raise SpecError(f"the design has {len(layers):,} layers; ConvExplorer edits designs of up to {MAX_NODES:,}")
+        heads, groups = d.get("heads", []), d.get("groups", [])
+        if not isinstance(heads, list) or not isinstance(groups, list):
+            raise SpecError('"heads" and "groups" must be lists')
+        name, description = d.get("name", "model"), d.get("description", "")
+        if not isinstance(name, str) or not isinstance(description, str):
+            raise SpecError("the design's name and description must be text")
+        nodes = [LayerSpec.from_dict(item, i) for i, item in enumerate(layers)]
+        ids = [n.id for n in nodes if n.id]
+        if len(ids) != len(set(ids)):
+            twice = sorted({i for i in ids if ids.count(i) > 1})
+            raise SpecError(f'the node id "{twice[0]}" is used twice; ids must be unique')
         spec = cls(
-            name=str(d.get("name", "model")),
+            name=name,
             input_shape=shape_t,  # type: ignore[arg-type]
             num_classes=_as_int(d.get("num_classes", 10), "num_classes"),
-            layers=[LayerSpec.from_dict(item, i) for i, item in enumerate(layers)],
+            layers=nodes,
             compile=CompileSpec.from_dict(d.get("compile", {})),
-            description=str(d.get("description", "")),
+            description=description,
+            heads=[HeadSpec.from_dict(h, i) for i, h in enumerate(heads)],
+            groups=[GroupSpec.from_dict(g, i) for i, g in enumerate(groups)],
         )
+        spec.check_references()
         return spec
 
     @classmethod
@@ -424,6 +370,8 @@ class ModelSpec:
             data = json.loads(text)
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise SpecError(f"not valid JSON: {exc}") from None
+        except RecursionError:
+            raise SpecError("not a model design: the JSON is nested too deeply") from None
         return cls.from_dict(data)
 
     # --- helpers -----------------------------------------------------------------
@@ -432,13 +380,16 @@ class ModelSpec:
         layers = []
         for layer in self.layers:
             twin = object.__new__(LayerSpec)
-            twin.kind, twin.name = layer.kind, layer.name
+            twin.kind, twin.name, twin.id, twin.position = layer.kind, layer.name, layer.id, layer.position
+            twin.inputs = None if layer.inputs is None else list(layer.inputs)
             twin.params = {k: (list(v) if isinstance(v, (list, tuple)) else copy.deepcopy(v) if isinstance(v, dict) else v)
                            for k, v in layer.params.items()}
             layers.append(twin)
         comp = CompileSpec(self.compile.optimizer, self.compile.learning_rate, self.compile.momentum,
                            self.compile.loss, list(self.compile.metrics))
-        return ModelSpec(self.name, tuple(self.input_shape), self.num_classes, layers, comp, self.description)
+        heads = [HeadSpec(h.name, h.node, h.loss, h.loss_weight, list(h.metrics)) for h in self.heads]
+        groups = [GroupSpec(g.name, list(g.nodes), g.collapsed) for g in self.groups]
+        return ModelSpec(self.name, tuple(self.input_shape), self.num_classes, layers, comp, self.description, heads, groups)
 
     def output_units(self) -> int:
         """Units of a Dense layer with ``units_from_classes``: 1 for binary cross-entropy, else the classes."""
@@ -456,7 +407,7 @@ class ModelSpec:
             if layer.name:
                 names.append(layer.name)
                 continue
-            prefix = name_prefix(layer.kind)
+            prefix = name_prefix(layer.kind, str(layer.params.get("class_name", "")))
             while True:
                 n = counters.get(prefix, 0)
                 counters[prefix] = n + 1
@@ -467,13 +418,183 @@ class ModelSpec:
             names.append(candidate)
         return names
 
+    # --- the graph ------------------------------------------------------------------
+    def ensure_ids(self) -> None:
+        """Give every node without an id a fresh one ("n1", "n2", ...)."""
+        if all(layer.id for layer in self.layers):
+            return
+        taken = {layer.id for layer in self.layers if layer.id}
+        k = 0
+        for layer in self.layers:
+            if not layer.id:
+                while True:
+                    k += 1
+                    if f"n{k}" not in taken:
+                        break
+                layer.id = f"n{k}"
+                taken.add(layer.id)
+
+    def new_id(self) -> str:
+        """An id no node has yet."""
+        taken = {layer.id for layer in self.layers}
+        k = len(self.layers) + 1
+        while f"n{k}" in taken:
+            k += 1
+        return f"n{k}"
+
+    @property
+    def nodes(self) -> list[LayerSpec]:
+        """The nodes (the same list as ``layers``)."""
+        return self.layers
+
+    def index_of(self, node_id: str) -> int:
+        """Position of a node in ``layers``; SpecError when no node has that id."""
+        for i, layer in enumerate(self.layers):
+            if layer.id == node_id:
+                return i
+        raise SpecError(f'no node has the id "{node_id}"')
+
+    def node(self, node_id: str) -> LayerSpec:
+        """The node with this id."""
+        return self.layers[self.index_of(node_id)]
+
+    def node_by_name(self, name: str) -> LayerSpec:
+        """The node whose Keras name (its own or the automatic one) is ``name``."""
+        for layer, layer_name in zip(self.layers, self.layer_names()):
+            if layer_name == name:
+                return layer
+        raise SpecError(f'no layer is named "{name}"')
+
+    def inputs_of(self, index: int) -> list[PortRef]:
+        """The resolved inputs of the node at ``index`` (a chain node reads the node before it)."""
+        layer = self.layers[index]
+        if layer.inputs is not None:
+            return list(layer.inputs)
+        return [(INPUT_ID, 0)] if index == 0 else [(self.layers[index - 1].id, 0)]
+
+    def edges(self) -> list[Edge]:
+        """Every connection, chain links included, in node order."""
+        self.ensure_ids()
+        return [Edge(src, port, layer.id, k)
+                for i, layer in enumerate(self.layers) for k, (src, port) in enumerate(self.inputs_of(i))]
+
+    def consumers(self) -> dict[str, list[str]]:
+        """For each node id (and the input), the ids of the nodes that read it."""
+        out: dict[str, list[str]] = {INPUT_ID: []}
+        out.update({layer.id: [] for layer in self.layers})
+        for e in self.edges():
+            out.setdefault(e.source, []).append(e.target)
+        return out
+
+    def is_chain(self) -> bool:
+        """True when the design is a plain stack: each node reads the one before it, one output on the last."""
+        for i in range(len(self.layers)):
+            expected = [(INPUT_ID, 0)] if i == 0 else [(self.layers[i - 1].id, 0)]
+            if self.inputs_of(i) != expected:
+                return False
+        if not self.heads:
+            return True
+        return len(self.heads) == 1 and bool(self.layers) and self.heads[0].node == self.layers[-1].id
+
+    def make_explicit(self) -> None:
+        """Write every node's inputs out (before an edit that breaks the chain order)."""
+        resolved = [self.inputs_of(i) for i in range(len(self.layers))]
+        for layer, ins in zip(self.layers, resolved):
+            layer.inputs = ins
+
+    def pin_heads(self) -> None:
+        """Make the implied head (the last node) explicit, so that a node added later does not
+        become the output by being last; the canvas does this before the first edit."""
+        if not self.heads:
+            self.heads = self.output_heads()
+
+    def output_heads(self) -> list[HeadSpec]:
+        """The heads, or the one implied head of a design without any (the last node, compile's loss/metrics)."""
+        if self.heads:
+            return list(self.heads)
+        if not self.layers:
+            return []
+        names = self.layer_names()
+        return [HeadSpec(names[-1], self.layers[-1].id, self.compile.loss, 1.0, list(self.compile.metrics))]
+
+    def check_references(self) -> None:
+        """Every edge, head and group refers to nodes that exist; raise SpecError naming the first that does not."""
+        self.ensure_ids()
+        ids = {layer.id for layer in self.layers}
+        names = self.layer_names()
+        for i, layer in enumerate(self.layers):
+            for k, (src, port) in enumerate(self.inputs_of(i)):
+                if src != INPUT_ID and src not in ids:
+                    raise SpecError(f'{_where(layer, names[i])}: input {k + 1} comes from "{src}", which is not a node of this design')
+                if port != 0 and not (src != INPUT_ID and self.node(src).kind == "KerasLayer"):
+                    raise SpecError(f"{_where(layer, names[i])}: input {k + 1} reads output {port} of {src!r}, which has only one output")
+        for h in self.heads:
+            if h.node not in ids:
+                raise SpecError(f'head "{h.name}" reads "{h.node}", which is not a node of this design')
+        for g in self.groups:
+            missing = [n for n in g.nodes if n not in ids]
+            if missing:
+                raise SpecError(f'group "{g.name}" holds "{missing[0]}", which is not a node of this design')
+
+    def topological_order(self) -> list[int]:
+        """Node indices with every node after its inputs (stable: list order where free); SpecError on a cycle."""
+        self.check_references()
+        index = {layer.id: i for i, layer in enumerate(self.layers)}
+        pending = [0] * len(self.layers)
+        readers: list[list[int]] = [[] for _ in self.layers]
+        for i in range(len(self.layers)):
+            for src, _ in self.inputs_of(i):
+                if src != INPUT_ID:
+                    pending[i] += 1
+                    readers[index[src]].append(i)
+        import heapq
+
+        ready = [i for i, n in enumerate(pending) if n == 0]
+        heapq.heapify(ready)
+        order: list[int] = []
+        while ready:
+            i = heapq.heappop(ready)
+            order.append(i)
+            for j in readers[i]:
+                pending[j] -= 1
+                if pending[j] == 0:
+                    heapq.heappush(ready, j)
+        if len(order) < len(self.layers):
+            names = self.layer_names()
+            cycle = self._find_cycle({i for i, n in enumerate(pending) if n > 0}, index)
+            path = " -> ".join(names[i] for i in cycle + cycle[:1])
+            raise SpecError(f"the connections form a cycle ({path}): a layer cannot feed its own input")
+        return order
+
+    def _find_cycle(self, stuck: set[int], index: dict[str, int]) -> list[int]:
+        """One cycle among the nodes a topological sort could not place, in data-flow order."""
+        start = min(stuck)
+        seen: dict[int, int] = {}
+        path: list[int] = []
+        i = start
+        while i not in seen:  # every stuck node has a stuck input: walk upstream until a node repeats
+            seen[i] = len(path)
+            path.append(i)
+            i = next(index[src] for src, _ in self.inputs_of(i) if src != INPUT_ID and index[src] in stuck)
+        return list(reversed(path[seen[i]:]))
+
+    def sort_topologically(self) -> None:
+        """Reorder ``layers`` so every node comes after its inputs (chain links are made explicit first)."""
+        order = self.topological_order()
+        if order == list(range(len(self.layers))):
+            return
+        self.make_explicit()
+        self.layers = [self.layers[i] for i in order]
+
     def validate(self) -> None:
-        """Check everything that does not need shapes; raise SpecError naming the offending layer."""
+        """Check everything that does not need shapes; raise SpecError naming the offending node."""
         h, w, c = self.input_shape
         if min(h, w, c) < 1:
             raise SpecError(f"input shape must be at least 1x1x1, got {h}x{w}x{c}")
         if self.num_classes < 1:
             raise SpecError(f"number of classes must be at least 1, got {self.num_classes}")
+        if len(self.layers) > MAX_NODES:
+            raise SpecError(f"the design has {len(self.layers):,} layers; ConvExplorer edits designs of up to {MAX_NODES:,}")
         names = self.layer_names()
         seen: set[str] = set()
         for i, (layer, name) in enumerate(zip(self.layers, names)):
@@ -481,7 +602,130 @@ class ModelSpec:
                 raise SpecError(f'{describe_layer(layer, i)}: the name "{name}" is used twice; layer names must be unique')
             seen.add(name)
             validate_layer(layer, i)
+        order = self.topological_order()
+        if order != list(range(len(self.layers))):
+            raise SpecError("the layers are not in an order where each comes after its inputs (sort_topologically fixes it)")
+        self._validate_wiring(names)
+        if self.heads:
+            head_names = [hd.name for hd in self.heads]
+            for hd in self.heads:
+                if not NAME_RE.match(hd.name):
+                    raise SpecError(f"head {hd.name!r:.40}: a head name may only use letters, digits, _ . - and cannot start with a digit")
+                if head_names.count(hd.name) > 1:
+                    raise SpecError(f'two heads are named "{hd.name}"; head names must be unique')
+                _validate_training(hd.loss, hd.metrics, f'head "{hd.name}"')
+                if not (0 <= hd.loss_weight <= 1e6):
+                    raise SpecError(f'head "{hd.name}": the loss weight must be between 0 and 1,000,000, got {hd.loss_weight:g}')
         self.compile.validate()
+
+    def _validate_wiring(self, names: list[str]) -> None:
+        """Arity of every node, inputs reachable from the image, and no branch that leads nowhere."""
+        readers = self.consumers()
+        for i, layer in enumerate(self.layers):
+            ins = self.inputs_of(i)
+            kind = LAYER_KINDS[layer.kind]
+            if len(ins) < kind.min_inputs:
+                need = "two or more inputs" if kind.min_inputs == 2 and kind.max_inputs is None else (
+                    f"{kind.min_inputs} input{'s' if kind.min_inputs > 1 else ''}")
+                got = "none is connected" if not ins else f"{len(ins)} {'is' if len(ins) == 1 else 'are'} connected"
+                raise SpecError(f"{_where(layer, names[i])}: {layer.kind} needs {need}; {got}")
+            if kind.max_inputs is not None and len(ins) > kind.max_inputs:
+                raise SpecError(f"{_where(layer, names[i])}: {layer.kind} takes {kind.max_inputs} input"
+                                f"{'s' if kind.max_inputs > 1 else ''}; {len(ins)} are connected")
+        outputs = {hd.node for hd in self.output_heads()}
+        for i, layer in enumerate(self.layers):
+            if not readers.get(layer.id) and layer.id not in outputs:
+                raise SpecError(f"{_where(layer, names[i])}: a dead-end branch: its output goes nowhere "
+                                "(connect it to a layer or make it a head)")
+
+    # --- editing (used by the canvas; each keeps the node order topological) ------------
+    def add_node(self, layer: LayerSpec, inputs: Sequence[PortRef] | None = None, index: int | None = None) -> LayerSpec:
+        """Insert ``layer`` (with explicit ``inputs`` if given) at ``index`` or the end; returns it with its id."""
+        if inputs is not None or any(node.inputs is not None for node in self.layers):
+            self.make_explicit()
+            if inputs is not None:
+                layer.inputs = [(str(s), int(p)) for s, p in inputs]
+        if not layer.id or any(node.id == layer.id for node in self.layers):
+            layer.id = self.new_id()
+        self.layers.insert(len(self.layers) if index is None else index, layer)
+        return layer
+
+    def remove_nodes(self, node_ids: Iterable[str]) -> None:
+        """Delete nodes, the edges into and out of them, their heads and their group memberships."""
+        gone = set(node_ids)
+        self.make_explicit()
+        self.layers = [layer for layer in self.layers if layer.id not in gone]
+        for layer in self.layers:
+            layer.inputs = [ref for ref in (layer.inputs or []) if ref[0] not in gone]
+        self.heads = [h for h in self.heads if h.node not in gone]
+        for g in self.groups:
+            g.nodes = [n for n in g.nodes if n not in gone]
+        self.groups = [g for g in self.groups if g.nodes]
+
+    def connect(self, source: str, target: str, port: int | None = None, source_port: int = 0) -> None:
+        """Feed ``source``'s output into ``target`` (at input ``port``, or a new last port); reorders if needed."""
+        self.make_explicit()
+        node = self.node(target)
+        if source != INPUT_ID:
+            self.node(source)  # raises for an unknown id
+        if source == target:
+            raise SpecError(f"{node.name or node.kind} cannot be connected to itself")
+        ins = list(node.inputs or [])
+        ref = (source, int(source_port))
+        if port is None or port >= len(ins):
+            ins.append(ref)
+        else:
+            ins[port] = ref
+        before = list(node.inputs or [])
+        node.inputs = ins
+        try:
+            self.sort_topologically()
+        except SpecError:
+            node.inputs = before
+            raise
+
+    def disconnect(self, target: str, port: int) -> None:
+        """Remove input ``port`` of ``target`` (the ports after it move up by one)."""
+        self.make_explicit()
+        node = self.node(target)
+        ins = list(node.inputs or [])
+        if 0 <= port < len(ins):
+            del ins[port]
+        node.inputs = ins
+
+
+def _where(layer: LayerSpec, name: str) -> str:
+    return f'{layer.kind} "{name}"'
+
+
+def _validate_training(loss: str, metrics: Sequence[str], where: str) -> None:
+    if loss not in LOSSES:
+        raise SpecError(f'{where}: unknown loss "{loss}"; expected one of {", ".join(LOSSES)}')
+    for m in metrics:
+        if m not in METRICS:
+            raise SpecError(f'{where}: unknown metric "{m}"; expected some of {", ".join(METRICS)}')
+
+
+def _parse_inputs(inputs: Any, where: str) -> list[PortRef]:
+    if not isinstance(inputs, list):
+        raise SpecError(f'{where}: "inputs" must be a list of [node id, output] pairs, got {inputs!r:.60}')
+    out: list[PortRef] = []
+    for ref in inputs:
+        if isinstance(ref, str):
+            ref = [ref, 0]
+        if (not isinstance(ref, (list, tuple)) or len(ref) != 2 or not isinstance(ref[0], str)
+                or isinstance(ref[1], bool) or not isinstance(ref[1], int) or ref[1] < 0):
+            raise SpecError(f'{where}: each input must be [node id, output number], got {ref!r:.60}')
+        out.append((ref[0], ref[1]))
+    return out
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    return value
 
 
 def _as_int(value: Any, what: str) -> int:
@@ -518,12 +762,30 @@ def normalize_pair(value: Any) -> tuple[int, int] | None:
     return None
 
 
+def normalize_quad(value: Any) -> tuple[int, int, int, int] | None:
+    """Padding or cropping as (top, bottom, left, right): from n, (rows, cols), ((t, b), (l, r)) or 4 numbers."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return (value,) * 4
+    if isinstance(value, (list, tuple)):
+        if len(value) == 4 and all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+            return tuple(value)  # type: ignore[return-value]
+        if len(value) == 2:
+            if all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+                return (value[0], value[0], value[1], value[1])
+            a, b = normalize_pair(value[0]), normalize_pair(value[1])
+            if a is not None and b is not None and all(isinstance(v, (list, tuple)) for v in value):
+                return (a[0], a[1], b[0], b[1])
+    return None
+
+
 def validate_layer(layer: LayerSpec, index: int = 0) -> None:
     """Check one layer's parameter values against its kind; raise SpecError naming it."""
     where = describe_layer(layer, index)
     if layer.kind not in LAYER_KINDS:
         raise SpecError(f'{where}: unknown layer type; expected one of: {", ".join(LAYER_KINDS)}')
-    if layer.name and not _NAME_RE.match(layer.name):
+    if layer.name and not NAME_RE.match(layer.name):
         raise SpecError(f"{where}: the name {layer.name!r} may only use letters, digits, _ . - and cannot start with a digit")
     kind = LAYER_KINDS[layer.kind]
     for p in kind.params:
@@ -551,6 +813,29 @@ def validate_layer(layer: LayerSpec, index: int = 0) -> None:
                 raise SpecError(f"{where}: {label} must be a whole number or a pair like [3, 3], got {value!r:.40}")
             if min(pair) < 1:
                 raise SpecError(f"{where}: {label} must be at least 1, got {pair[0]}x{pair[1]}")
+        elif p.type == "float_or_none":
+            if value is None:
+                continue
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise SpecError(f"{where}: {label} must be a number or empty, got {value!r:.40}")
+            if p.minimum is not None and value < p.minimum:
+                raise SpecError(f"{where}: {label} must be at least {p.minimum:g}, got {value:g}")
+            if p.maximum is not None and value > p.maximum:
+                raise SpecError(f"{where}: {label} must be at most {p.maximum:g}, got {value:g}")
+        elif p.type == "quad":
+            q = normalize_quad(value)
+            if q is None:
+                raise SpecError(f"{where}: {label} must be a whole number or [top, bottom, left, right], got {value!r:.40}")
+            if min(q) < 0:
+                raise SpecError(f"{where}: {label} cannot be negative, got {list(q)}")
+        elif p.type == "shape":
+            if (not isinstance(value, (list, tuple)) or not value or len(value) > 4
+                    or any(isinstance(v, bool) or not isinstance(v, int) or (v < 1 and v != -1) for v in value)
+                    or list(value).count(-1) > 1):
+                raise SpecError(f"{where}: {label} must be 1 to 4 whole numbers of at least 1 (one may be -1), got {value!r:.40}")
+        elif p.type == "config":
+            if value is not None and not isinstance(value, dict):
+                raise SpecError(f"{where}: {label} must be a Keras layer configuration (an object), got {value!r:.40}")
         elif p.type == "choice":
             if value not in p.choices:
                 raise SpecError(f'{where}: {label} must be one of {", ".join(map(str, p.choices))}; got {value!r:.40}')

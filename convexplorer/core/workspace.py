@@ -17,8 +17,8 @@ from typing import Any
 from .errors import ConvExplorerError
 
 APP_NAME = "ConvExplorer"
-#: Version of the JSON files we write (designs, runs, workspaces).
-FORMAT_VERSION = 1
+#: Version of the workspace files we write (2: the design inside is a graph, format 2).
+FORMAT_VERSION = 2
 
 
 class SaveError(ConvExplorerError):
@@ -29,10 +29,20 @@ class FormatError(ConvExplorerError):
     """A file is not one of ours, or was written by a newer ConvExplorer."""
 
 
-#: Upgrades of a workspace from format N to N + 1, applied in turn when an older file is opened.
-#: Format 1 is the first; the day the format changes, its step goes here, with a test that
-#: opens a file written in the old format.
-WORKSPACE_MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+def _design_as_graph(data: dict[str, Any]) -> dict[str, Any]:
+    """Format 1 -> 2: the design (a stack of layers, design format 1) becomes a graph design
+    (format 2): every layer gets a stable id, and stays a chain (each reads the one before)."""
+    from .spec import ModelSpec
+
+    upgraded = dict(data)
+    if data.get("spec"):
+        upgraded["spec"] = ModelSpec.from_dict(data["spec"]).to_dict()
+    return upgraded
+
+
+#: Upgrades of a workspace from format N to N + 1, applied in turn when an older file is opened
+#: (each with a test that opens a file written by the release that wrote format N).
+WORKSPACE_MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _design_as_graph}
 
 
 def upgrade_workspace(data: Any, name: str = "the workspace") -> dict[str, Any]:

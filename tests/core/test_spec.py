@@ -29,6 +29,14 @@ def _value(p):
     if p.type in ("pair", "pair_or_none"):
         pairs = st.tuples(st.integers(1, 5), st.integers(1, 5)).map(list)
         return st.one_of(st.none(), pairs) if p.type == "pair_or_none" else pairs
+    if p.type == "float_or_none":
+        return st.one_of(st.none(), st.floats(float(p.minimum), 100.0, allow_nan=False))
+    if p.type == "quad":
+        return st.lists(st.integers(0, 3), min_size=4, max_size=4)
+    if p.type == "shape":
+        return st.lists(st.integers(1, 8), min_size=1, max_size=3)
+    if p.type == "config":
+        return st.one_of(st.none(), st.fixed_dictionaries({"units": st.integers(1, 9)}))
     if p.type == "choice":
         return st.sampled_from(p.choices)
     if p.type == "bool":
@@ -47,6 +55,12 @@ def layer_specs(draw):
 @st.composite
 def model_specs(draw):
     layers = draw(st.lists(layer_specs(), max_size=6))
+    # some nodes read any earlier node (or the image) explicitly, at a canvas position: a graph
+    for i, layer in enumerate(layers):
+        if draw(st.booleans()):
+            sources = ["input"] + [f"n{j + 1}" for j in range(i)]
+            layer.inputs = [(src, 0) for src in draw(st.lists(st.sampled_from(sources), min_size=1, max_size=3))]
+            layer.position = (draw(st.integers(-500, 500)), draw(st.integers(-500, 500)))
     shape = draw(st.tuples(st.integers(1, 300), st.integers(1, 300), st.sampled_from([1, 3])))
     comp = CompileSpec(
         draw(st.sampled_from(["rmsprop", "adam", "nadam", "sgd"])),
@@ -171,3 +185,129 @@ def test_copy_is_equal_and_independent(spec):
     twin.compile.metrics.append("auc")
     assert ModelSpec.from_dict(spec.to_dict()).to_dict() == spec.to_dict()  # the original is untouched
     assert all("extra" not in layer.params for layer in spec.layers)
+
+
+# --- graphs ------------------------------------------------------------------------------------
+import pathlib  # noqa: E402
+
+from convexplorer.core.spec import INPUT_ID, MAX_NODES, GroupSpec, HeadSpec  # noqa: E402
+
+DATA = pathlib.Path(__file__).resolve().parent.parent / "data"
+
+
+def _residual_graph() -> tuple[ModelSpec, dict[str, str]]:
+    """input -> conv a -> conv b; add(a, b) -> global pool -> dense (a residual unit by hand)."""
+    g = ModelSpec(input_shape=(32, 32, 3), num_classes=4)
+    a = g.add_node(make_layer("Conv2D", padding="same"), [(INPUT_ID, 0)])
+    b = g.add_node(make_layer("Conv2D", padding="same"), [(a.id, 0)])
+    add = g.add_node(make_layer("Add"), [(a.id, 0), (b.id, 0)])
+    pool = g.add_node(make_layer("GlobalAveragePooling2D"), [(add.id, 0)])
+    out = g.add_node(make_layer("Dense", units_from_classes=True, activation="softmax"), [(pool.id, 0)])
+    return g, {"a": a.id, "b": b.id, "add": add.id, "pool": pool.id, "out": out.id}
+
+
+def test_a_stack_is_a_chain_with_stable_ids():
+    spec = preset("MNIST convnet")
+    assert spec.is_chain() and all(layer.inputs is None for layer in spec.layers)
+    ids = [layer.id for layer in spec.layers]
+    assert len(set(ids)) == len(ids) and ModelSpec.from_json(spec.to_json()).to_dict() == spec.to_dict()
+    edges = spec.edges()
+    assert [(e.source, e.target) for e in edges] == list(zip([INPUT_ID] + ids[:-1], ids))
+    assert [h.node for h in spec.output_heads()] == [ids[-1]]
+
+
+def test_graph_edges_are_port_indexed_and_round_trip():
+    g, n = _residual_graph()
+    g.validate()
+    assert not g.is_chain()
+    into_add = [(e.source, e.target_port) for e in g.edges() if e.target == n["add"]]
+    assert into_add == [(n["a"], 0), (n["b"], 1)]
+    assert g.consumers()[n["a"]] == [n["b"], n["add"]]
+    back = ModelSpec.from_json(g.to_json())
+    assert back.to_dict() == g.to_dict() and back.edges() == g.edges()
+
+
+def test_cycles_unconnected_inputs_and_dead_ends_are_refused_by_name():
+    g, n = _residual_graph()
+    with pytest.raises(SpecError, match=r"cycle \(add -> conv2d -> add\)"):
+        g.connect(n["add"], n["a"])
+    assert g.node(n["a"]).inputs == [(INPUT_ID, 0)]  # the refused edge is not kept
+    lonely = g.copy()
+    lonely.disconnect(n["add"], 1)
+    with pytest.raises(SpecError, match=r'Add "add": Add needs two or more inputs; 1 is connected'):
+        lonely.validate()
+    dead = g.copy()
+    dead.pin_heads()  # as the canvas does before its first edit: the output stays "dense"
+    dead.add_node(make_layer("Conv2D", name="spare"), [(n["a"], 0)])
+    dead.sort_topologically()
+    with pytest.raises(SpecError, match=r'Conv2D "spare": a dead-end branch'):
+        dead.validate()
+    assert [h.node for h in dead.heads] == [n["out"]]
+    dead.heads.append(HeadSpec("spare_head", dead.node_by_name("spare").id, "mean_squared_error", 0.5, []))
+    dead.validate()  # a second head is not a dead end
+    unplugged = g.copy()
+    unplugged.node(n["b"]).inputs = []
+    with pytest.raises(SpecError, match=r'Conv2D "conv2d_1": Conv2D needs 1 input; none is connected'):
+        unplugged.validate()
+
+
+def test_bad_graph_json_says_what_is_wrong():
+    g, n = _residual_graph()
+    d = g.to_dict()
+    d["layers"][2]["inputs"] = [[n["a"], 0], ["ghost", 0]]
+    with pytest.raises(SpecError, match=r'Add "add": input 2 comes from "ghost", which is not a node'):
+        ModelSpec.from_dict(d)
+    d = g.to_dict()
+    d["layers"][1]["id"] = d["layers"][0]["id"]
+    with pytest.raises(SpecError, match="is used twice"):
+        ModelSpec.from_dict(d)
+    d = g.to_dict()
+    d["layers"][0]["inputs"] = [[d["layers"][2]["id"], 0]]
+    spec = ModelSpec.from_dict(d)  # readable, but refused as a design
+    with pytest.raises(SpecError, match="cycle"):
+        spec.validate()
+    d = g.to_dict()
+    d["heads"] = [{"name": "h", "node": "nowhere"}]
+    with pytest.raises(SpecError, match='head "h" reads "nowhere"'):
+        ModelSpec.from_dict(d)
+    d = g.to_dict()
+    d["layers"] = [{"kind": "Dense", "params": {}}] * (MAX_NODES + 1)
+    with pytest.raises(SpecError, match=f"up to {MAX_NODES:,}"):
+        ModelSpec.from_dict(d)
+    with pytest.raises(SpecError, match="nested too deeply"):
+        ModelSpec.from_json("[" * 100_000 + "]" * 100_000)
+
+
+def test_removing_nodes_drops_their_edges_heads_and_groups():
+    g, n = _residual_graph()
+    g.heads = [HeadSpec("classes", n["out"])]
+    g.groups = [GroupSpec("unit", [n["a"], n["b"], n["add"]]), GroupSpec("only_b", [n["b"]])]
+    g.remove_nodes([n["b"]])
+    assert g.node(n["add"]).inputs == [(n["a"], 0)]
+    assert [grp.name for grp in g.groups] == ["unit"] and g.groups[0].nodes == [n["a"], n["add"]]
+    g.remove_nodes([n["out"]])
+    assert g.heads == []
+
+
+def test_design_files_of_the_release_before_graphs_open_unchanged():
+    """Every preset as format 1 wrote it: read as a chain with the same layers, names and summary."""
+    from convexplorer.core.summary import summarize
+
+    data = json.loads((DATA / "presets-format1.json").read_text())
+    assert len(data["presets"]) >= 14
+    for name, entry in data["presets"].items():
+        old = entry["design"]
+        assert old["format_version"] == 1
+        spec = ModelSpec.from_dict(old)
+        assert spec.is_chain(), name
+        assert len(spec.layers) == len(old["layers"]), name
+        for layer, was in zip(spec.layers, old["layers"]):
+            assert (layer.kind, layer.name) == (was["kind"], was.get("name", "")), name
+            params = layer.to_dict()["params"]
+            assert {k: params[k] for k in was["params"]} == was["params"], name
+            added = set(params) - set(was["params"])  # parameters kinds gained since: at their defaults
+            assert all(params[k] == LAYER_KINDS[layer.kind].param(k).default for k in added), (name, added)
+        s = summarize(spec)
+        assert (s.total, s.trainable, s.non_trainable) == tuple(entry["summary"][k] for k in ("total", "trainable", "non_trainable")), name
+        rows = [[r.name, r.kind, list(r.output_shape) if r.output_shape else None, r.params] for r in s.rows]
+        assert rows == entry["summary"]["rows"], name

@@ -92,3 +92,27 @@ def test_upgrade_checks_the_version_and_applies_each_step_in_turn(monkeypatch):
     monkeypatch.setattr(workspace, "WORKSPACE_MIGRATIONS", {1: lambda d: d})
     with pytest.raises(workspace.FormatError, match="format 2, which this version cannot upgrade"):
         workspace.upgrade_workspace(old)
+
+
+def test_a_workspace_written_before_graphs_opens_as_a_chain_of_the_same_layers():
+    """The real format 1 file (written by the release before graphs) upgrades to format 2: the
+    design inside becomes a graph design with stable ids that is still the same chain."""
+    from pathlib import Path
+
+    from convexplorer.core.spec import FORMAT_VERSION as DESIGN_FORMAT, ModelSpec
+    from convexplorer.core.summary import summarize
+
+    path = Path(__file__).resolve().parent.parent / "data" / "workspace-format1.cxw"
+    old = read_json(path)
+    assert old["format_version"] == 1 and old["spec"]["format_version"] == 1
+    new = workspace.upgrade_workspace(old, path.name)
+    assert new["format_version"] == workspace.FORMAT_VERSION == 2
+    assert new["spec"]["format_version"] == DESIGN_FORMAT == 2
+    assert new["panels"] == old["panels"] and new["app_version"] == old["app_version"]
+    ids = [layer["id"] for layer in new["spec"]["layers"]]
+    assert len(set(ids)) == len(ids) == len(old["spec"]["layers"])
+    spec = ModelSpec.from_dict(new["spec"])
+    assert spec.is_chain()
+    assert [(layer.kind, layer.name) for layer in spec.layers] == [(d["kind"], d.get("name", "")) for d in old["spec"]["layers"]]
+    assert summarize(spec).total == summarize(ModelSpec.from_dict(old["spec"])).total
+    assert workspace.upgrade_workspace(new) == new  # format 2 needs no step
