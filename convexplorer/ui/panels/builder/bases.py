@@ -12,7 +12,7 @@ from convexplorer.ui.workers import Worker, run_in_thread
 
 
 class BaseMeasurer(QObject):
-    """Measures each pretrained base once at a time; says when one is measured or failed."""
+    """Measures pretrained bases on workers, each at most once at a time; says when one is done or failed."""
 
     #: A base was measured (its key): its shapes and parameters are now known to the summary.
     measured = Signal(object)

@@ -18,7 +18,7 @@ class DesignBar(QWidget):
         super().__init__(parent)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
-        outer.setSpacing(4)  # as the panel's own column, so that the message line sits where it did
+        outer.setSpacing(4)  # the panel's own spacing: bar and message line sit as its other rows do
         bar = QHBoxLayout()
         bar.addWidget(QLabel("Preset:"))
         self.preset_combo = QComboBox()

@@ -28,3 +28,7 @@ class DiagramView(QGroupBox):
     def show_summary(self, summary: Summary, kinds: list[str], selected: int | None) -> None:
         """Draw the blocks of ``summary`` (layer ``kinds``), ``selected`` highlighted (a negative index: none)."""
         self.diagram.set_summary(summary, kinds, selected if selected is not None and selected >= 0 else None)
+
+    def select_layer(self, index: int) -> None:
+        """Highlight the block of layer ``index`` (a negative index: none)."""
+        self.diagram.set_selected(index if index >= 0 else None)

@@ -41,6 +41,10 @@ class InputSettings(QGroupBox):
         for spin in self.spins():
             spin.valueChanged.connect(self.edited)
 
+    def follows_dataset(self) -> bool:
+        """Whether the shape and classes are to be taken from the current data set."""
+        return self.follow_dataset_check.isChecked()
+
     def spins(self) -> tuple[QSpinBox, QSpinBox, QSpinBox, QSpinBox]:
         """Height, width, channels and classes."""
         return self.height_spin, self.width_spin, self.channels_spin, self.classes_spin
@@ -48,6 +52,10 @@ class InputSettings(QGroupBox):
     def input_shape(self) -> tuple[int, int, int]:
         """The shape typed in: (height, width, channels)."""
         return self.height_spin.value(), self.width_spin.value(), self.channels_spin.value()
+
+    def classes(self) -> int:
+        """The number of classes typed in."""
+        return self.classes_spin.value()
 
     def show_input(self, shape: tuple[int, int, int], classes: int) -> None:
         """Show a design's input shape and number of classes."""

@@ -93,6 +93,10 @@ class LayersColumn(QWidget):
         """Index of the selected layer (-1 if none)."""
         return self.layer_list.currentRow()
 
+    def select(self, index: int) -> None:
+        """Select the layer at ``index`` (as a click would)."""
+        self.layer_list.setCurrentRow(index)
+
     def show_layers(self, layers: list[LayerSpec], names: list[str], error_index: int | None) -> None:
         """Show the design's layers (with their Keras names), ``error_index`` in red."""
         self.layer_list.set_layers(layers, names, error_index, None)

@@ -134,7 +134,7 @@ class BuilderPanel(Panel):
         self.bases.failed.connect(lambda key, message: self._show_error(f"{key[0]} could not be measured: {message}"))
         self.bases.busy.connect(self._busy)
 
-    # ------------------------------------------------------------------ the design, as before the split
+    # ------------------------------------------------------------------ the design (kept in self.design)
     @property
     def spec(self) -> ModelSpec:
         """The design being edited (edit it through the panel so that every part follows)."""
@@ -240,11 +240,11 @@ class BuilderPanel(Panel):
         """The MNIST convnet with a 7x7 third conv on its 5x5 map: an invalid row (tests, screenshots)."""
         self.load_preset(SCREENSHOT_PRESET)
         self.set_layer_param(4, "kernel_size", [7, 7])
-        self.layer_list.setCurrentRow(4)
+        self.layers_column.select(4)
 
     # ------------------------------------------------------------------ redraw
     def _load_spec(self, spec: ModelSpec, message: str = "") -> None:
-        follow = self.follow_dataset_check.isChecked() and self.state.dataset is not None
+        follow = self.input_settings.follows_dataset() and self.state.dataset is not None
         self.design.spec = spec
         if follow:
             self.design.apply_dataset(self.state.dataset)
@@ -263,7 +263,7 @@ class BuilderPanel(Panel):
             self._updating = False
 
     def _update_enabled(self) -> None:
-        self.input_settings.set_following(self.follow_dataset_check.isChecked() and self.state.dataset is not None)
+        self.input_settings.set_following(self.input_settings.follows_dataset() and self.state.dataset is not None)
         self.compile_settings.refresh(self.spec.compile.loss)
 
     def _changed_if(self, select: int | None) -> None:
@@ -281,7 +281,7 @@ class BuilderPanel(Panel):
         self._updating = True
         try:
             if current is not None and 0 <= current < len(self.spec.layers):
-                self.layer_list.setCurrentRow(current)
+                self.layers_column.select(current)
         finally:
             self._updating = False
         if rebuild_form or current != self.layer_form.index:
@@ -310,13 +310,13 @@ class BuilderPanel(Panel):
         if self._updating:
             return
         self.layer_form.show_layer(self.spec, row)
-        self.diagram.set_selected(row if row >= 0 else None)
+        self.diagram_view.select_layer(row)
         self.summary_view.select_layer(row)
         self.layers_column.update_buttons(len(self.spec.layers))
 
     def _on_diagram_clicked(self, index: int) -> None:
         if index >= 0:
-            self.layer_list.setCurrentRow(index)
+            self.layers_column.select(index)
 
     def _on_order_changed(self, order: list) -> None:
         self._changed_if(self.design.reorder(order, self.selected_index()))
@@ -325,7 +325,7 @@ class BuilderPanel(Panel):
         if self._updating:
             return
         self.spec.input_shape = self.input_settings.input_shape()
-        self.spec.num_classes = self.classes_spin.value()
+        self.spec.num_classes = self.input_settings.classes()
         self._changed(rebuild_form=False)
 
     def _on_compile_changed(self) -> None:
@@ -344,7 +344,7 @@ class BuilderPanel(Panel):
 
     def _on_dataset(self, dataset: Any) -> None:
         self.input_settings.show_dataset(dataset)
-        if dataset is not None and self.follow_dataset_check.isChecked():
+        if dataset is not None and self.input_settings.follows_dataset():
             self.design.apply_dataset(dataset)
             self._sync_inputs()
             self._changed(rebuild_form=False)
