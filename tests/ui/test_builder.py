@@ -15,6 +15,7 @@ from convexplorer.core.presets import PRESETS
 from convexplorer.core.spec import ModelSpec
 from convexplorer.core.summary import summarize
 from convexplorer.ui.panels.builder import BuilderPanel
+from convexplorer.ui.screenshots import prepare_panel
 from convexplorer.ui.state import AppState
 
 
@@ -246,7 +247,7 @@ def test_presets_adapt_to_the_data_set_and_say_so(panel):
     assert panel.spec.input_shape == (64, 64, 3) and panel.summary.total == 646_468
     text = panel.message_label.text()
     assert "adapted to the data set (64×64×3, 4 classes): 646,468 parameters" in text and "93,322" in text
-    panel.prepare_screenshot()
+    prepare_panel(panel)
     assert not panel.follow_dataset_check.isChecked()
     assert panel.spec.input_shape == (28, 28, 1) and panel.summary.total == 93_322
 

@@ -1,0 +1,45 @@
+"""Pretrained bases the summary cannot know offline are measured with Keras, one worker per base."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from PySide6.QtCore import QObject, Signal
+
+from convexplorer.ui.panels.builder import jobs
+from convexplorer.ui.panels.builder.design import BaseKey
+from convexplorer.ui.workers import Worker, run_in_thread
+
+
+class BaseMeasurer(QObject):
+    """Measures pretrained bases on workers, each at most once at a time; says when one is done or failed."""
+
+    #: A base was measured (its key): its shapes and parameters are now known to the summary.
+    measured = Signal(object)
+    #: A base could not be measured: (its key, the message).
+    failed = Signal(object, str)
+    #: Measuring started (True) or no measurement is left (False); the text is always "".
+    busy = Signal(bool, str)
+
+    def __init__(self, track: Callable[[Worker], Worker], parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._track = track
+        self._measuring: set[BaseKey] = set()
+
+    def measure(self, keys: set[BaseKey]) -> None:
+        """Start measuring every base in ``keys`` that is not being measured already."""
+        for key in keys - self._measuring:
+            self._measuring.add(key)
+            worker = self._track(run_in_thread(jobs.measure, *key))
+            self.busy.emit(True, "")
+            worker.result.connect(lambda _m, key=key: self._done(key))
+            worker.error.connect(lambda msg, det, key=key: self._failed(key, msg))
+            worker.finished.connect(lambda: self.busy.emit(bool(self._measuring), ""))
+
+    def _done(self, key: BaseKey) -> None:
+        self._measuring.discard(key)
+        self.measured.emit(key)
+
+    def _failed(self, key: BaseKey, message: str) -> None:
+        self._measuring.discard(key)
+        self.failed.emit(key, message)

@@ -1,0 +1,110 @@
+"""The left column: a palette of layer kinds and the layer list with its Up/Down/Duplicate/Remove buttons."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QPushButton,
+    QSizePolicy,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from convexplorer.core.spec import LAYER_KINDS, LayerSpec
+from convexplorer.ui.widgets.layer_table import LayerList
+
+
+class LayersColumn(QWidget):
+    """Palette and layer list; asks for edits by signals and shows the layers it is given."""
+
+    #: A palette button was clicked: the layer kind to add after the selected layer.
+    add_requested = Signal(str)
+    #: Move the selected layer by this many rows (-1 up, +1 down).
+    move_requested = Signal(int)
+    #: Insert a copy of the selected layer after it.
+    duplicate_requested = Signal()
+    #: Remove the selected layer.
+    remove_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        v = QVBoxLayout(self)
+        v.setContentsMargins(0, 0, 4, 0)
+        v.addWidget(self._build_palette())
+        layers_box = QGroupBox("Layers (drag to reorder)")
+        lv = QVBoxLayout(layers_box)
+        lv.setContentsMargins(4, 4, 4, 4)
+        self.layer_list = LayerList()
+        lv.addWidget(self.layer_list, 1)
+        row = QHBoxLayout()
+        self.up_button = self._button(row, "Up", "Move the selected layer up (Alt+Up)")
+        self.down_button = self._button(row, "Down", "Move the selected layer down (Alt+Down)")
+        self.duplicate_button = self._button(row, "Duplicate", "Insert a copy of the selected layer after it (Ctrl+D)")
+        self.remove_button = self._button(row, "Remove", "Remove the selected layer (Delete)")
+        lv.addLayout(row)
+        v.addWidget(layers_box, 1)
+        self.up_button.clicked.connect(lambda: self.move_requested.emit(-1))
+        self.down_button.clicked.connect(lambda: self.move_requested.emit(+1))
+        self.duplicate_button.clicked.connect(self.duplicate_requested)
+        self.remove_button.clicked.connect(self.remove_requested)
+        self._add_shortcuts()
+
+    def _build_palette(self) -> QGroupBox:
+        palette_box = QGroupBox("Add a layer (after the selected one)")
+        grid = QGridLayout(palette_box)
+        grid.setContentsMargins(4, 4, 4, 4)
+        grid.setSpacing(2)
+        self.palette_buttons: dict[str, QToolButton] = {}
+        for i, (kind, info) in enumerate(LAYER_KINDS.items()):
+            b = QToolButton()
+            b.setText(kind.replace("Pooling2D", "Pool2D").replace("Normalization", "Norm"))
+            b.setToolTip(f"{kind} ({info.group}): {info.description}")
+            b.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+            b.clicked.connect(lambda _=False, k=kind: self.add_requested.emit(k))
+            self.palette_buttons[kind] = b
+            grid.addWidget(b, i // 2, i % 2)
+        return palette_box
+
+    @staticmethod
+    def _button(row: QHBoxLayout, text: str, tip: str) -> QPushButton:
+        b = QPushButton(text)
+        b.setToolTip(tip)
+        b.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        row.addWidget(b)
+        return b
+
+    def _add_shortcuts(self) -> None:
+        for keys, signal, args in (
+            (QKeySequence.StandardKey.Delete, self.remove_requested, ()),
+            ("Ctrl+D", self.duplicate_requested, ()),
+            ("Alt+Up", self.move_requested, (-1,)),
+            ("Alt+Down", self.move_requested, (+1,)),
+        ):
+            shortcut = QShortcut(QKeySequence(keys), self.layer_list)
+            shortcut.setContext(Qt.ShortcutContext.WidgetShortcut)
+            shortcut.activated.connect(lambda s=signal, a=args: s.emit(*a))
+
+    def selected_index(self) -> int:
+        """Index of the selected layer (-1 if none)."""
+        return self.layer_list.currentRow()
+
+    def select(self, index: int) -> None:
+        """Select the layer at ``index`` (as a click would)."""
+        self.layer_list.setCurrentRow(index)
+
+    def show_layers(self, layers: list[LayerSpec], names: list[str], error_index: int | None) -> None:
+        """Show the design's layers (with their Keras names), ``error_index`` in red."""
+        self.layer_list.set_layers(layers, names, error_index, None)
+
+    def update_buttons(self, count: int) -> None:
+        """Enable the buttons that can act on the selected layer of ``count``."""
+        i = self.selected_index()
+        self.up_button.setEnabled(i > 0)
+        self.down_button.setEnabled(0 <= i < count - 1)
+        self.duplicate_button.setEnabled(0 <= i < count)
+        self.remove_button.setEnabled(0 <= i < count)

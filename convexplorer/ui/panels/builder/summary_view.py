@@ -1,0 +1,66 @@
+"""The right column: the design's ``model.summary()`` table, its totals, memory and what is wrong."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+from convexplorer.core.summary import Summary
+from convexplorer.ui.widgets.layer_table import SummaryTable
+
+
+class SummaryView(QWidget):
+    """The summary as Keras will print it (computed without TensorFlow), then totals and a verdict."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        v = QVBoxLayout(self)
+        v.setContentsMargins(4, 0, 0, 0)
+        head = QLabel("<b>Summary</b> – as Keras's model.summary() will print it (computed without TensorFlow)")
+        head.setWordWrap(True)
+        v.addWidget(head)
+        self.summary_table = SummaryTable()
+        v.addWidget(self.summary_table, 1)
+        self.totals_label = QLabel("")
+        self.totals_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        v.addWidget(self.totals_label)
+        self.memory_label = QLabel("")
+        self.memory_label.setWordWrap(True)
+        self.memory_label.setStyleSheet("color:#555;")
+        v.addWidget(self.memory_label)
+        self.problem_label = QLabel("")
+        self.problem_label.setWordWrap(True)
+        v.addWidget(self.problem_label)
+
+    def show_summary(self, s: Summary, last_valid: Summary) -> None:
+        """Show ``s``; when it is invalid or waits for a measurement, the totals of ``last_valid``."""
+        self.summary_table.set_summary(s)
+        if s.valid:
+            self.totals_label.setText("<br>".join(s.totals_lines()))
+            self.memory_label.setText("Memory (float32): " + s.memory_text())
+            self.memory_label.setVisible(True)
+            if s.warnings:
+                self._problem("color:#8a5a00;", "⚠ " + "<br>⚠ ".join(s.warnings))
+            else:
+                self._problem("color:#1b5e20;", "✔ Valid design: Keras will build exactly this.")
+        elif s.pending:
+            self._last_totals("Last complete summary:", last_valid)
+            self._problem("color:#8a5a00;", "⏳ " + next(r.error for r in s.rows if r.pending))
+        else:
+            self._last_totals("Last valid design:", last_valid)
+            self.memory_label.setText("")
+            self._problem("color:#a40e0e;", "✖ " + s.error)
+
+    def _last_totals(self, caption: str, last: Summary) -> None:
+        self.totals_label.setText(f"<span style='color:#777'>{caption}</span><br>" + "<br>".join(last.totals_lines()))
+        self.memory_label.setVisible(False)
+
+    def _problem(self, style: str, text: str) -> None:
+        self.problem_label.setStyleSheet(style)
+        self.problem_label.setText(text)
+
+    def select_layer(self, index: int) -> None:
+        """Select the table row of layer ``index`` (if it has one)."""
+        table_row = self.summary_table.row_for_layer(index)
+        if table_row is not None:
+            self.summary_table.selectRow(table_row)
