@@ -570,44 +570,6 @@ class PlaygroundPanel(Panel):
         else:
             self._start_bank()
 
-    def prepare_screenshot(self) -> None:
-        """The scene with Sobel x, stride 1, same padding and 2x2 max pooling."""
-        self.stop_step_through()
-        self.tabs.setCurrentIndex(0)
-        self.sample_combo.setCurrentText("Scene (colour)")
-        self.mode_combo.setCurrentIndex(list(MODES).index("conv2d"))
-        self.preset_combo.setCurrentText("Sobel x")
-        self.padding_combo.setCurrentIndex(1)
-        self.stride_y.setValue(1)
-        self.stride_x.setValue(1)
-        self.dilation_y.setValue(1)
-        self.dilation_x.setValue(1)
-        self.bias_spin.setValue(0.0)
-        self.relu_check.setChecked(False)
-        self.pool_check.setChecked(True)
-        self.pool_mode.setCurrentIndex(0)
-        self.pool_size.setValue(2)
-        self.pool_stride.setValue(0)
-        self.pool_padding.setCurrentIndex(0)
-        self.recompute()
-
-    def prepare_gabor_screenshot(self) -> None:
-        """The Gabor preset on the scene and the bank tab, computed."""
-        self.prepare_screenshot()
-        self.preset_combo.setCurrentText("Gabor")
-        self.recompute()
-        self.show_gabor_bank(wait=True)
-
-    def prepare_step_screenshot(self) -> None:
-        """The step-through on the digit with Sobel x, same padding, paused on the stroke."""
-        self.prepare_screenshot()
-        self.sample_combo.setCurrentText("Digit 7")
-        self.mode_combo.setCurrentIndex(0)
-        self.preset_combo.setCurrentText("Sobel x")
-        self.recompute()
-        self.start_step_through(play=False)
-        self.set_step_position(12, 15)
-
     def workspace_state(self) -> dict:
         """The settings and kernel as plain JSON data, for the workspace file."""
         return {
@@ -685,10 +647,6 @@ class PlaygroundPanel(Panel):
         elif data.get("kernel") is not None:
             self.set_kernel(np.asarray(data["kernel"], dtype=np.float32))
         self._schedule()
-
-    def screenshot_variants(self) -> list:
-        """The Gabor bank and the step-through, for ``--screenshot``."""
-        return [("gabor-bank", self.prepare_gabor_screenshot), ("step-through", self.prepare_step_screenshot)]
 
     def shutdown(self) -> None:
         """Stop timers, cancel the bank worker and join it."""
