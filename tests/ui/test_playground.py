@@ -19,6 +19,8 @@ from scipy import ndimage
 from convexplorer.core import kernels as K
 from convexplorer.core.samples import SAMPLES
 from convexplorer.ui.panels.playground import MAX_SIDE, PlaygroundPanel
+from convexplorer.ui.screenshots import prepare_panel
+from convexplorer.ui.screenshots.playground import prepare_step_through
 from convexplorer.ui.state import AppState
 from convexplorer.ui.widgets.array_view import ArrayView, guard_pyside_refcounts
 from convexplorer.ui.widgets.kernel_grid import KernelGrid
@@ -56,7 +58,7 @@ def png_with_header_size(path, width: int, height: int) -> None:
 
 # --- the representative state --------------------------------------------------------------------
 def test_screenshot_state_equals_scipy_reference(panel, qtbot):
-    panel.prepare_screenshot()
+    prepare_panel(panel)
     scene = SAMPLES["Scene (colour)"]()
     sobel = np.array([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], np.float64)
     ref = sum(reference_same(scene[..., c], sobel) for c in range(3))  # one filter summing the channels
@@ -75,7 +77,7 @@ def test_screenshot_state_equals_scipy_reference(panel, qtbot):
 
 
 def test_controls_update_live_and_shapes_follow(panel, qtbot):
-    panel.prepare_screenshot()
+    prepare_panel(panel)
     settle(qtbot, panel, lambda: panel.stride_y.setValue(3))
     assert panel.feature_map().shape[:2] == (math.ceil(128 / 3), 128)
     assert "/ 3) + 1 = 43" in panel.shapes_label.text()
@@ -93,7 +95,7 @@ def test_controls_update_live_and_shapes_follow(panel, qtbot):
 
 
 def test_many_slider_moves_are_coalesced(panel, qtbot):
-    panel.prepare_screenshot()
+    prepare_panel(panel)
     count = []
     panel.updated.connect(lambda: count.append(1))
     with qtbot.waitSignal(panel.updated):
@@ -104,7 +106,7 @@ def test_many_slider_moves_are_coalesced(panel, qtbot):
 
 
 def test_bias_relu_and_channel_modes(panel, qtbot):
-    panel.prepare_screenshot()
+    prepare_panel(panel)
     scene = SAMPLES["Scene (colour)"]()
     sobel = K.sobel("x").astype(np.float64)
     per_channel = np.stack([reference_same(scene[..., c], sobel) for c in range(3)], -1)
@@ -126,7 +128,7 @@ def test_bias_relu_and_channel_modes(panel, qtbot):
 
 
 def test_average_pooling_and_global_numbers(panel, qtbot):
-    panel.prepare_screenshot()
+    prepare_panel(panel)
     with qtbot.waitSignal(panel.updated):
         panel.pool_mode.setCurrentIndex(1)
         panel.pool_size.setValue(4)
@@ -144,7 +146,7 @@ def test_average_pooling_and_global_numbers(panel, qtbot):
 
 # --- bad input ------------------------------------------------------------------------------------------
 def test_kernel_larger_than_input_and_one_pixel_image(panel, qtbot):
-    panel.prepare_screenshot()
+    prepare_panel(panel)
     with qtbot.waitSignal(panel.updated):
         panel.padding_combo.setCurrentIndex(0)
         panel.set_image(np.ones((1, 1), np.float32), "one pixel")
@@ -161,7 +163,7 @@ def test_kernel_larger_than_input_and_one_pixel_image(panel, qtbot):
 
 
 def test_pooling_too_big_is_reported_not_raised(panel, qtbot):
-    panel.prepare_screenshot()
+    prepare_panel(panel)
     with qtbot.waitSignal(panel.updated):
         panel.sample_combo.setCurrentText("Digit 7")
         panel.stride_y.setValue(8)
@@ -181,7 +183,7 @@ def test_stride_and_dilation_cannot_go_below_one(panel):
 
 
 def test_keras_refused_combination_is_computed_and_noted(panel, qtbot):
-    panel.prepare_screenshot()
+    prepare_panel(panel)
     with qtbot.waitSignal(panel.updated):
         panel.padding_combo.setCurrentIndex(0)
         panel.stride_y.setValue(2)
@@ -252,7 +254,7 @@ def test_image_from_another_panel_through_state(panel, qtbot):
 
 # --- kernels ----------------------------------------------------------------------------------------------
 def test_presets_and_editable_grid(panel, qtbot):
-    panel.prepare_screenshot()
+    prepare_panel(panel)
     settle(qtbot, panel, lambda: panel.preset_combo.setCurrentText("Laplacian"))
     np.testing.assert_array_equal(panel.kernel(), K.preset("Laplacian"))
     assert panel.kernel_grid.texts() == [["0", "1", "0"], ["1", "-4", "1"], ["0", "1", "0"]]
@@ -295,7 +297,7 @@ def test_kernel_grid_sizes_non_square_and_clamped(qtbot):
 
 
 def test_gabor_sliders_and_bank(panel, qtbot):
-    panel.prepare_screenshot()
+    prepare_panel(panel)
     settle(qtbot, panel, lambda: panel.preset_combo.setCurrentText("Gabor"))
     assert panel.gabor_box.isVisibleTo(panel)
     with qtbot.waitSignal(panel.updated):
@@ -321,7 +323,7 @@ def test_gabor_sliders_and_bank(panel, qtbot):
 
 # --- step-through ---------------------------------------------------------------------------------------------
 def test_step_through_window_and_multiply_add(panel, qtbot):
-    panel.prepare_step_screenshot()
+    prepare_step_through(panel)
     assert panel.step_position() == (12, 15)
     rects = panel.input_view.highlights()
     assert (12.0, 15.0, 3.0, 3.0) in rects  # the window on the padded input
@@ -350,7 +352,7 @@ def test_step_through_window_and_multiply_add(panel, qtbot):
 
 
 def test_click_on_feature_map_shows_its_window(panel, qtbot):
-    panel.prepare_step_screenshot()
+    prepare_step_through(panel)
     panel.stop_step_through()
     view = panel.output_view
     vb = view.plot.getViewBox()
@@ -363,7 +365,7 @@ def test_click_on_feature_map_shows_its_window(panel, qtbot):
 
 
 def test_dilated_window_marks_its_taps(panel, qtbot):
-    panel.prepare_step_screenshot()
+    prepare_step_through(panel)
     with qtbot.waitSignal(panel.updated):
         panel.dilation_y.setValue(2)
         panel.dilation_x.setValue(3)
@@ -420,7 +422,7 @@ def test_workspace_state_round_trip(qtbot):
 
     a = PlaygroundPanel(AppState())
     qtbot.addWidget(a)
-    a.prepare_screenshot()
+    prepare_panel(a)
     a.set_kernel(np.array([[1, 2, 3], [0, 0.5, 0]], np.float32))
     a.stride_x.setValue(3)
     a.dilation_y.setValue(2)
