@@ -1,1 +1,2 @@
-"""One panel a file; each can be launched alone with ``python -m convexplorer.ui.panels.NAME``."""
+"""The panels, one package a panel (its parts one a file); each can be launched alone with
+``python -m convexplorer.ui.panels.NAME``."""
