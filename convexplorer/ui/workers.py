@@ -24,7 +24,7 @@ import logging
 import threading
 import time
 import traceback
-from typing import Any, Callable
+from typing import Any, Callable, Optional
 
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
@@ -158,6 +158,11 @@ class Worker(QObject):
         with _active_lock:
             _active.discard(self)
         self.finished.emit()
+
+
+#: What a panel hands its parts to start work: ``Panel.run_in_thread``, which tracks the worker
+#: and returns ``None`` (starting nothing) once the panel has shut down.
+StartWork = Callable[..., Optional["Worker"]]
 
 
 def run_in_thread(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Worker:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Callable
 
 from PySide6.QtCore import QObject, Signal
 
 from convexplorer.ui.panels.builder import jobs
 from convexplorer.ui.panels.builder.design import BaseKey
-from convexplorer.ui.workers import Worker, run_in_thread
+from convexplorer.ui.workers import StartWork
 
 
 class BaseMeasurer(QObject):
@@ -21,16 +20,18 @@ class BaseMeasurer(QObject):
     #: Measuring started (True) or no measurement is left (False); the text is always "".
     busy = Signal(bool, str)
 
-    def __init__(self, track: Callable[[Worker], Worker], parent: QObject | None = None) -> None:
+    def __init__(self, start: StartWork, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._track = track
+        self._start = start
         self._measuring: set[BaseKey] = set()
 
     def measure(self, keys: set[BaseKey]) -> None:
         """Start measuring every base in ``keys`` that is not being measured already."""
         for key in keys - self._measuring:
+            worker = self._start(jobs.measure, *key)
+            if worker is None:
+                return
             self._measuring.add(key)
-            worker = self._track(run_in_thread(jobs.measure, *key))
             self.busy.emit(True, "")
             worker.result.connect(lambda _m, key=key: self._done(key))
             worker.error.connect(lambda msg, det, key=key: self._failed(key, msg))

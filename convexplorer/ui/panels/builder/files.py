@@ -18,7 +18,7 @@ from convexplorer.core.spec import ModelSpec
 from convexplorer.ui.panels.builder import jobs
 from convexplorer.ui.panels.builder.design import Design
 from convexplorer.ui.state import AppState
-from convexplorer.ui.workers import Worker, run_in_thread
+from convexplorer.ui.workers import StartWork, Worker
 
 
 class DesignFiles(QObject):
@@ -33,20 +33,21 @@ class DesignFiles(QObject):
     #: Work started (True, what it is) or ended (False, "").
     busy = Signal(bool, str)
 
-    def __init__(self, design: Design, state: AppState, track: Callable[[Worker], Worker], parent: QWidget) -> None:
+    def __init__(self, design: Design, state: AppState, start: StartWork, parent: QWidget) -> None:
         super().__init__(parent)
         self.design = design
         self.state = state
-        self._track = track
+        self._start_work = start
         #: Asked before opening a model with safe mode off; replace in tests.
         self.confirm_unsafe: Callable[[str], bool] = self._ask_unsafe
 
     def _window(self) -> QWidget:
         return self.parent()  # type: ignore[return-value]
 
-    def _start(self, fn: Callable[..., Any], *args: Any, message: str) -> Worker:
-        worker = self._track(run_in_thread(fn, *args))
-        self.busy.emit(True, message)
+    def _start(self, fn: Callable[..., Any], *args: Any, message: str) -> Worker | None:
+        worker = self._start_work(fn, *args)
+        if worker is not None:
+            self.busy.emit(True, message)
         return worker
 
     # ------------------------------------------------------------------ open
@@ -75,6 +76,8 @@ class DesignFiles(QObject):
 
     def _open_keras(self, p: Path, allow_unsafe: bool) -> None:
         worker = self._start(jobs.open_model, str(p), allow_unsafe, message=f"Opening {p.name}…")
+        if worker is None:
+            return
         worker.result.connect(lambda model: self._model_opened(p, model))
         worker.error.connect(lambda msg, det: self._model_failed(p, msg, allow_unsafe))
         worker.finished.connect(lambda: self.busy.emit(False, ""))
@@ -132,6 +135,8 @@ class DesignFiles(QObject):
             return None
         worker = self._start(jobs.build_and_save, self.design.spec.copy(), str(path),
                              message="Building the model with Keras…")
+        if worker is None:
+            return None
         worker.result.connect(lambda p: self.info.emit(f"Model saved to {p}"))
         return self._report_errors(worker)
 
@@ -140,6 +145,8 @@ class DesignFiles(QObject):
         if not self._exportable():
             return None
         worker = self._start(jobs.write_script, self.design.spec.copy(), str(path), message="Writing the script…")
+        if worker is None:
+            return None
         worker.result.connect(
             lambda p: self.info.emit(f"Script written to {p}: run it with  python {Path(p).name} --data DATA"))
         return self._report_errors(worker)

@@ -12,7 +12,7 @@ from typing import Any, Callable, Optional, Sequence
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
-from convexplorer.ui.workers import Worker, run_in_thread
+from convexplorer.ui.workers import StartWork, Worker
 
 #: Most test images evaluated per model for the confusion matrices.
 MAX_EVAL_IMAGES = 1000
@@ -87,17 +87,19 @@ class JobRunner(QObject):
     #: The current job ended (with a result, an error, or cancelled).
     finished = Signal()
 
-    def __init__(self, track: Callable[[Worker], Worker], parent: QObject | None = None) -> None:
+    def __init__(self, start: StartWork, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._track = track  # the panel's Panel.track, so that its shutdown joins the workers
+        self._start = start  # the panel's Panel.run_in_thread: joined at shutdown, refused after it
         self._worker: Optional[Worker] = None
 
     def start(self, fn: Callable[..., Any], on_result: Callable[[Any], None], busy: str) -> None:
         """Run ``fn(progress=, cancel=)`` in a worker; ``on_result`` gets its result on the GUI thread."""
         if self._worker is not None and self._worker.is_running():
             self._worker.cancel()
+        worker = self._start(fn)
+        if worker is None:
+            return
         self.started.emit(busy)
-        worker = self._track(run_in_thread(fn))
         self._worker = worker
         worker.result.connect(lambda r, w=worker: on_result(r) if w is self._worker else None)
         worker.error.connect(lambda m, d, w=worker: self.failed.emit(m, d) if w is self._worker else None)

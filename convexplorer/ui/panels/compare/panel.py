@@ -32,7 +32,7 @@ class ComparePanel(Panel):
 
     def __init__(self, state: AppState, parent: QWidget | None = None) -> None:
         super().__init__(state, parent)
-        self.jobs = JobRunner(self.track, self)
+        self.jobs = JobRunner(self.run_in_thread, self)
         self.models_tab = TwoModelsTab(self.jobs)
         self.confusion_tab = ConfusionTab(self.jobs)
         self.timeline_tab = TimelineTab()

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from convexplorer.ui.workers import Worker, run_in_thread
+from convexplorer.ui.workers import StartWork
 
 
 class LatestOnly:
     """Starts core calls in workers and hands on a result only if no newer request of its kind was made."""
 
-    def __init__(self, track: Callable[[Worker], Worker], busy: Callable[[str], None],
+    def __init__(self, start: StartWork, busy: Callable[[str], None],
                  delivered: Callable[[str], None], failed: Callable[[str, str], None]) -> None:
-        self._track = track
+        self._start = start
         self._busy = busy
         self._delivered = delivered
         self._failed = failed
@@ -26,8 +26,10 @@ class LatestOnly:
     def submit(self, kind: str, fn: Callable[..., Any], *args: Any, on_result: Callable[[Any], None]) -> None:
         """Run ``fn(*args)`` in a worker; ``on_result`` gets its value if it is still the newest of ``kind``."""
         token = self.next_token(kind)
+        worker = self._start(fn, *args)
+        if worker is None:
+            return
         self._busy("computing…")
-        worker = self._track(run_in_thread(fn, *args))
         worker.result.connect(lambda value, t=token: self.deliver(kind, t, value, on_result))
         worker.error.connect(lambda msg, det, t=token: self._tokens.get(kind) == t and self._failed(msg, det))
 

@@ -25,7 +25,7 @@ from convexplorer.ui.panels.inspect.maps_tab import FeatureMapsTab
 from convexplorer.ui.panels.inspect.patterns_tab import PatternsTab
 from convexplorer.ui.panels.inspect.side_column import SideColumn
 from convexplorer.ui.panels.inspect.subject import Subject
-from convexplorer.ui.workers import Worker, run_in_thread
+from convexplorer.ui.workers import Worker
 
 
 class InspectPanel(Panel):
@@ -45,7 +45,7 @@ class InspectPanel(Panel):
         self._build_parts()
         self._expose_widgets()
         #: Analysis, maps, Grad-CAM and pattern requests: only the newest of each kind is drawn.
-        self.requests = LatestOnly(self.track, self.busy_label.setText, self.updated.emit, self._show_error)
+        self.requests = LatestOnly(self.run_in_thread, self.busy_label.setText, self.updated.emit, self._show_error)
         self._wire()
         state.model_changed.connect(self._on_model_changed)
         state.image_opened.connect(self.load_image_file)
@@ -230,9 +230,11 @@ class InspectPanel(Panel):
         self.set_model(info["model"], label, app_name=info["name"], labels=info["labels"])
 
     def _run_model_job(self, fn: Callable[..., Any], *args: Any, done: Callable[[Any], None]) -> None:
+        worker = self.run_in_thread(fn, *args)
+        if worker is None:
+            return
         self.model_box.begin()
         self._set_message("")
-        worker = self.track(run_in_thread(fn, *args))
         self.model_box.watch(worker)
         worker.result.connect(done)
         worker.error.connect(self._show_error)
@@ -343,10 +345,12 @@ class InspectPanel(Panel):
             n = filters  # asking for more patterns than the layer has filters: show them all
             self._set_message(f"{layer} has {filters} filters: showing all {filters}.")
         token = self.requests.next_token("patterns")
-        self.patterns_tab.begin()
-        worker = self.track(run_in_thread(
+        worker = self.run_in_thread(
             ins.filter_patterns, model, layer, n, steps=asked.steps, size=asked.size, step_size=asked.step_size,
-        ))
+        )
+        if worker is None:
+            return
+        self.patterns_tab.begin()
         self.patterns_tab.watch(worker)
         worker.result.connect(lambda v, t=token, ly=layer: self.requests.deliver(
             "patterns", t, (ly, v), lambda r: self.patterns_tab.show_patterns(*r)))

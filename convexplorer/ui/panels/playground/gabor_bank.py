@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 from convexplorer.core import kernels as K
 from convexplorer.core.images import resize
 from convexplorer.ui.widgets.array_view import ArrayView
-from convexplorer.ui.workers import Worker, run_in_thread
+from convexplorer.ui.workers import StartWork, Worker
 
 from .fields import spin
 from .kernel_controls import GaborEnvelope
@@ -30,10 +30,10 @@ class GaborBank(QWidget):
     #: The bank's kernels and responses have been drawn.
     updated = Signal()
 
-    def __init__(self, inputs: BankInputs, track: Callable[[Worker], Worker], parent: QWidget | None = None) -> None:
+    def __init__(self, inputs: BankInputs, start: StartWork, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._inputs = inputs
-        self._track = track
+        self._start = start
         self._generation = 0
         self._dirty = True
         self._current = False
@@ -103,10 +103,12 @@ class GaborBank(QWidget):
             self._worker.cancel()
         self._show_kernels(bank, freqs, thetas, envelope)
         self.bank_status.setText("computing the responses…")
-        worker = run_in_thread(K.apply_bank, img, bank)
+        worker = self._start(K.apply_bank, img, bank)
+        if worker is None:
+            return
         worker.result.connect(lambda maps, gen=gen: self._on_result(gen, maps))
         worker.error.connect(lambda msg, _det: self.bank_status.setText(f"Gabor bank failed: {msg}"))
-        self._worker = self._track(worker)
+        self._worker = worker
 
     def _bank_inputs(self) -> tuple[np.ndarray, np.ndarray, list[float], list[float], GaborEnvelope]:
         source, envelope = self._inputs()

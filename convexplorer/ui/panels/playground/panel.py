@@ -50,7 +50,7 @@ class PlaygroundPanel(Panel):
         self.pool_controls = PoolControls()
         self.step_through = StepThrough()
         self.views = ConvolutionViews()
-        self.gabor_bank = GaborBank(lambda: (self.image_source.source, self.kernel_controls.gabor_envelope()), self.track)
+        self.gabor_bank = GaborBank(lambda: (self.image_source.source, self.kernel_controls.gabor_envelope()), self.run_in_thread)
         self._lay_out()
         self._expose_widgets()
         self._connect()
