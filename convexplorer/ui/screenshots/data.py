@@ -17,8 +17,8 @@ def prepare(panel: DataPanel) -> None:
         panel.set_source(ShapesDataset(n=panel.shapes_n_spin.value(), size=64, seed=0))
     panel._apply_options()
     model = panel.grid.thumb_model
-    rows = list(range(min(model.rowCount(), 160)))
-    model._on_loaded(model._generation, load_thumbnails(panel.source, [int(model.indices()[r]) for r in rows], model.size))
+    shown = [int(i) for i in model.indices()[: min(model.rowCount(), 160)]]
+    model._on_loaded(model._generation, load_thumbnails(panel.source, shown, model.size))
     panel.grid.select_sample(3)
     panel.sample_job.show_now(panel.source, 3)
     panel.set_augmentation(AugmentationSpec.textbook())

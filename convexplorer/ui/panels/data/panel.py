@@ -86,23 +86,46 @@ class DataPanel(Panel):
 
     def _expose_widgets(self) -> None:
         """The parts' widgets under the names tests and lessons reach on the panel."""
-        s, p, a = self.sources, self.preparation, self.augmentation_controls
-        self.source_combo, self.shapes_n_spin, self.load_button = s.source_combo, s.shapes_n_spin, s.load_button
-        self.open_folder_button, self.progress_bar, self.cancel_button = s.open_folder_button, s.progress_bar, s.cancel_button
-        self.message_label = s.message_label
-        self.native_size_check, self.height_spin, self.width_spin = p.native_size_check, p.height_spin, p.width_spin
-        self.color_combo, self.val_spin, self.test_spin, self.seed_spin = p.color_combo, p.val_spin, p.test_spin, p.seed_spin
-        self.split_label = p.split_label
-        self.rotation_spin, self.width_shift_spin, self.height_shift_spin = a.rotation_spin, a.width_shift_spin, a.height_shift_spin
-        self.shear_spin, self.zoom_spin, self.brightness_spin = a.shear_spin, a.zoom_spin, a.brightness_spin
-        self.hflip_check, self.vflip_check, self.fill_combo = a.hflip_check, a.vflip_check, a.fill_combo
-        self.textbook_button, self.no_aug_button = a.textbook_button, a.no_aug_button
-        b = self.browser
-        self.class_combo, self.subset_combo, self.count_label = b.class_combo, b.subset_combo, b.count_label
-        self.skipped_button, self.skipped_list, self.grid = b.skipped_button, b.skipped_list, b.grid
-        self.counts_plot, self.count_bars = self.counts, self.counts.count_bars
-        self.image_label, self.image_info, self.send_button = self.sample.image_label, self.sample.image_info, self.sample.send_button
-        self.aug_banner, self.aug_preview, self.aug_caption = self.preview.aug_banner, self.preview.aug_preview, self.preview.aug_caption
+        self.source_combo = self.sources.source_combo
+        self.shapes_n_spin = self.sources.shapes_n_spin
+        self.load_button = self.sources.load_button
+        self.open_folder_button = self.sources.open_folder_button
+        self.progress_bar = self.sources.progress_bar
+        self.cancel_button = self.sources.cancel_button
+        self.message_label = self.sources.message_label
+        self.native_size_check = self.preparation.native_size_check
+        self.height_spin = self.preparation.height_spin
+        self.width_spin = self.preparation.width_spin
+        self.color_combo = self.preparation.color_combo
+        self.val_spin = self.preparation.val_spin
+        self.test_spin = self.preparation.test_spin
+        self.seed_spin = self.preparation.seed_spin
+        self.split_label = self.preparation.split_label
+        self.rotation_spin = self.augmentation_controls.rotation_spin
+        self.width_shift_spin = self.augmentation_controls.width_shift_spin
+        self.height_shift_spin = self.augmentation_controls.height_shift_spin
+        self.shear_spin = self.augmentation_controls.shear_spin
+        self.zoom_spin = self.augmentation_controls.zoom_spin
+        self.brightness_spin = self.augmentation_controls.brightness_spin
+        self.hflip_check = self.augmentation_controls.hflip_check
+        self.vflip_check = self.augmentation_controls.vflip_check
+        self.fill_combo = self.augmentation_controls.fill_combo
+        self.textbook_button = self.augmentation_controls.textbook_button
+        self.no_aug_button = self.augmentation_controls.no_aug_button
+        self.class_combo = self.browser.class_combo
+        self.subset_combo = self.browser.subset_combo
+        self.count_label = self.browser.count_label
+        self.skipped_button = self.browser.skipped_button
+        self.skipped_list = self.browser.skipped_list
+        self.grid = self.browser.grid
+        self.count_bars = self.counts.count_bars
+        self.counts_plot = self.counts
+        self.image_label = self.sample.image_label
+        self.image_info = self.sample.image_info
+        self.send_button = self.sample.send_button
+        self.aug_banner = self.preview.aug_banner
+        self.aug_preview = self.preview.aug_preview
+        self.aug_caption = self.preview.aug_caption
 
     def _wire(self) -> None:
         self.sources.load_requested.connect(self.load_source)
