@@ -17,6 +17,7 @@ from PySide6.QtCore import Qt
 from convexplorer.core.datasets import AugmentationSpec, FolderDataset, ShapesDataset, standard
 from convexplorer.core.images import to_uint8
 from convexplorer.ui.panels.data import DataPanel
+from convexplorer.ui.screenshots import prepare_panel
 from convexplorer.ui.state import AppState
 from convexplorer.ui.widgets.thumbnail_grid import INDEX_ROLE, ThumbnailGrid
 
@@ -203,7 +204,7 @@ def mnist_server(tmp_path, monkeypatch):
     sets["mnist"] = standard.StandardSet("mnist", "MNIST", (standard.RemoteFile("mnist.npz", url, sha256=hashlib.sha256(_Npz.body).hexdigest(), size=len(_Npz.body)),),
                                          "datasets", old.class_names, old.parse)
     monkeypatch.setattr(standard, "STANDARD_SETS", sets)
-    import convexplorer.ui.panels.data as data_mod
+    import convexplorer.ui.panels.data.sources as data_mod
 
     monkeypatch.setattr(data_mod, "STANDARD_SETS", sets)
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
@@ -279,7 +280,7 @@ def test_prepare_screenshot(panel, qtbot):
     from convexplorer.ui.tfloader import load_tensorflow_now
 
     load_tensorflow_now(panel.state)
-    panel.prepare_screenshot()
+    prepare_panel(panel)
     assert panel.grid.thumb_model.cached_count() >= 100
     assert not panel.aug_preview.pixmap().isNull()
     assert "square" in panel.image_info.text() or "#3" in panel.image_info.text()

@@ -1,0 +1,64 @@
+"""The "Sample" box: one image full size, with its class, size and subset."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QColor, QPainter, QPen, QPixmap
+from PySide6.QtWidgets import QGroupBox, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
+
+from convexplorer.core.images import to_uint8
+from convexplorer.ui.widgets.thumbnail_grid import array_to_pixmap, array_to_qimage
+
+
+class SampleView(QGroupBox):
+    """Shows the clicked sample large (its stored bounding box dashed) and offers to send it to Inspect."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("Sample", parent)
+        col = QVBoxLayout(self)
+        self.image_label = QLabel("Click a thumbnail")
+        self.image_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.image_label.setMinimumSize(260, 220)
+        self.image_label.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.image_label.setStyleSheet("background:#f4f4f4;")
+        col.addWidget(self.image_label, 1)
+        self.image_info = QLabel("")
+        self.image_info.setWordWrap(True)
+        self.image_info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        col.addWidget(self.image_info)
+        self.send_button = QPushButton("Send to Inspect")
+        self.send_button.setToolTip("Or double-click a thumbnail")
+        col.addWidget(self.send_button)
+
+    def show_sample(self, img: np.ndarray, class_name: str, description: str, subset: str,
+                    box: np.ndarray | None = None) -> None:
+        """Draw ``img`` (with ``box``, in its pixels, dashed) and describe it."""
+        self._show_image(img, box)
+        extra = " · dashed: the stored bounding box" if box is not None else ""
+        self.image_info.setText(f"<b>{class_name}</b> · {description}" + (f" · {subset}" if subset else "") + extra)
+
+    def show_error(self, message: str) -> None:
+        """Say why the sample cannot be shown."""
+        self.image_label.setPixmap(QPixmap())
+        self.image_label.setText("cannot show this image")
+        self.image_info.setText(message)
+
+    def _show_image(self, img: np.ndarray, box: np.ndarray | None) -> None:
+        rgb = to_uint8(img)
+        room = self.image_label.contentsRect().size()
+        side = min(room.width(), room.height()) - 4
+        if side > 8:
+            # small images (MNIST) are enlarged with crisp pixels
+            pix = array_to_pixmap(rgb, side, smooth=max(img.shape[:2]) > side)
+        else:
+            pix = QPixmap.fromImage(array_to_qimage(rgb))
+        if box is not None:
+            scale = pix.width() / img.shape[1]
+            painter = QPainter(pix)
+            painter.setPen(QPen(QColor("#ff2d55"), 2, Qt.PenStyle.DashLine))
+            x0, y0, x1, y1 = (float(v) * scale for v in box)
+            painter.drawRect(QRectF(x0, y0, x1 - x0, y1 - y0))
+            painter.end()
+        self.image_label.setText("")
+        self.image_label.setPixmap(pix)

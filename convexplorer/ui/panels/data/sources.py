@@ -1,0 +1,180 @@
+"""Where data comes from: the list of sources, how each loads, and the "Source" box that chooses one.
+
+Adding a source: give it a ``(key, label)`` in :data:`SOURCES`, build it in
+:func:`load_source` (it runs in a worker, with ``progress`` and ``cancel``),
+and, if it downloads, let :func:`load_button_text` and :func:`cancel_note` say so.
+Image folders are the one source not in the list: they are opened by path.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QWidget,
+)
+
+from convexplorer.core.datasets import STANDARD_SETS, Dataset, ShapesDataset, is_cached, load_standard
+from convexplorer.core.datasets.folder import display_name
+
+#: (key, label) of the sources in the chooser.
+SOURCES: tuple[tuple[str, str], ...] = (
+    ("shapes", "Shapes (built-in, offline)"),
+    ("mnist", "MNIST digits"),
+    ("fashion_mnist", "Fashion-MNIST clothes"),
+    ("cifar10", "CIFAR-10 photos"),
+)
+#: The chooser's key of an opened image folder (its entry is added when one is opened).
+FOLDER = "folder"
+
+
+def load_source(key: str, shapes_n: int = 2000, progress: Any = None, cancel: Any = None) -> Dataset:
+    """Build or download a source (runs in a worker)."""
+    if key == "shapes":
+        return ShapesDataset(n=shapes_n, size=64, seed=0, progress=progress, cancel=cancel)
+    return load_standard(key, progress=progress, cancel=cancel)
+
+
+def source_label(key: str) -> str:
+    """The chooser's label of a source (its key when it has none)."""
+    return dict(SOURCES).get(key, key)
+
+
+def load_button_text(key: str) -> str:
+    """"Load", "Download (N MB)" for a set not cached yet, or "Rescan" for a folder."""
+    if key in STANDARD_SETS:
+        spec = STANDARD_SETS[key]
+        mb = spec.download_size / 1e6
+        return "Load" if is_cached(key) else f"Download ({mb:.0f} MB)"
+    return "Rescan" if key == FOLDER else "Load"
+
+
+def cancel_note(key: str, label: str) -> str:
+    """What the panel says when loading source ``key`` is cancelled."""
+    if key in STANDARD_SETS:
+        return "Cancelled. A partial download is kept and resumes next time."
+    return f"Cancelled: {label} was not opened; the data set in use is unchanged."
+
+
+class SourceBox(QGroupBox):
+    """The "Source" box: choose a data set or folder, load it, follow and cancel the load."""
+
+    #: Load the source with this key (the Load / Download button).
+    load_requested = Signal(str)
+    #: Open (or rescan) the image folder at this path.
+    folder_requested = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("Source", parent)
+        self.folder_path = ""
+        form = QFormLayout(self)
+        self.source_combo = QComboBox()
+        for key, label in SOURCES:
+            self.source_combo.addItem(label, key)
+        self.source_combo.setToolTip("Shapes needs no network; the others download once and are cached.")
+        form.addRow("Data set", self.source_combo)
+        self.shapes_n_spin = QSpinBox(minimum=100, maximum=50_000, singleStep=500, value=2000)
+        self.shapes_n_spin.setToolTip("How many shapes to draw (reproducible: seed 0)")
+        form.addRow("Shapes", self.shapes_n_spin)
+        row = QHBoxLayout()
+        self.load_button = QPushButton("Load")
+        self.open_folder_button = QPushButton("Open folder…")
+        self.open_folder_button.setToolTip("A folder with one sub-folder per class, or train/validation/test folders")
+        row.addWidget(self.load_button)
+        row.addWidget(self.open_folder_button)
+        form.addRow(row)
+        row = QHBoxLayout()
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setTextVisible(True)
+        self.cancel_button = QPushButton("Cancel")
+        row.addWidget(self.progress_bar, 1)
+        row.addWidget(self.cancel_button)
+        form.addRow(row)
+        self.message_label = QLabel("")
+        self.message_label.setWordWrap(True)
+        self.message_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        form.addRow(self.message_label)
+        self.set_busy(False)
+
+        self.source_combo.currentIndexChanged.connect(self.refresh)
+        self.load_button.clicked.connect(self._on_load)
+        self.open_folder_button.clicked.connect(self._on_open_folder)
+        self.refresh()
+
+    def key(self) -> str:
+        """The key of the chosen source."""
+        return self.source_combo.currentData()
+
+    def select(self, key: str) -> None:
+        """Choose the source ``key`` (if it is listed)."""
+        i = self.source_combo.findData(key)
+        if i >= 0 and self.source_combo.currentIndex() != i:
+            self.source_combo.setCurrentIndex(i)
+
+    def show_folder(self, path: str | Path) -> None:
+        """Add (or rename) the chooser's folder entry for ``path`` and choose it."""
+        self.folder_path = str(path)
+        i = self.source_combo.findData(FOLDER)
+        text = f"Folder: {display_name(Path(path).name)}"
+        self.source_combo.blockSignals(True)
+        if i < 0:
+            self.source_combo.addItem(text, FOLDER)
+            i = self.source_combo.count() - 1
+        self.source_combo.setItemText(i, text)
+        self.source_combo.setItemData(i, str(path), Qt.ItemDataRole.ToolTipRole)
+        self.source_combo.setCurrentIndex(i)
+        self.source_combo.blockSignals(False)
+        self.refresh()
+
+    def refresh(self, *_args: Any) -> None:
+        """Fit the Load button and the shapes count to the chosen source."""
+        key = self.key()
+        self.shapes_n_spin.setEnabled(key == "shapes")
+        self.load_button.setText(load_button_text(key))
+
+    def set_busy(self, busy: bool) -> None:
+        """Show the progress bar and Cancel while a load runs; Load waits meanwhile."""
+        self.progress_bar.setVisible(busy)
+        self.cancel_button.setVisible(busy)
+        self.load_button.setEnabled(not busy)
+        if busy:
+            self.progress_bar.setRange(0, 0)
+            self.progress_bar.setFormat("working…")
+
+    def show_progress(self, done: int, total: int, message: str) -> None:
+        """Draw a load's progress (a busy bar when the total is unknown)."""
+        if total > 0:
+            self.progress_bar.setRange(0, 1000)
+            self.progress_bar.setValue(int(1000 * done / total))
+        else:
+            self.progress_bar.setRange(0, 0)  # busy
+        self.progress_bar.setFormat(message[:60] if message else "%p%")
+        self.progress_bar.setToolTip(message)
+
+    def set_message(self, text: str, error: bool = False) -> None:
+        """Say what happened (in red for an error)."""
+        self.message_label.setText(text)
+        self.message_label.setStyleSheet("color:#b00020;" if error else "color:#333;")
+
+    def _on_load(self) -> None:
+        key = self.key()
+        if key == FOLDER:
+            self.folder_requested.emit(self.folder_path)
+        else:
+            self.load_requested.emit(key)
+
+    def _on_open_folder(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Open an image folder (one sub-folder per class)")
+        if path:
+            self.folder_requested.emit(path)
