@@ -1,21 +1,13 @@
 """Training panel: train the designed model on the chosen data set and watch it learn.
 
-Training runs on a worker thread (``convexplorer.ui.workers``) through
-:class:`convexplorer.core.training.TrainingSession`. Its events arrive on the
-training thread: batch events go into a deque that a GUI timer drains
-(~30 Hz) into the live charts, which redraw on their own throttled timers;
-epoch, error and done events come as queued Qt signals. Nothing is drawn per
-batch. When a run ends the model goes to Inspect, the run is saved in the
-workspace, and the test subset is evaluated (confusion matrix, per-class
-precision/recall, misclassified gallery).
-
-The panel builds the parts (controls, live charts, results, runs list and the
-runner that keeps the run) and wires their signals; the parts draw.
+The panel builds the parts (controls, live charts, results, runs list, and the
+runner that trains on a worker and keeps the run) and wires their signals; the
+parts draw. When a run ends the model goes to Inspect, the run is kept in the
+workspace, and the test subset is evaluated.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 from typing import Any, Optional
 
@@ -29,11 +21,23 @@ from convexplorer.ui.panels.training.bridge import TrainingControl
 from convexplorer.ui.panels.training.charts import LiveCharts
 from convexplorer.ui.panels.training.controls import TrainingControls
 from convexplorer.ui.panels.training.formatting import describe_run
-from convexplorer.ui.panels.training.jobs import JobOutcome, TrainingJob, evaluate_job, load_model_job
+from convexplorer.ui.panels.training.jobs import JobOutcome, TrainingJob, load_model_job
 from convexplorer.ui.panels.training.results import ResultsView
 from convexplorer.ui.panels.training.runner import TrainingRunner
 from convexplorer.ui.panels.training.runs import RunsView
 from convexplorer.ui.state import AppState
+
+
+def _forward(part: str, name: str, doc: str, settable: bool = False) -> property:
+    """A panel attribute that reads (and, if ``settable``, writes) ``name`` of one of its parts."""
+
+    def get(self: Any) -> Any:
+        return getattr(getattr(self, part), name)
+
+    def set_(self: Any, value: Any) -> None:
+        setattr(getattr(self, part), name, value)
+
+    return property(get, set_ if settable else None, doc=doc)
 
 
 class TrainingPanel(Panel):
@@ -51,9 +55,6 @@ class TrainingPanel(Panel):
     def __init__(self, state: AppState, parent: QWidget | None = None) -> None:
         super().__init__(state, parent)
         self.runner = TrainingRunner(self.track, self)
-        self._eval_dataset: Any = None
-        self._eval_subset = "test"
-        self._eval_worker: Any = None
         self._model_override: Any = None  # a model object to train instead of the design (once)
         self._run_desc = ""
         self._recorder: Any = None
@@ -63,7 +64,7 @@ class TrainingPanel(Panel):
         self.controls = TrainingControls()
         self.runs_view = RunsView(self.track)
         self.live_charts = LiveCharts()
-        self.results_view = ResultsView()
+        self.results_view = ResultsView(self.track)
         self._lay_out()
         self._keep_names()
         self._connect()
@@ -129,6 +130,7 @@ class TrainingPanel(Panel):
         c.pause_button.toggled.connect(self._on_pause_toggled)
         c.stop_button.clicked.connect(self.stop)
         c.continue_button.clicked.connect(self._on_continue)
+        self.results_view.evaluated.connect(self._keep_evaluation)
         self.results_view.example_chosen.connect(self._open_in_inspect)
         self.results_view.best_button.clicked.connect(self._on_best_to_inspect)
         r.show_requested.connect(self._on_show_run)
@@ -211,42 +213,20 @@ class TrainingPanel(Panel):
         return self._compared
 
     # The runner's and the results' bookkeeping, under the names the panel always had.
-    @property
-    def session(self) -> Any:
-        """The last run's TrainingSession (None before the first run ends)."""
-        return self.runner.session
-
-    @property
-    def run_info(self) -> Any:
-        """The last run as kept in the workspace (None before the first run ends)."""
-        return self.runner.run_info
-
-    @property
-    def last_result(self) -> Optional[TrainingResult]:
-        """The TrainingResult of the last run or continuation."""
-        return self.runner.last_result
-
-    @property
-    def control(self) -> TrainingControl:
-        """Stop/pause requests of the current run."""
-        return self.runner.control
+    session = _forward("runner", "session", "The last run's TrainingSession (None before the first run ends).")
+    run_info = _forward("runner", "run_info", "The last run as kept in the workspace (None before the first run ends).")
+    last_result = _forward("runner", "last_result", "The TrainingResult of the last run or continuation.")
+    control = _forward("runner", "control", "Stop/pause requests of the current run.")
+    last_batch = _last_batch = _forward("runner", "last_batch", "The newest batch event drawn (None before the first).")
+    evaluation = _forward("results_view", "evaluation", "The evaluation shown in the results (None when there is none).")
+    _eval_dataset = _forward("results_view", "dataset", "The data set evaluated.", settable=True)
+    _eval_subset = _forward("results_view", "subset", "The subset evaluated.", settable=True)
+    _eval_worker = _forward("results_view", "worker", "The last evaluation worker.")
 
     @property
     def live_session(self) -> Any:
         """The session training now (or last), as soon as the worker made it."""
         return self.runner.control.session
-
-    @property
-    def last_batch(self) -> Optional[BatchEvent]:
-        """The newest batch event drawn (None before the first batch of a run)."""
-        return self.runner.last_batch
-
-    _last_batch = last_batch
-
-    @property
-    def evaluation(self) -> Any:
-        """The evaluation shown in the results (None when there is none)."""
-        return self.results_view.evaluation
 
     def is_training(self) -> bool:
         """True while a training worker runs."""
@@ -254,7 +234,7 @@ class TrainingPanel(Panel):
 
     def is_evaluating(self) -> bool:
         """True while an evaluation worker runs."""
-        return self._eval_worker is not None and self._eval_worker.is_running()
+        return self.results_view.is_evaluating()
 
     # --- start / continue / stop / pause -------------------------------------------------
     def _on_start(self) -> None:
@@ -316,18 +296,9 @@ class TrainingPanel(Panel):
         if self.runner.running or self.session is None:
             return False
         n = int(epochs or self.continue_spin.value())
-        self.runner.control.reset()
-        # Early stopping, learning-rate reduction and checkpoints come from the form as it is now;
-        # the batch size belongs to the run's input pipeline and stays.
         form = self.current_settings()
-        settings = replace(
-            self.session.settings,
-            early_stopping=form.early_stopping, early_stopping_patience=form.early_stopping_patience,
-            reduce_lr=form.reduce_lr, reduce_lr_patience=form.reduce_lr_patience,
-            reduce_lr_factor=form.reduce_lr_factor, checkpoint=form.checkpoint,
-        )
-        job = self.runner.continue_job(settings, n)
-        kept = settings.batch_size
+        job = self.runner.continue_job(form, n)
+        kept = job.settings.batch_size
         note = f" (batch size stays {kept}, the run's)" if form.batch_size != kept else ""
         self._launch(job, f"Continuing for {n} more epoch(s){note}…")
         return True
@@ -419,35 +390,19 @@ class TrainingPanel(Panel):
     # --- evaluation ------------------------------------------------------------------------
     def evaluate(self, model: Any, dataset: Any) -> None:
         """Evaluate ``model`` on the data set's test subset (or validation if there is no test subset)."""
-        from convexplorer.ui.workers import run_in_thread
-
-        if dataset is None:
-            return
-        subset = "test" if len(dataset.subset_indices("test")) else "validation"
-        if len(dataset.subset_indices(subset)) == 0:
-            self.results_view.show_nothing_to_evaluate()
-            return
-        self._eval_dataset = dataset
-        self._eval_subset = subset
-        self.results_view.show_evaluating(subset)
-        worker = run_in_thread(evaluate_job, model, dataset, subset)
-        self._eval_worker = self.track(worker)
-        worker.result.connect(self._on_evaluated)
-        worker.error.connect(lambda m, d: self.results_view.show_failed(m))
-        worker.finished.connect(self._update_buttons)
-        self._update_buttons()
+        worker = self.results_view.evaluate(model, dataset)
+        if worker is not None:
+            worker.finished.connect(self._update_buttons)
+            self._update_buttons()
 
     def _on_evaluated(self, res: Any) -> None:
-        self.results_view.show_evaluation(res, self._eval_dataset, self._eval_subset)
-        if self.run_info is not None:
-            try:
-                from convexplorer.core.runs import update_evaluation
+        self.results_view.show_evaluation(res)
 
-                d = res.to_dict()
-                d["subset"] = self._eval_subset
-                update_evaluation(self.run_info, d)
-            except ConvExplorerError as exc:
-                self._message(f"Could not store the evaluation: {exc}", "warn")
+    def _keep_evaluation(self, res: Any) -> None:
+        try:
+            self.runner.keep_evaluation(res, self.results_view.subset)
+        except ConvExplorerError as exc:
+            self._message(f"Could not store the evaluation: {exc}", "warn")
         self.evaluation_finished.emit(res)
 
     def _on_gallery_clicked(self, item: QListWidgetItem) -> None:

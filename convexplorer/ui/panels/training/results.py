@@ -1,9 +1,9 @@
-"""The results of a run: test accuracy, confusion matrix, per-class table and misclassified gallery."""
+"""The results of a run: evaluated on held-out images, drawn as accuracy, confusion matrix, per-class table, gallery."""
 
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Callable, Optional
 
 import numpy as np
 from PySide6.QtCore import QSize, Qt, Signal
@@ -23,8 +23,10 @@ from PySide6.QtWidgets import (
 )
 
 from convexplorer.ui.panels.training.formatting import fmt_value
+from convexplorer.ui.panels.training.jobs import evaluate_job
 from convexplorer.ui.widgets.confusion_matrix import ConfusionMatrixView
 from convexplorer.ui.widgets.thumbnail_grid import array_to_pixmap
+from convexplorer.ui.workers import Worker
 
 #: Most misclassified examples shown in the gallery.
 GALLERY_MAX = 120
@@ -32,18 +34,23 @@ EMPTY_TEXT = "Results: train a model; it is evaluated on the data set's test sub
 
 
 class ResultsView(QWidget):
-    """Draws an evaluation; a click on a misclassified example asks for it in Inspect."""
+    """Evaluates a model (on a worker) and draws the evaluation; a gallery click asks for Inspect."""
 
+    #: An evaluation was drawn: the EvaluationResult.
+    evaluated = Signal(object)
     #: A gallery example was clicked: (image array, label to show with it).
     example_chosen = Signal(object, str)
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, track: Callable[[Worker], Worker], parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self._track = track  # the panel's: its shutdown joins the evaluation
         #: The evaluation shown (None when cleared or showing a kept run's summary).
         self.evaluation: Any = None
-        #: The data set and subset it was computed on (the gallery reads its images).
+        #: The data set and subset evaluated (the gallery reads its images).
         self.dataset: Any = None
         self.subset = "test"
+        #: The last evaluation worker (None before the first).
+        self.worker: Optional[Worker] = None
         res_l = QVBoxLayout(self)
         res_l.setContentsMargins(0, 0, 0, 0)
         res_l.setSpacing(2)
@@ -92,24 +99,34 @@ class ResultsView(QWidget):
         self.best_button.setEnabled(False)
         self.results_label.setText(EMPTY_TEXT)
 
-    # --- notes while evaluating -----------------------------------------------------------
-    def show_evaluating(self, subset: str) -> None:
-        """An evaluation on ``subset`` is under way."""
+    # --- evaluation -----------------------------------------------------------------------
+    def evaluate(self, model: Any, dataset: Any) -> Optional[Worker]:
+        """Evaluate ``model`` on the test subset (validation if there is none); the worker, if one started."""
+        from convexplorer.ui.workers import run_in_thread
+
+        if dataset is None:
+            return None
+        subset = "test" if len(dataset.subset_indices("test")) else "validation"
+        if len(dataset.subset_indices(subset)) == 0:
+            self.results_label.setText("Results: the data set has no test or validation images to evaluate on.")
+            return None
+        self.dataset = dataset
+        self.subset = subset
         self.results_label.setText(f"Results: evaluating on the {subset} subset…")
+        worker = run_in_thread(evaluate_job, model, dataset, subset)
+        self.worker = self._track(worker)
+        worker.result.connect(self.show_evaluation)
+        worker.error.connect(lambda m, d: self.results_label.setText(f"Results: evaluation failed: {m}"))
+        return worker
 
-    def show_nothing_to_evaluate(self) -> None:
-        """The data set has no held-out images."""
-        self.results_label.setText("Results: the data set has no test or validation images to evaluate on.")
+    def is_evaluating(self) -> bool:
+        """True while an evaluation worker runs."""
+        return self.worker is not None and self.worker.is_running()
 
-    def show_failed(self, message: str) -> None:
-        """The evaluation raised ``message``."""
-        self.results_label.setText(f"Results: evaluation failed: {message}")
-
-    # --- results --------------------------------------------------------------------------
-    def show_evaluation(self, res: Any, dataset: Any, subset: str) -> None:
-        """Draw an EvaluationResult computed on ``subset`` of ``dataset``."""
+    def show_evaluation(self, res: Any) -> None:
+        """Draw an EvaluationResult of :attr:`subset` of :attr:`dataset`, then emit :attr:`evaluated`."""
         self.evaluation = res
-        self.dataset, self.subset = dataset, subset
+        subset = self.subset
         loss = f" · loss {res.loss:.3f}" if math.isfinite(res.loss) else ""
         self.results_label.setText(
             f"Results on the {subset} subset ({res.y_true.size} images): accuracy {100 * res.accuracy:.1f}%{loss}"
@@ -126,6 +143,7 @@ class ResultsView(QWidget):
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 self.class_table.setItem(i, c, item)
         self.fill_gallery(None)
+        self.evaluated.emit(res)
 
     def show_kept(self, label: str, ev: dict) -> None:
         """Draw the evaluation summary stored with kept run ``label`` (no gallery: that needs the data set)."""

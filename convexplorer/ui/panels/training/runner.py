@@ -1,13 +1,17 @@
 """One training run at a time on a worker thread: launch, stop, pause, its events, its outcome.
 
-:class:`TrainingRunner` keeps the bookkeeping of the run (session, kept run,
-result, newest batch) and turns the session's events into GUI-thread signals:
-batch events are drained on a timer (~30 Hz) and delivered as lists, so nothing
-is drawn per batch.
+Training runs on a worker thread (``convexplorer.ui.workers``) through
+:class:`convexplorer.core.training.TrainingSession`. Its events arrive on the
+training thread: batch events go into a deque that a GUI timer drains (~30 Hz)
+and delivers as lists (the live charts redraw on their own throttled timers);
+epoch, error and done events come as queued Qt signals. Nothing is drawn per
+batch. :class:`TrainingRunner` also keeps the run's bookkeeping: session, kept
+run, result, newest batch, runs finished.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Callable, Optional
 
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -66,8 +70,17 @@ class TrainingRunner(QObject):
         self.control = TrainingControl()
         return TrainingJob(bridge=self.bridge, control=self.control, **fields)
 
-    def continue_job(self, settings: TrainingSettings, epochs: int) -> TrainingJob:
-        """A job that trains the last session for ``epochs`` more epochs with ``settings``."""
+    def continue_job(self, form: TrainingSettings, epochs: int) -> TrainingJob:
+        """A job that trains the last session for ``epochs`` more epochs, with the callbacks chosen in ``form``."""
+        self.control.reset()
+        # Early stopping, learning-rate reduction and checkpoints come from the form as it is now;
+        # the batch size belongs to the run's input pipeline and stays.
+        settings = replace(
+            self.session.settings,
+            early_stopping=form.early_stopping, early_stopping_patience=form.early_stopping_patience,
+            reduce_lr=form.reduce_lr, reduce_lr_patience=form.reduce_lr_patience,
+            reduce_lr_factor=form.reduce_lr_factor, checkpoint=form.checkpoint,
+        )
         return TrainingJob(
             dataset=self.dataset, settings=settings, bridge=self.bridge,
             control=self.control, spec=self.spec, session=self.session,
@@ -86,6 +99,15 @@ class TrainingRunner(QObject):
         worker.error.connect(lambda message, _details: self.failed.emit(message))
         worker.finished.connect(self._on_finished)
         self._timer.start()
+
+    def keep_evaluation(self, res: Any, subset: str) -> None:
+        """Store an EvaluationResult of ``subset`` with the last kept run, if any (raises ConvExplorerError)."""
+        if self.run_info is not None:
+            from convexplorer.core.runs import update_evaluation
+
+            d = res.to_dict()
+            d["subset"] = subset
+            update_evaluation(self.run_info, d)
 
     def stop(self) -> None:
         """Ask the run to stop after its current batch."""
