@@ -9,15 +9,14 @@ workspace, and the test subset is evaluated.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QListWidgetItem, QSplitter, QVBoxLayout, QWidget
 
 from convexplorer.core.errors import ConvExplorerError
-from convexplorer.core.training import BatchEvent, EpochEvent, History, TrainingResult, TrainingSettings
+from convexplorer.core.training import BatchEvent, EpochEvent, History, TrainingSettings
 from convexplorer.ui.panels.base import Panel, control_column
-from convexplorer.ui.panels.training.bridge import TrainingControl
 from convexplorer.ui.panels.training.charts import LiveCharts
 from convexplorer.ui.panels.training.controls import TrainingControls
 from convexplorer.ui.panels.training.formatting import describe_run
