@@ -1,0 +1,166 @@
+"""What runs on worker threads: train (or continue) a model, evaluate it, load a kept model, export logs.
+
+Plain functions of their arguments (no widgets); the panel starts them through
+``convexplorer.ui.workers.run_in_thread`` and draws what they return.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Optional
+
+from convexplorer.core.training import History, TrainingError, TrainingResult, TrainingSettings
+from convexplorer.ui.panels.training.bridge import TrainingBridge, TrainingControl
+
+
+@dataclass
+class TrainingJob:
+    """Everything a training worker needs (built on the GUI thread)."""
+
+    dataset: Any
+    settings: TrainingSettings
+    bridge: TrainingBridge
+    control: TrainingControl
+    spec: Any = None
+    model: Any = None
+    label: str = ""
+    use_validation: bool = True
+    session: Any = None
+    run_dir: Optional[Path] = None
+    epochs: Optional[int] = None
+    seed: int = 0
+    #: Keras callbacks to add (the learning-timeline recorder).
+    callbacks: tuple = ()
+    #: tf.distribute strategy name from Settings ▸ Compute ("default", "mirrored").
+    strategy: str = "default"
+
+
+@dataclass
+class JobOutcome:
+    """What a training worker returns."""
+
+    session: Any
+    result: TrainingResult
+    run: Any
+    model: Any
+
+
+def _check_fit(model: Any, dataset: Any) -> None:
+    """Raise a TrainingError a student can act on if ``model`` does not fit ``dataset``."""
+    want = tuple(int(v) for v in dataset.image_shape)
+    got = tuple(model.input_shape[1:]) if getattr(model, "input_shape", None) else None
+    if got is not None and None not in got and tuple(int(v) for v in got) != want:
+        raise TrainingError(
+            f"the model expects {'x'.join(map(str, got))} images but the data set gives "
+            f"{'x'.join(map(str, want))}: set the design's input shape to match the data set"
+        )
+    out = model.output_shape[-1] if getattr(model, "output_shape", None) else None
+    k = len(dataset.class_names)
+    if out is not None and not (out == k or (out == 1 and k == 2)):
+        raise TrainingError(
+            f"the model has {out} outputs but the data set has {k} classes: set the design's number of classes to {k}"
+        )
+
+
+def run_training_job(job: TrainingJob, progress: Any = None, cancel: threading.Event | None = None) -> JobOutcome:
+    """Build the model, train (or continue), save the run; runs on a worker thread."""
+    try:
+        return _run_training_job(job, cancel)
+    except BaseException:
+        # Cancelled or failed before anything was trained: no empty run folder is left behind.
+        if job.session is None and job.run_dir is not None:
+            try:
+                job.run_dir.rmdir()  # only if empty
+            except OSError:
+                pass
+        raise
+
+
+def _run_training_job(job: TrainingJob, cancel: threading.Event | None) -> JobOutcome:
+    from convexplorer.core.progress import check_cancel
+    from convexplorer.core.runs import new_run_dir, save_run
+    from convexplorer.core.training import TrainingSession
+
+    ds = job.dataset
+    session = job.session
+    if session is None:
+        model = job.model
+        strategy = None
+        if job.strategy not in ("", "default"):
+            from convexplorer.core import distribute
+
+            strategy = distribute.make_strategy(job.strategy)
+        if model is None:
+            if strategy is not None:
+                from convexplorer.core.distribute import build_spec_in_scope
+
+                model = build_spec_in_scope(job.spec, strategy)
+            else:
+                from convexplorer.core.builder import build_model
+
+                model = build_model(job.spec, compile=True, cancel=cancel)
+        elif strategy is not None:
+            from convexplorer.core.distribute import rebuild_in_scope
+
+            model = rebuild_in_scope(model, strategy)
+        check_cancel(cancel)
+        _check_fit(model, ds)
+        n_train = len(ds.subset_indices("train"))
+        if n_train == 0:
+            raise TrainingError(f"the training subset of {ds.name} is empty: lower the validation/test fractions")
+        bs = job.settings.batch_size
+        if strategy is not None:  # the batch size set is per device
+            from convexplorer.core.distribute import scaled_batch_size
+
+            bs = scaled_batch_size(bs, strategy)
+        train = ds.to_tf_dataset("train", batch_size=bs, shuffle=True, seed=job.seed)
+        val = None
+        if job.use_validation and len(ds.subset_indices("validation")) > 0:
+            val = ds.to_tf_dataset("validation", batch_size=bs, shuffle=False)
+        run_dir = job.run_dir or new_run_dir(job.label)
+        session = TrainingSession(
+            model, train, val, job.settings, on_event=job.bridge.on_event, checkpoint_dir=run_dir,
+            num_samples=n_train, callbacks=job.callbacks,
+        )
+        session.run_dir = run_dir  # type: ignore[attr-defined]
+    else:
+        job.settings.validate()
+        session.settings = job.settings  # a continued run takes the callbacks chosen now
+    job.control.attach(session)
+    result = session.run(epochs=job.epochs, cancel=cancel)
+    spec = job.spec
+    extra = {
+        "dataset": getattr(ds, "name", ""),
+        "class_names": list(getattr(ds, "class_names", [])),
+        "image_shape": list(getattr(ds, "image_shape", [])),
+        "model_name": getattr(session.model, "name", ""),
+    }
+    info = save_run(
+        session.run_dir, result.history, job.settings, result, spec=spec, model=session.model, label=job.label, extra=extra
+    )
+    return JobOutcome(session, result, info, session.model)
+
+
+def evaluate_job(model: Any, dataset: Any, subset: str, progress: Any = None, cancel: threading.Event | None = None) -> Any:
+    """Evaluate ``model`` on a subset of ``dataset`` (worker thread)."""
+    from convexplorer.core.evaluation import evaluate_model
+
+    idx = dataset.subset_indices(subset)
+    ds = dataset.to_tf_dataset(subset, batch_size=64, shuffle=False)
+    return evaluate_model(model, ds, class_names=dataset.class_names, indices=idx, progress=progress, cancel=cancel)
+
+
+def load_model_job(run: Any, which: str, progress: Any = None, cancel: Any = None) -> Any:
+    """Load a kept run's final or best model (worker thread)."""
+    from convexplorer.core.runs import load_run_model
+
+    return load_run_model(run, which)
+
+
+def export_tensorboard_job(history: History, path: str, progress: Any = None, cancel: Any = None) -> str:
+    """Write ``history`` as TensorBoard logs under ``path`` (worker thread)."""
+    from convexplorer.core.runs import export_tensorboard
+
+    return str(export_tensorboard(history, path))
