@@ -179,7 +179,7 @@ def test_save_and_open_a_json_design(panel, tmp_path):
     panel.spec.layers[0].name = "c1"
     path = tmp_path / "lenet.json"
     panel.save_design(path)
-    assert json.loads(path.read_text())["format_version"] == 1
+    assert json.loads(path.read_text())["format_version"] == 2  # graph designs (format 1: stacks)
     panel.new_design()
     assert panel.open_path(path)
     assert panel.spec.to_dict() == ModelSpec.from_json(path.read_text()).to_dict()

@@ -164,7 +164,7 @@ def test_workspace_round_trip_and_newer_version(window, qtbot, tmp_path):
     path = tmp_path / "work.cxw"
     window.save_workspace(path)
     data = json.loads(path.read_text())
-    assert data["format_version"] == 1
+    assert data["format_version"] == 2
     newer = tmp_path / "newer.cxw"
     newer.write_text(json.dumps({"format_version": 99}))
     window.open_workspace(newer)
@@ -196,6 +196,23 @@ def test_an_older_workspace_is_upgraded_on_opening_and_left_as_it_was(window, tm
     assert old.read_bytes() == before  # rewritten only when the user saves
     window.save_workspace(tmp_path / "new.cxw")
     assert json.loads((tmp_path / "new.cxw").read_text())["format_version"] == 2
+
+
+def test_a_workspace_saved_before_graphs_opens_with_its_design_unchanged(window, tmp_path):
+    """The real format 1 file (written by the release before graphs) opens through the window."""
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "data" / "workspace-format1.cxw"
+    old = json.loads(path.read_text())
+    window.open_workspace(path)
+    spec = window.state.spec
+    assert spec is not None and spec.is_chain() and spec.name == old["spec"]["name"]
+    assert [(layer.kind, layer.name) for layer in spec.layers] == [(d["kind"], d.get("name", "")) for d in old["spec"]["layers"]]
+    from convexplorer.core.summary import summarize
+
+    assert summarize(spec).total == 298_858  # the total that release showed (tests/data/presets-format1.json)
+    window.save_workspace(tmp_path / "again.cxw")
+    assert json.loads((tmp_path / "again.cxw").read_text())["format_version"] == 2
 
 
 def test_error_dialog_has_details_and_app_goes_on(window):

@@ -17,7 +17,7 @@ folder of 50,000 files therefore costs 50,000 integers, not 50,000 images::
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 import numpy as np
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, QPoint, QSize, Qt, QTimer, Signal
@@ -26,7 +26,7 @@ from PySide6.QtWidgets import QAbstractItemView, QListView, QWidget
 
 from convexplorer.core.errors import ConvExplorerError
 from convexplorer.core.progress import check_cancel
-from convexplorer.ui.workers import Worker, run_in_thread
+from convexplorer.ui.workers import StartWork, Worker, run_in_thread
 
 #: Thumbnails kept in memory (each ~16 KB at 64 px): bounded whatever the folder size.
 CACHE_LIMIT = 1500
@@ -107,7 +107,9 @@ class ThumbnailModel(QAbstractListModel):
         self._generation = 0
         self._loading = _placeholder(self.size, False)
         self._broken = _placeholder(self.size, True)
-        self.tracker: Callable[[Worker], Any] | None = None
+        #: How thumbnails are loaded off the GUI thread: a panel sets its run_in_thread, which
+        #: tracks the worker and starts nothing once the panel has shut down.
+        self.start_work: StartWork = run_in_thread
 
     # --- content ---------------------------------------------------------------------
     def set_dataset(self, dataset: Any, indices: np.ndarray | None = None) -> None:
@@ -202,12 +204,12 @@ class ThumbnailModel(QAbstractListModel):
         if not batch:
             return
         generation = self._generation
-        worker = run_in_thread(load_thumbnails, self._dataset, batch, self.size)
+        worker = self.start_work(load_thumbnails, self._dataset, batch, self.size)
+        if worker is None:
+            return
         worker.result.connect(lambda res, g=generation: self._on_loaded(g, res))
         worker.finished.connect(self._on_worker_finished)
         self._worker = worker
-        if self.tracker is not None:
-            self.tracker(worker)
 
     def _on_loaded(self, generation: int, results: list[tuple[int, Any]]) -> None:
         if generation != self._generation:

@@ -12,7 +12,7 @@ from convexplorer.core.datasets import Dataset, FolderDataset
 from convexplorer.core.datasets.folder import display_name
 from convexplorer.ui.panels.data.selection import DataSelection
 from convexplorer.ui.widgets.thumbnail_grid import ThumbnailGrid
-from convexplorer.ui.workers import Worker
+from convexplorer.ui.workers import StartWork
 
 
 def _plural(n: int, word: str) -> str:
@@ -22,7 +22,7 @@ def _plural(n: int, word: str) -> str:
 class ThumbnailBrowser(QWidget):
     """Thumbnails of the source's samples, filtered by class and subset, with a list of what was skipped."""
 
-    def __init__(self, selection: DataSelection, track: Callable[[Worker], Worker],
+    def __init__(self, selection: DataSelection, start: StartWork,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.selection = selection
@@ -49,7 +49,7 @@ class ThumbnailBrowser(QWidget):
         bar.addWidget(self.skipped_button)
         col.addLayout(bar)
         self.grid = ThumbnailGrid(64)
-        self.grid.thumb_model.tracker = track
+        self.grid.thumb_model.start_work = start
         col.addWidget(self.grid, 1)
         self.skipped_list = QListWidget()
         self.skipped_list.setMaximumHeight(140)

@@ -1,8 +1,7 @@
 """The Data panel's background work, one helper a kind: loading a data set, fetching a sample, previewing augmentation.
 
-Each runs core calls through :func:`convexplorer.ui.workers.run_in_thread`,
-hands every worker to the panel's ``track`` (so that ``shutdown`` joins it),
-drops results that a newer request made stale, and reports by signals; the
+Each starts core calls through the panel's ``run_in_thread`` (so that
+``shutdown`` joins them, and nothing starts after it), drops results that a newer request made stale, and reports by signals; the
 panel connects those to the widgets that draw them.
 """
 
@@ -17,9 +16,8 @@ from convexplorer.core.datasets import Dataset, FolderDataset, augment_preview
 from convexplorer.core.errors import ConvExplorerError
 from convexplorer.ui.panels.data.preview import PREVIEW_INPUT_MAX, PREVIEW_VARIANTS
 from convexplorer.ui.panels.data.selection import DataSelection
-from convexplorer.ui.workers import Worker, run_in_thread
+from convexplorer.ui.workers import StartWork, Worker
 
-Track = Callable[[Worker], Worker]
 
 
 def sample_view(dataset: Dataset, i: int) -> tuple[int, np.ndarray, str]:
@@ -43,20 +41,23 @@ class LoadJob(QObject):
     #: The current load ended (after ``busy_changed(False)``).
     finished = Signal()
 
-    def __init__(self, track: Track, parent: QObject | None = None) -> None:
+    def __init__(self, start: StartWork, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._track = track
+        self._start = start
         #: The running load or check, None when idle.
         self.worker: Worker | None = None
         self._cancel_note = "Cancelled."
 
-    def start(self, fn: Callable[..., Dataset], *args: Any, label: str, cancel_note: str) -> Worker:
-        """Run ``fn(*args)`` for the data set called ``label`` (cancelling the load before it)."""
+    def start(self, fn: Callable[..., Dataset], *args: Any, label: str, cancel_note: str) -> Worker | None:
+        """Run ``fn(*args)`` for the data set called ``label`` (cancelling the load before it);
+        None when the panel has shut down (nothing started)."""
         if self.worker is not None:
             self.worker.cancel()
+        worker = self._start(fn, *args)
+        if worker is None:
+            return None
         self.message.emit(f"Loading {label}…", False)
         self.busy_changed.emit(True)
-        worker = self._track(run_in_thread(fn, *args))
         self.worker = worker
         self._cancel_note = cancel_note
         self._watch(worker, self._on_loaded)
@@ -76,7 +77,9 @@ class LoadJob(QObject):
             self.busy_changed.emit(False)
 
     def _check(self, ds: FolderDataset) -> None:
-        worker = self._track(run_in_thread(ds.verify))
+        worker = self._start(ds.verify)
+        if worker is None:
+            return
         self.worker = worker
         self._cancel_note = "Check of the files cancelled: the folder is shown as listed, its files unchecked."
         self.busy_changed.emit(True)
@@ -123,16 +126,18 @@ class SampleJob(QObject):
     #: Why the sample cannot be shown.
     failed = Signal(str)
 
-    def __init__(self, track: Track, parent: QObject | None = None) -> None:
+    def __init__(self, start: StartWork, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._track = track
+        self._start = start
         self._token = 0
 
     def request(self, source: Dataset, i: int) -> None:
         """Fetch sample ``i`` of ``source`` in a worker."""
         self._token += 1
         token = self._token
-        worker = self._track(run_in_thread(sample_view, source, int(i)))
+        worker = self._start(sample_view, source, int(i))
+        if worker is None:
+            return
         worker.result.connect(lambda res, t=token: self.shown.emit(*res) if t == self._token else None)
         worker.error.connect(lambda msg, det, t=token: self.failed.emit(msg) if t == self._token else None)
 
@@ -150,12 +155,12 @@ class PreviewJob(QObject):
     #: Why there is no preview.
     failed = Signal(str)
 
-    def __init__(self, selection: DataSelection, tf_ready: Callable[[], bool], track: Track,
+    def __init__(self, selection: DataSelection, tf_ready: Callable[[], bool], start: StartWork,
                  parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.selection = selection
         self._tf_ready = tf_ready
-        self._track = track
+        self._start = start
         self.worker: Worker | None = None
         self._again = False
         self.timer = QTimer(self, singleShot=True, interval=120)
@@ -196,7 +201,9 @@ class PreviewJob(QObject):
         if img is None:
             return
         key = self.key()
-        worker = self._track(run_in_thread(augment_preview, img, sel.augmentation, PREVIEW_VARIANTS, sel.current))
+        worker = self._start(augment_preview, img, sel.augmentation, PREVIEW_VARIANTS, sel.current)
+        if worker is None:
+            return
         self.worker = worker
         worker.result.connect(lambda v, k=key: self.ready.emit(v) if k == self.key() else None)
         worker.error.connect(lambda msg, det: self.failed.emit(msg))

@@ -40,15 +40,15 @@ class DataPanel(Panel):
         self.preparation = PreparationBox()
         self.augmentation_controls = AugmentationControls()
         # Middle: the thumbnails and the class counts.
-        self.browser = ThumbnailBrowser(self.selection, self.track)
+        self.browser = ThumbnailBrowser(self.selection, self.run_in_thread)
         self.counts = ClassCountsChart()
         # Right: the chosen sample and its augmentation.
         self.sample = SampleView()
         self.preview = AugmentationPreview()
         # Background work.
-        self.loader = LoadJob(self.track, self)
-        self.sample_job = SampleJob(self.track, self)
-        self.preview_job = PreviewJob(self.selection, lambda: self.state.tf_ready, self.track, self)
+        self.loader = LoadJob(self.run_in_thread, self)
+        self.sample_job = SampleJob(self.run_in_thread, self)
+        self.preview_job = PreviewJob(self.selection, lambda: self.state.tf_ready, self.run_in_thread, self)
         self._options_timer = QTimer(self, singleShot=True, interval=250)
         self._lay_out()
         self._expose_widgets()
@@ -175,7 +175,7 @@ class DataPanel(Panel):
         if self.source is None and self.loader.worker is None:
             self.load_source("shapes")
 
-    def load_source(self, key: str) -> Worker:
+    def load_source(self, key: str) -> Worker | None:
         """Load the built-in shapes or a standard set (downloading it if needed) in a worker."""
         self.sources.select(key)
         label = source_label(key)
@@ -189,7 +189,7 @@ class DataPanel(Panel):
             return True
         return False
 
-    def load_folder(self, path: str | Path) -> Worker:
+    def load_folder(self, path: str | Path) -> Worker | None:
         """Scan a folder in a worker, show it, then check every file in the background."""
         self.sources.show_folder(path)
         size = (self.height_spin.value(), self.width_spin.value())

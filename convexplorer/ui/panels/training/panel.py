@@ -53,7 +53,7 @@ class TrainingPanel(Panel):
 
     def __init__(self, state: AppState, parent: QWidget | None = None) -> None:
         super().__init__(state, parent)
-        self.runner = TrainingRunner(self.track, self)
+        self.runner = TrainingRunner(self.run_in_thread, self)
         self._model_override: Any = None  # a model object to train instead of the design (once)
         self._run_desc = ""
         self._recorder: Any = None
@@ -61,9 +61,9 @@ class TrainingPanel(Panel):
         self._compared = 0
 
         self.controls = TrainingControls()
-        self.runs_view = RunsView(self.track)
+        self.runs_view = RunsView(self.run_in_thread)
         self.live_charts = LiveCharts()
-        self.results_view = ResultsView(self.track)
+        self.results_view = ResultsView(self.run_in_thread)
         self._lay_out()
         self._keep_names()
         self._connect()
@@ -306,7 +306,8 @@ class TrainingPanel(Panel):
         self.continue_training()
 
     def _launch(self, job: TrainingJob, message: str) -> None:
-        self.runner.launch(job)
+        if not self.runner.launch(job):
+            return
         self.pause_button.setChecked(False)
         self._message(message)
         self._update_buttons()
@@ -460,9 +461,9 @@ class TrainingPanel(Panel):
             self._message(f"Comparing {len(runs)} run(s) on the charts (coloured dots).")
 
     def _load_run_model(self, run: Any, which: str) -> None:
-        from convexplorer.ui.workers import run_in_thread
-
-        worker = self.track(run_in_thread(load_model_job, run, which))
+        worker = self.run_in_thread(load_model_job, run, which)
+        if worker is None:
+            return
         label = f"{run.label or run.id} ({'best checkpoint' if which == 'best' else 'final'})"
         worker.result.connect(lambda model: (self.state.set_model(model, label), self.state.show_panel.emit("inspect")))
         worker.error.connect(lambda m, d: self._message(m, "error"))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 import numpy as np
 from PySide6.QtCore import QSize, Qt, Signal
@@ -26,7 +26,7 @@ from convexplorer.ui.panels.training.formatting import fmt_value
 from convexplorer.ui.panels.training.jobs import evaluate_job
 from convexplorer.ui.widgets.confusion_matrix import ConfusionMatrixView
 from convexplorer.ui.widgets.thumbnail_grid import array_to_pixmap
-from convexplorer.ui.workers import Worker
+from convexplorer.ui.workers import StartWork, Worker
 
 #: Most misclassified examples shown in the gallery.
 GALLERY_MAX = 120
@@ -41,9 +41,9 @@ class ResultsView(QWidget):
     #: A gallery example was clicked: (image array, label to show with it).
     example_chosen = Signal(object, str)
 
-    def __init__(self, track: Callable[[Worker], Worker], parent: QWidget | None = None) -> None:
+    def __init__(self, start: StartWork, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._track = track  # the panel's: its shutdown joins the evaluation
+        self._start = start  # the panel's run_in_thread: its shutdown joins the evaluation
         #: The evaluation shown (None when cleared or showing a kept run's summary).
         self.evaluation: Any = None
         #: The data set and subset evaluated (the gallery reads its images).
@@ -102,19 +102,19 @@ class ResultsView(QWidget):
     # --- evaluation -----------------------------------------------------------------------
     def evaluate(self, model: Any, dataset: Any) -> Optional[Worker]:
         """Evaluate ``model`` on the test subset (validation if there is none); the worker, if one started."""
-        from convexplorer.ui.workers import run_in_thread
-
         if dataset is None:
             return None
         subset = "test" if len(dataset.subset_indices("test")) else "validation"
         if len(dataset.subset_indices(subset)) == 0:
             self.results_label.setText("Results: the data set has no test or validation images to evaluate on.")
             return None
+        worker = self._start(evaluate_job, model, dataset, subset)
+        if worker is None:
+            return None
         self.dataset = dataset
         self.subset = subset
         self.results_label.setText(f"Results: evaluating on the {subset} subset…")
-        worker = run_in_thread(evaluate_job, model, dataset, subset)
-        self.worker = self._track(worker)
+        self.worker = worker
         worker.result.connect(self.show_evaluation)
         worker.error.connect(lambda m, d: self.results_label.setText(f"Results: evaluation failed: {m}"))
         return worker

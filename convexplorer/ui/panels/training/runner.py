@@ -12,14 +12,14 @@ run, result, newest batch, runs finished.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from convexplorer.core.training import BatchEvent, DoneEvent, EpochEvent, ErrorEvent, TrainingResult, TrainingSettings
 from convexplorer.ui.panels.training.bridge import TrainingBridge, TrainingControl
 from convexplorer.ui.panels.training.jobs import JobOutcome, TrainingJob, run_training_job
-from convexplorer.ui.workers import Worker
+from convexplorer.ui.workers import StartWork
 
 #: How often the GUI takes the training thread's latest batch events (ms).
 DRAIN_MS = 33
@@ -41,9 +41,9 @@ class TrainingRunner(QObject):
     #: The worker finished (after ``succeeded`` or ``failed``): nothing runs now.
     idle = Signal()
 
-    def __init__(self, track: Callable[[Worker], Worker], parent: QObject | None = None) -> None:
+    def __init__(self, start: StartWork, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._track = track
+        self._start = start
         self.bridge = TrainingBridge()
         self.bridge.event.connect(self.handle_event)
         self.control = TrainingControl()
@@ -87,18 +87,19 @@ class TrainingRunner(QObject):
             label=self.run_info.label if self.run_info else "", epochs=epochs,
         )
 
-    def launch(self, job: TrainingJob) -> None:
-        """Start ``job`` on a worker thread."""
-        from convexplorer.ui.workers import run_in_thread
-
+    def launch(self, job: TrainingJob) -> bool:
+        """Start ``job`` on a worker thread; False if the panel has shut down (nothing started)."""
+        worker = self._start(run_training_job, job)
+        if worker is None:
+            return False
         self.dataset = job.dataset
         self.spec = job.spec
         self.running = True
-        worker = self._track(run_in_thread(run_training_job, job))
         worker.result.connect(self._on_result)
         worker.error.connect(lambda message, _details: self.failed.emit(message))
         worker.finished.connect(self._on_finished)
         self._timer.start()
+        return True
 
     def keep_evaluation(self, res: Any, subset: str) -> None:
         """Store an EvaluationResult of ``subset`` with the last kept run, if any (raises ConvExplorerError)."""

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFileDialog, QGroupBox, QHBoxLayout, QListWidget, QListWidgetItem, QPushButton, QVBoxLayout, QWidget
 
 from convexplorer.core.errors import ConvExplorerError
 from convexplorer.ui.panels.training.jobs import export_tensorboard_job
-from convexplorer.ui.workers import Worker
+from convexplorer.ui.workers import StartWork, Worker
 
 
 class RunsView(QGroupBox):
@@ -27,9 +27,9 @@ class RunsView(QGroupBox):
     #: Something to tell the user: (text, kind).
     message = Signal(str, str)
 
-    def __init__(self, track: Callable[[Worker], Worker], parent: QWidget | None = None) -> None:
+    def __init__(self, start: StartWork, parent: QWidget | None = None) -> None:
         super().__init__("Runs (kept in your workspace)", parent)
-        self._track = track  # the panel's: its shutdown joins the export workers
+        self._start = start  # the panel's run_in_thread: its shutdown joins the export workers
         self._busy = False
         rl = QVBoxLayout(self)
         rl.setContentsMargins(6, 4, 6, 4)
@@ -123,13 +123,14 @@ class RunsView(QGroupBox):
 
         return export_csv(load_history(run), path, per=per)
 
-    def export_tensorboard(self, run: Any, folder: str | Path) -> Worker:
-        """Write a run's history as TensorBoard logs (on a worker); returns the worker."""
+    def export_tensorboard(self, run: Any, folder: str | Path) -> Worker | None:
+        """Write a run's history as TensorBoard logs (on a worker); returns the worker (None after shutdown)."""
         from convexplorer.core.runs import load_history
-        from convexplorer.ui.workers import run_in_thread
 
         h = load_history(run)
-        worker = self._track(run_in_thread(export_tensorboard_job, h, str(folder)))
+        worker = self._start(export_tensorboard_job, h, str(folder))
+        if worker is None:
+            return None
         worker.result.connect(lambda p: self.message.emit(f"TensorBoard logs in {p}: run `tensorboard --logdir {p}`", "ok"))
         worker.error.connect(lambda m, d: self.message.emit(m, "error"))
         return worker
