@@ -52,8 +52,10 @@ def make_application(argv: Sequence[str]):
     app = QApplication.instance() or QApplication(list(argv))
     app.setAttribute(Qt.ApplicationAttribute.AA_DontShowIconsInMenus, False)
     from convexplorer.ui.resources import app_icon
+    from convexplorer.ui.style import apply_style
 
     app.setWindowIcon(app_icon())
+    apply_style(app)
     return app
 
 
@@ -168,7 +170,7 @@ def self_test() -> int:
         app.processEvents()
         broken = [k for k, p in window.panels.items() if isinstance(p, UnavailablePanel)]
         window.save_settings = lambda: None  # type: ignore[method-assign]
-        window.close_and_join()
+        window.close()
         if broken:
             raise RuntimeError(f"panels failed to load: {', '.join(broken)}")
         steps.append(f"{len(window.panels)} panels constructed")

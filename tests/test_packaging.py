@@ -482,3 +482,13 @@ def test_the_wheel_carries_resources_where_the_installed_app_finds_them(tmp_path
     found, lessons = out.stdout.split()
     assert Path(found) == target / "convexplorer" / "resources"
     assert int(lessons) == len(list((RESOURCES / "lessons").glob("*.toml"))) >= 6
+
+
+def test_sample_images_are_what_the_code_makes():
+    """resources/samples holds core.samples rendered by packaging/make_samples.py (pixels compared)."""
+    import make_samples
+
+    assert make_samples.main(["--check"]) == 0
+    from convexplorer.core.samples import SAMPLES
+
+    assert sorted(p.name for p in (RESOURCES / "samples").glob("*.png")) == sorted(make_samples.file_name(t) for t in SAMPLES)

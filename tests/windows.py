@@ -29,7 +29,7 @@ def scratch_window(
     try:
         yield w
     finally:
-        w.close_and_join()
+        w.close()
         workers.shutdown_all(timeout_s=30)
         w.deleteLater()
         qapp.processEvents()

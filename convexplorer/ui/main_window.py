@@ -13,7 +13,6 @@ from typing import Iterable
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
-    QApplication,
     QDockWidget,
     QFileDialog,
     QLabel,
@@ -88,6 +87,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
 
         self.panels: dict[str, Panel] = {}
+        self._shut_down = False
         self._current_key: str | None = None
         self.docks: dict[str, QDockWidget] = {}
         self._build_panels(lazy_panels)
@@ -149,6 +149,8 @@ class MainWindow(QMainWindow):
         if old is not None:
             old.deleteLater()
         self.panels[key] = panel
+        if self._shut_down:  # asked for by something still queued when the window closed
+            panel.shutdown()
         return panel
 
     def construct_remaining_panels(self) -> None:
@@ -159,7 +161,7 @@ class MainWindow(QMainWindow):
     def construct_panels_in_background(self) -> None:
         """Construct the remaining panels one per event-loop turn, so the window stays responsive."""
         missing = [k for k in self.docks if k not in self.panels]
-        if missing:
+        if missing and not self._shut_down:
             self.panel(missing[0])
             if len(missing) > 1:
                 QTimer.singleShot(0, self.construct_panels_in_background)
@@ -215,6 +217,10 @@ class MainWindow(QMainWindow):
         self.action_open_workspace = self._action("Open &Workspace…", self.open_workspace_dialog, "Ctrl+Shift+W")
         for a in (self.action_open_image, self.action_open_folder, self.action_open_model):
             file_menu.addAction(a)
+        self.samples_menu = file_menu.addMenu("Open Sa&mple Image")
+        for path in sample_image_paths():
+            title = path.stem.replace("-", " ").capitalize()
+            self.samples_menu.addAction(self._action(title, lambda _=False, p=path: self.open_paths([p]), tip=str(path)))
         file_menu.addSeparator()
         file_menu.addAction(self.action_save_workspace)
         file_menu.addAction(self.action_open_workspace)
@@ -577,7 +583,11 @@ class MainWindow(QMainWindow):
 
     # --- closing ----------------------------------------------------------------------
     def shutdown(self) -> None:
-        """Stop every panel's work and every worker thread; safe to call twice."""
+        """Stop every panel's work and every worker thread, and refuse new work; safe to call twice.
+
+        After it, panels, their timers and the device label start nothing: an event still
+        queued when the window closed cannot start a thread that outlives it."""
+        self._shut_down = True
         for panel in self.panels.values():
             try:
                 panel.shutdown()
@@ -587,13 +597,6 @@ class MainWindow(QMainWindow):
         if not workers.shutdown_all(timeout_s=15.0):
             log.warning("some workers did not stop in time")
 
-    def close_and_join(self) -> None:
-        """Close, then join also what the closed window's timers started meanwhile (a data set
-        load, thumbnails): leaving Python with a QThread still running aborts the process."""
-        self.close()
-        QApplication.processEvents()
-        self.shutdown()
-
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
         self.save_settings()
         self.shutdown()
@@ -602,6 +605,14 @@ class MainWindow(QMainWindow):
             if dock.isFloating():
                 dock.close()
         super().closeEvent(event)
+
+
+def sample_image_paths() -> list[Path]:
+    """The sample images shipped in ``resources/samples`` (made by packaging/make_samples.py)."""
+    from convexplorer.ui.resources import resources_dir
+
+    folder = resources_dir() / "samples"
+    return sorted(folder.glob("*.png")) if folder.is_dir() else []
 
 
 def python_versions() -> str:

@@ -281,3 +281,46 @@ def test_lazy_panels_are_built_on_demand_and_in_the_background(qtbot, monkeypatc
     qtbot.waitUntil(lambda: len(w.panels) == len(FAKE_PANELS), timeout=3000)
     assert isinstance(w.panels["training"], mw.UnavailablePanel)
     w.close()
+
+
+def test_after_shutdown_panels_their_timers_and_the_status_bar_start_nothing(window, qtbot):
+    """A timer or a queued signal that fires while the window closes cannot start a thread."""
+    from PySide6.QtCore import QTimer
+
+    from convexplorer.ui import workers
+
+    panel = window.panels["data"]
+    timer = QTimer(panel)
+    timer.setInterval(5)
+    timer.start()
+    window.shutdown()
+    assert panel.is_shut_down and not timer.isActive()
+    ran = []
+    assert panel.run_in_thread(lambda: ran.append(1)) is None
+    assert window.device_label.refresh() is None
+    late = window.panel("inspect")  # constructed only now, by something still queued
+    assert late.is_shut_down and late.run_in_thread(lambda: ran.append(2)) is None
+    qtbot.wait(30)
+    assert ran == [] and not workers.active_workers()
+
+
+def test_lazy_panels_are_not_built_after_the_window_closed(qtbot, monkeypatch, settings):
+    monkeypatch.setattr(mw, "PANELS", FAKE_PANELS)
+    w = mw.MainWindow(settings=settings, lazy_panels=True)
+    qtbot.addWidget(w)
+    before = set(w.panels)
+    w.shutdown()
+    w.construct_panels_in_background()
+    assert set(w.panels) == before
+
+
+def test_sample_images_menu_opens_each_shipped_sample_like_a_dropped_photo(window):
+    from convexplorer.core.samples import SAMPLES
+
+    actions = window.samples_menu.actions()
+    assert len(actions) == len(SAMPLES) >= 4
+    for action in actions:
+        action.trigger()
+    opened = window.panels["inspect"].opened
+    assert [p.name for p in opened] == [Path(a.statusTip()).name for a in actions]
+    assert all(p.is_file() and p.parent.name == "samples" for p in opened)

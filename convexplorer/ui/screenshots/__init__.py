@@ -113,11 +113,13 @@ def _render(out: Path) -> list[Path]:
         window.show_panel(key)
         attempt(f"{key}: prepare", lambda: prepare_panel(panel))
         grab(key)
-        for variant, prepare in panel_variants(panel):
+        variants: list[Variant] = []
+        attempt(f"{key}: variants", lambda: variants.extend(panel_variants(panel)))
+        for variant, prepare in variants:
             attempt(f"{key}/{variant}", prepare)
             grab(f"{key}-{variant}")
     attempt("lessons", lambda: _lesson_steps(window, app, grab))
-    window.close_and_join()
+    window.close()
     scratch.sync()
     Path(scratch.fileName()).unlink(missing_ok=True)
     return written

@@ -47,6 +47,7 @@ class DeviceLabel(QLabel):
         self.state = state
         self.devices: list[Any] = []
         self._worker: Optional[Worker] = None
+        self._shut_down = False
         self.setObjectName("deviceLabel")
         self.setCursor(Qt.CursorShape.PointingHandCursor)
         self.setToolTip("The compute devices TensorFlow sees. Click for Settings ▸ Compute.")
@@ -56,8 +57,10 @@ class DeviceLabel(QLabel):
         else:
             state.tensorflow_ready.connect(self.refresh)
 
-    def refresh(self) -> Worker:
-        """Ask TensorFlow (on a worker) for its devices and show them."""
+    def refresh(self) -> Optional[Worker]:
+        """Ask TensorFlow (on a worker) for its devices and show them; None once shut down."""
+        if self._shut_down:
+            return None
         if self._worker is not None and self._worker.is_running():
             return self._worker
         self._worker = run_in_thread(_describe)
@@ -92,6 +95,7 @@ class DeviceLabel(QLabel):
         super().mouseReleaseEvent(event)
 
     def shutdown(self) -> None:
-        """Wait for a running device query (window closing, test teardown)."""
+        """Refuse new queries and wait for a running one (window closing, test teardown)."""
+        self._shut_down = True
         if self._worker is not None:
             self._worker.wait(10.0)
