@@ -34,6 +34,15 @@ def _private_settings():
     yield
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _app_style(_private_settings, qapp):
+    """Widgets in tests wear the app's style sheet (roles such as "error"), as in the app."""
+    from convexplorer.ui.style import apply_style
+
+    apply_style(qapp)
+    yield
+
+
 def _python_threads() -> set[threading.Thread]:
     return {t for t in threading.enumerate() if not isinstance(t, threading._DummyThread)}  # type: ignore[attr-defined]
 

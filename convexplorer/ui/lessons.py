@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
 from convexplorer.core.errors import ConvExplorerError
 from convexplorer.core.lessons import Action, Lesson, Step, load_lessons
 from convexplorer.ui.resources import resources_dir
+from convexplorer.ui.style import set_role
 
 log = logging.getLogger(__name__)
 
@@ -264,7 +265,7 @@ class LessonsDock(QWidget):
         cl.addLayout(row)
         self.course_message = QLabel(self.load_error)
         self.course_message.setWordWrap(True)
-        self.course_message.setStyleSheet("color:#a00;")
+        set_role(self.course_message, "error")
         cl.addWidget(self.course_message)
         self.stack.addWidget(course)
         # Page 1: a step.

@@ -42,6 +42,7 @@ from PySide6.QtWidgets import (
 )
 
 from convexplorer.ui.state import AppState
+from convexplorer.ui.style import set_role
 from convexplorer.ui.workers import Worker, run_in_thread
 
 log = logging.getLogger(__name__)
@@ -208,11 +209,11 @@ class ComputePage(QWidget):
             "--strategy multiworker and a TF_CONFIG (see the README)."
         )
         self.note_label.setWordWrap(True)
-        self.note_label.setStyleSheet("color:#555;")
+        set_role(self.note_label, "hint")
         layout.addWidget(self.note_label)
         self.message_label = QLabel("")
         self.message_label.setWordWrap(True)
-        self.message_label.setStyleSheet("color:#8a1c1c;")
+        set_role(self.message_label, "error")
         self.message_label.hide()
         layout.addWidget(self.message_label)
         layout.addStretch(1)

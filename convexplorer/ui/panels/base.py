@@ -21,8 +21,9 @@ from typing import Any, Callable
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication, QLabel, QScrollArea, QVBoxLayout, QWidget
 
-from convexplorer.ui.state import AppState
 from convexplorer.ui import workers
+from convexplorer.ui.state import AppState
+from convexplorer.ui.style import apply_style, set_role
 from convexplorer.ui.workers import Worker
 
 log = logging.getLogger(__name__)
@@ -49,7 +50,7 @@ class Panel(QWidget):
         self.loading_banner = QLabel("Loading TensorFlow… this part of the app is ready in a few seconds.")
         self.loading_banner.setObjectName("loadingBanner")
         self.loading_banner.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.loading_banner.setStyleSheet("background:#fff4ce;color:#5c4400;padding:4px;")
+        set_role(self.loading_banner, "banner")
         self._outer.addWidget(self.loading_banner)
         self.body = QWidget(self)
         self._outer.addWidget(self.body, 1)
@@ -118,6 +119,7 @@ def control_column(
 def preview(panel_cls: type[Panel], load_tensorflow: bool = True) -> int:
     """Show one panel alone, for development: ``python -m convexplorer.ui.panels.NAME``."""
     app = QApplication.instance() or QApplication(sys.argv)
+    apply_style(app)
     state = AppState()
     panel = panel_cls(state)
     panel.setWindowTitle(f"ConvExplorer – {panel.title} (preview)")

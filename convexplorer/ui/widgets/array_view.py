@@ -34,6 +34,9 @@ from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
+from convexplorer.ui.style import set_role
+
+
 def guard_pyside_refcounts() -> bool:
     """Work around PySide6 6.12 on Python < 3.12 dropping a reference to None on every void call.
 
@@ -127,7 +130,7 @@ class ArrayView(QWidget):
         self.title_label.setFont(font)
         self.subtitle_label = QLabel("")
         self.subtitle_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.subtitle_label.setStyleSheet("color:#555;")
+        set_role(self.subtitle_label, "hint")
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setBackground("w")
         self.graphics.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)

@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 
 from convexplorer.core.errors import ShapeError
 from convexplorer.core.kernels import MAX_KERNEL_SIZE, format_cell, parse_cell, parse_kernel
+from convexplorer.ui.style import set_role
 
 BAD_CELL_COLOUR = QColor("#ff8a80")
 #: Cell widths: wide for small kernels, narrow enough for 11 columns in ~340 px.
@@ -98,7 +99,7 @@ class KernelGrid(QWidget):
         size_row.addWidget(self.cols_spin)
         size_row.addStretch(1)
         self.sum_label = QLabel("")
-        self.sum_label.setStyleSheet("color:#555;")
+        set_role(self.sum_label, "hint")
         size_row.addWidget(self.sum_label)
         layout.addLayout(size_row)
 
@@ -120,7 +121,7 @@ class KernelGrid(QWidget):
 
         self.message_label = QLabel("")
         self.message_label.setWordWrap(True)
-        self.message_label.setStyleSheet("color:#b00020;")
+        set_role(self.message_label, "error")
         self.message_label.setVisible(False)
         layout.addWidget(self.message_label)
 

@@ -46,6 +46,7 @@ from PySide6.QtWidgets import (
 )
 
 from convexplorer.core.timeline import Snapshot, Timeline
+from convexplorer.ui.style import set_role
 from convexplorer.ui.widgets.feature_grid import FeatureGrid, grid_shape, normalise_tiles, tile
 from convexplorer.ui.widgets.overlay_view import OverlayView, blend, colorize
 from convexplorer.ui.widgets.topk_chart import TopKChart
@@ -280,7 +281,7 @@ class TimelineView(QWidget):
 
         self.message = QLabel("No timeline yet: pin probe images and train with the timeline on, or open a run's timeline.")
         self.message.setWordWrap(True)
-        self.message.setStyleSheet("color:#555;")
+        set_role(self.message, "hint")
         root.addWidget(self.message)
 
         views = QSplitter(Qt.Orientation.Horizontal)
@@ -680,7 +681,7 @@ class ProbePicker(QWidget):
         opts.addStretch(1)
         self.status_label = QLabel("No probes pinned: pin one image per class, or pin an opened image.")
         self.status_label.setWordWrap(True)
-        self.status_label.setStyleSheet("color:#555;")
+        set_role(self.status_label, "hint")
         lay.addWidget(self.enabled_check)
         lay.addWidget(self.list)
         lay.addLayout(row)

@@ -7,6 +7,7 @@ from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout,
 
 from convexplorer.core.spec import LOSS_FOR_LABELS, OPTIMIZERS, CompileSpec
 from convexplorer.ui.panels.builder.editors import compact_combo
+from convexplorer.ui.style import set_role
 
 LABEL_TYPES = {
     "integer": "Integer labels (sparse categorical)",
@@ -43,7 +44,7 @@ class CompileSettings(QGroupBox):
         for key, text in LABEL_TYPES.items():
             self.labels_combo.addItem(text, key)
         self.loss_label = QLabel("")
-        self.loss_label.setStyleSheet("color:#555;")
+        set_role(self.loss_label, "hint")
         metrics_row = QGridLayout()
         self.metric_checks: dict[str, QCheckBox] = {}
         for i, (key, text) in enumerate(METRIC_BOXES):

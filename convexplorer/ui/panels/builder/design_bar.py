@@ -6,6 +6,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
 from convexplorer.core.presets import PRESETS
+from convexplorer.ui.style import set_role
 
 
 class DesignBar(QWidget):
@@ -69,10 +70,10 @@ class DesignBar(QWidget):
 
     def show_info(self, text: str) -> None:
         """Say ``text`` on the message line."""
-        self.message_label.setStyleSheet("color:#333;")
+        set_role(self.message_label, "")
         self.message_label.setText(text)
 
     def show_error(self, text: str) -> None:
         """Say ``text`` on the message line, in red, as an error."""
-        self.message_label.setStyleSheet("color:#a40e0e;")
+        set_role(self.message_label, "error")
         self.message_label.setText("✖ " + text)

@@ -7,6 +7,8 @@ from typing import Any
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QCheckBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QSpinBox, QWidget
 
+from convexplorer.ui.style import set_role
+
 NO_DATASET = "No data set chosen: type the shape in."
 
 
@@ -23,7 +25,7 @@ class InputSettings(QGroupBox):
         self.follow_dataset_check.setChecked(True)
         self.dataset_label = QLabel(NO_DATASET)
         self.dataset_label.setWordWrap(True)
-        self.dataset_label.setStyleSheet("color:#555;")
+        set_role(self.dataset_label, "hint")
         shape_row = QHBoxLayout()
         self.height_spin, self.width_spin, self.channels_spin = QSpinBox(), QSpinBox(), QSpinBox()
         for spin, tip, hi in ((self.height_spin, "height", 4096), (self.width_spin, "width", 4096),

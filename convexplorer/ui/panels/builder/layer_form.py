@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QFormLayout, QGroupBox, QLabel, QLineEdit, QWidget
 
 from convexplorer.core.spec import LAYER_KINDS, LayerSpec, ModelSpec
 from convexplorer.ui.panels.builder.editors import make_editor
+from convexplorer.ui.style import set_role
 
 
 class LayerForm(QGroupBox):
@@ -56,7 +57,7 @@ class LayerForm(QGroupBox):
         self.setTitle(f"Layer {index + 1}: {layer.kind}")
         desc = QLabel(kind.description)
         desc.setWordWrap(True)
-        desc.setStyleSheet("color:#555;")
+        set_role(desc, "hint")
         self.form.addRow(desc)
         if layer.kind != "Pretrained":
             self._add_name_row(index, layer.name, spec.layer_names()[index])

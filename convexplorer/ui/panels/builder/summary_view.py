@@ -6,6 +6,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from convexplorer.core.summary import Summary
+from convexplorer.ui.style import set_role
 from convexplorer.ui.widgets.layer_table import SummaryTable
 
 
@@ -26,7 +27,7 @@ class SummaryView(QWidget):
         v.addWidget(self.totals_label)
         self.memory_label = QLabel("")
         self.memory_label.setWordWrap(True)
-        self.memory_label.setStyleSheet("color:#555;")
+        set_role(self.memory_label, "hint")
         v.addWidget(self.memory_label)
         self.problem_label = QLabel("")
         self.problem_label.setWordWrap(True)
@@ -40,23 +41,23 @@ class SummaryView(QWidget):
             self.memory_label.setText("Memory (float32): " + s.memory_text())
             self.memory_label.setVisible(True)
             if s.warnings:
-                self._problem("color:#8a5a00;", "⚠ " + "<br>⚠ ".join(s.warnings))
+                self._problem("warning", "⚠ " + "<br>⚠ ".join(s.warnings))
             else:
-                self._problem("color:#1b5e20;", "✔ Valid design: Keras will build exactly this.")
+                self._problem("ok", "✔ Valid design: Keras will build exactly this.")
         elif s.pending:
             self._last_totals("Last complete summary:", last_valid)
-            self._problem("color:#8a5a00;", "⏳ " + next(r.error for r in s.rows if r.pending))
+            self._problem("warning", "⏳ " + next(r.error for r in s.rows if r.pending))
         else:
             self._last_totals("Last valid design:", last_valid)
             self.memory_label.setText("")
-            self._problem("color:#a40e0e;", "✖ " + s.error)
+            self._problem("error", "✖ " + s.error)
 
     def _last_totals(self, caption: str, last: Summary) -> None:
         self.totals_label.setText(f"<span style='color:#777'>{caption}</span><br>" + "<br>".join(last.totals_lines()))
         self.memory_label.setVisible(False)
 
-    def _problem(self, style: str, text: str) -> None:
-        self.problem_label.setStyleSheet(style)
+    def _problem(self, role: str, text: str) -> None:
+        set_role(self.problem_label, role)
         self.problem_label.setText(text)
 
     def select_layer(self, index: int) -> None:

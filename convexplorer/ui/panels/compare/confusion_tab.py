@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QComboBox, QGridLayout, QHBoxLayout, QLabel, QPush
 from convexplorer.ui.panels.compare.cell_images import CellImages
 from convexplorer.ui.panels.compare.diff_matrix import DiffMatrixView
 from convexplorer.ui.panels.compare.jobs import JobRunner, cams_for, evaluate_pair
+from convexplorer.ui.style import set_role
 from convexplorer.ui.widgets.confusion_matrix import ConfusionMatrixView
 
 
@@ -70,7 +71,7 @@ class ConfusionTab(QWidget):
                                              (self.confusion_b_title, self.confusion_b_view),
                                              (diff_title, self.difference_view))):
             title.setAlignment(Qt.AlignmentFlag.AlignCenter)
-            title.setStyleSheet("font-weight:bold;")
+            set_role(title, "title")
             mats.addWidget(title, 0, col)
             mats.addWidget(view, 1, col)
         lay.addLayout(mats, 3)

@@ -9,6 +9,7 @@ import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QPushButton, QWidget
 
+from convexplorer.ui.style import set_role
 from convexplorer.ui.widgets.thumbnail_grid import array_to_pixmap
 
 
@@ -29,7 +30,7 @@ class ImageRow(QWidget):
         self.image_label = QLabel("No image: drop one on the window, open one, or use a data-set sample.")
         self.image_label.setWordWrap(True)
         self.verdict_label = QLabel("")
-        self.verdict_label.setStyleSheet("font-weight:bold;")
+        set_role(self.verdict_label, "title")
         self.open_image_button = QPushButton("Open image…")
         self.sample_button = QPushButton("Data-set sample")
         self.sample_button.setToolTip("Use a random test image of the current data set")

@@ -15,6 +15,7 @@ from convexplorer.ui.panels.compare.jobs import JobRunner
 from convexplorer.ui.panels.compare.models_tab import TwoModelsTab
 from convexplorer.ui.panels.compare.timeline_tab import TimelineTab
 from convexplorer.ui.state import AppState
+from convexplorer.ui.style import set_role
 
 #: Tab indices.
 MODELS_TAB, CONFUSION_TAB, TIMELINE_TAB = 0, 1, 2
@@ -42,7 +43,7 @@ class ComparePanel(Panel):
         self.tabs.addTab(self.timeline_tab, "Timeline")
         self.message = QLabel("")
         self.message.setWordWrap(True)
-        self.message.setStyleSheet("color:#b00020;")
+        set_role(self.message, "error")
         self.message.setVisible(False)
         root = QVBoxLayout(self.body)
         root.setContentsMargins(6, 6, 6, 6)

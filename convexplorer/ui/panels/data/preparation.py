@@ -8,6 +8,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QCheckBox, QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QSpinBox, QWidget
 
 from convexplorer.core.datasets import AugmentationSpec, Dataset
+from convexplorer.ui.style import set_role
 
 
 class PreparationBox(QGroupBox):
@@ -79,7 +80,7 @@ class PreparationBox(QGroupBox):
         h, w, c = ds.image_shape
         fixed = [s for s in ("validation", "test") if ds.has_fixed(s)]
         note = f" ({' and '.join(fixed)} from the source)" if fixed else ""
-        self.split_label.setStyleSheet("color:#333;")
+        set_role(self.split_label, "")
         self.split_label.setText(
             f"train {counts['train']} · validation {counts['validation']} · test {counts['test']}{note}\n"
             f"models get {h}x{w}x{c} float images in [0, 1]"
@@ -88,7 +89,7 @@ class PreparationBox(QGroupBox):
     def show_error(self, message: str) -> None:
         """Say (in red) why these settings cannot be applied."""
         self.split_label.setText(message)
-        self.split_label.setStyleSheet("color:#b00020;")
+        set_role(self.split_label, "error")
 
     def _sync_size_enabled(self) -> None:
         custom = not self.native_size_check.isChecked()

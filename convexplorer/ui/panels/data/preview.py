@@ -7,6 +7,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QGroupBox, QLabel, QVBoxLayout, QWidget
 
 from convexplorer.core.images import to_uint8
+from convexplorer.ui.style import set_role
 from convexplorer.ui.widgets.thumbnail_grid import array_to_pixmap
 
 #: How many images the preview shows (the original and eight augmented copies).
@@ -40,7 +41,7 @@ class AugmentationPreview(QGroupBox):
         self.aug_banner = QLabel("Loading TensorFlow… the preview appears when it is ready.")
         self.aug_banner.setObjectName("loadingBanner")
         self.aug_banner.setWordWrap(True)
-        self.aug_banner.setStyleSheet("background:#fff4ce;color:#5c4400;padding:4px;")
+        set_role(self.aug_banner, "banner")
         col.addWidget(self.aug_banner)
         self.aug_preview = QLabel("")
         self.aug_preview.setAlignment(Qt.AlignmentFlag.AlignCenter)

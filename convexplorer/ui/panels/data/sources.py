@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from convexplorer.core.datasets import STANDARD_SETS, Dataset, ShapesDataset, is_cached, load_standard
 from convexplorer.core.datasets.folder import display_name
+from convexplorer.ui.style import set_role
 
 #: (key, label) of the sources in the chooser.
 SOURCES: tuple[tuple[str, str], ...] = (
@@ -165,7 +166,7 @@ class SourceBox(QGroupBox):
     def set_message(self, text: str, error: bool = False) -> None:
         """Say what happened (in red for an error)."""
         self.message_label.setText(text)
-        self.message_label.setStyleSheet("color:#b00020;" if error else "color:#333;")
+        set_role(self.message_label, "error" if error else "")
 
     def _on_load(self) -> None:
         key = self.key()

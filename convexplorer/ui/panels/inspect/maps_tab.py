@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QSpli
 
 from convexplorer.core.errors import ConvExplorerError
 from convexplorer.ui.panels.inspect.combos import Filling, fill_combo
+from convexplorer.ui.style import set_role
 from convexplorer.ui.widgets.array_view import ArrayView
 from convexplorer.ui.widgets.feature_grid import FeatureGrid
 
@@ -46,7 +47,7 @@ class FeatureMapsTab(QWidget):
         self.rf_view = ArrayView("Input: receptive field", show_colorbar=False)
         self.rf_view.set_values_visible(False)
         self.maps_hint = QLabel("Click a map to enlarge it; the cell you click is traced back to the input region that feeds it.")
-        self.maps_hint.setStyleSheet("color:#555;")
+        set_role(self.maps_hint, "hint")
         self._lay_out()
         self.layer_combo.currentTextChanged.connect(self._on_layer_text)
         self.prev_layer_button.clicked.connect(lambda: self.step_layer(-1))

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from convexplorer.ui.style import set_role
 from convexplorer.ui.workers import Worker
 
 WEIGHT_CHOICES = ("Random weights", "ImageNet (download)", "From file…")
@@ -41,7 +42,7 @@ class ModelBox(QGroupBox):
         self._tf_ready = False
         self.model_label = QLabel("No model yet: train one, open a .keras file or load a pretrained network.")
         self.model_label.setWordWrap(True)
-        self.model_label.setStyleSheet("font-weight:bold;")
+        set_role(self.model_label, "title")
         self.open_model_button = QPushButton("Open .keras…")
         self.open_model_button.setToolTip("Open a saved Keras model (in safe mode: no Python code is run)")
         self.app_combo = QComboBox()

@@ -6,6 +6,7 @@ from PySide6.QtWidgets import QGroupBox, QLabel, QVBoxLayout, QWidget
 
 from convexplorer.ui.panels.inspect.image_box import ImageBox
 from convexplorer.ui.panels.inspect.model_box import ModelBox
+from convexplorer.ui.style import set_role
 from convexplorer.ui.widgets.topk_chart import TopKChart
 
 
@@ -24,10 +25,10 @@ class SideColumn(QWidget):
         pl.addWidget(self.topk_chart)
         self.message = QLabel("")
         self.message.setWordWrap(True)
-        self.message.setStyleSheet("color:#b00020;")
+        set_role(self.message, "error")
         self.message.setVisible(False)
         self.busy_label = QLabel("")
-        self.busy_label.setStyleSheet("color:#555;")
+        set_role(self.busy_label, "hint")
         sl = QVBoxLayout(self)
         sl.setContentsMargins(0, 0, 4, 0)
         for w in (self.model_box, self.image_box, pred_box, self.message, self.busy_label):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSpinBox, QWidget
 
+from convexplorer.ui.style import set_role
+
 
 def combo(min_chars: int = 14) -> QComboBox:
     """A combo box that keeps a fixed minimum width instead of growing with its longest item."""
@@ -37,7 +39,7 @@ def hint_label(text: str = "") -> QLabel:
     """A grey, word-wrapped line of explanation."""
     label = QLabel(text)
     label.setWordWrap(True)
-    label.setStyleSheet("color:#555;")
+    set_role(label, "hint")
     return label
 
 

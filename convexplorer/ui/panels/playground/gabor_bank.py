@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from convexplorer.core import kernels as K
 from convexplorer.core.images import resize
+from convexplorer.ui.style import set_role
 from convexplorer.ui.widgets.array_view import ArrayView
 from convexplorer.ui.workers import StartWork, Worker
 
@@ -61,7 +62,7 @@ class GaborBank(QWidget):
         views.addWidget(self.bank_maps_view, 3)
         col.addLayout(views, 1)
         self.bank_status = QLabel("")
-        self.bank_status.setStyleSheet("color:#555;")
+        set_role(self.bank_status, "hint")
         col.addWidget(self.bank_status)
         self.timer = QTimer(self)
         self.timer.setSingleShot(True)

@@ -5,23 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (
-    QGroupBox,
-    QHBoxLayout,
-    QLabel,
-    QProgressBar,
-    QPushButton,
-    QSpinBox,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSpinBox, QVBoxLayout, QWidget
 
 from convexplorer.core.training import BatchEvent, EpochEvent
 from convexplorer.ui.panels.training.form import SettingsForm
 from convexplorer.ui.panels.training.formatting import fmt_time, fmt_value
+from convexplorer.ui.style import set_role
 
 START_TIP = "Train a new model from the current design on the current data set"
-MESSAGE_COLORS = {"info": "#222", "ok": "#1a7f37", "warn": "#9a6700", "error": "#b42318"}
+#: The style role of each kind of message (resources/styles/convexplorer.qss).
+MESSAGE_ROLES = {"info": "plain", "ok": "ok", "warn": "warning", "error": "error"}
 
 
 class TrainingControls(QWidget):
@@ -131,7 +124,7 @@ class TrainingControls(QWidget):
 
     def show_message(self, text: str, kind: str = "info") -> None:
         """A message under the progress, coloured by ``kind`` (info, ok, warn, error)."""
-        self.message_label.setStyleSheet(f"color:{MESSAGE_COLORS[kind]};")
+        set_role(self.message_label, MESSAGE_ROLES[kind])
         self.message_label.setText(text)
 
     # --- progress -------------------------------------------------------------------------

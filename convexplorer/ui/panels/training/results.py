@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from convexplorer.ui.panels.training.formatting import fmt_value
 from convexplorer.ui.panels.training.jobs import evaluate_job
+from convexplorer.ui.style import set_role
 from convexplorer.ui.widgets.confusion_matrix import ConfusionMatrixView
 from convexplorer.ui.widgets.thumbnail_grid import array_to_pixmap
 from convexplorer.ui.workers import StartWork, Worker
@@ -56,7 +57,7 @@ class ResultsView(QWidget):
         res_l.setSpacing(2)
         self.results_label = QLabel(EMPTY_TEXT)
         self.results_label.setWordWrap(True)
-        self.results_label.setStyleSheet("font-weight:bold;")
+        set_role(self.results_label, "title")
         res_l.addWidget(self.results_label)
         rrow = QHBoxLayout()
         self.confusion_view = ConfusionMatrixView()
