@@ -58,6 +58,9 @@ INPUT_ID = "input"
 #: Largest design accepted (nodes): beyond this, forms and the canvas stop being usable.
 MAX_NODES = 2000
 
+#: What a head can learn from a data set.
+HEAD_TARGETS = ("labels", "boxes", "masks")
+
 #: A reference to one output of a node: (node id, output port).
 PortRef = tuple[str, int]
 
@@ -216,11 +219,14 @@ class HeadSpec:
     loss: str = "sparse_categorical_crossentropy"
     loss_weight: float = 1.0
     metrics: list[str] = field(default_factory=lambda: ["accuracy"])
+    #: What the head learns from the data set: its class "labels", its "boxes" ([x0, y0, x1, y1]
+    #: as fractions of the image) or per-pixel "masks".
+    target: str = "labels"
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""
         return {"name": self.name, "node": self.node, "loss": self.loss, "loss_weight": self.loss_weight,
-                "metrics": list(self.metrics)}
+                "metrics": list(self.metrics), "target": self.target}
 
     @classmethod
     def from_dict(cls, d: Any, index: int = 0) -> "HeadSpec":
@@ -228,7 +234,7 @@ class HeadSpec:
         where = f"head {index + 1}"
         if not isinstance(d, dict):
             raise SpecError(f"{where}: expected an object with a name and a node, got {d!r:.60}")
-        unknown = sorted(set(d) - {"name", "node", "loss", "loss_weight", "metrics"})
+        unknown = sorted(set(d) - {"name", "node", "loss", "loss_weight", "metrics", "target"})
         if unknown:
             raise SpecError(f"{where}: unknown field {unknown[0]!r}")
         name, node = d.get("name"), d.get("node")
@@ -237,8 +243,11 @@ class HeadSpec:
         metrics = d.get("metrics", ["accuracy"])
         if isinstance(metrics, str) or not isinstance(metrics, (list, tuple)):
             raise SpecError(f"{where} ({name}): metrics must be a list of names, got {metrics!r:.60}")
+        target = d.get("target", "labels")
+        if target not in HEAD_TARGETS:
+            raise SpecError(f'{where} ({name}): target must be one of {", ".join(HEAD_TARGETS)}, got {target!r:.40}')
         return cls(name, node, str(d.get("loss", cls.loss)), _as_float(d.get("loss_weight", 1.0), f"{where}: loss weight"),
-                   [str(m) for m in metrics])
+                   [str(m) for m in metrics], target)
 
 
 @dataclass
@@ -387,7 +396,7 @@ class ModelSpec:
             layers.append(twin)
         comp = CompileSpec(self.compile.optimizer, self.compile.learning_rate, self.compile.momentum,
                            self.compile.loss, list(self.compile.metrics))
-        heads = [HeadSpec(h.name, h.node, h.loss, h.loss_weight, list(h.metrics)) for h in self.heads]
+        heads = [HeadSpec(h.name, h.node, h.loss, h.loss_weight, list(h.metrics), h.target) for h in self.heads]
         groups = [GroupSpec(g.name, list(g.nodes), g.collapsed) for g in self.groups]
         return ModelSpec(self.name, tuple(self.input_shape), self.num_classes, layers, comp, self.description, heads, groups)
 
