@@ -300,3 +300,31 @@ def test_keyboard_shortcuts_on_the_layer_list(panel, qtbot):
     qtbot.keyClick(panel.layer_list, Qt.Key.Key_Up, Qt.KeyboardModifier.AltModifier)
     assert panel.spec.layers[4].kind == "Flatten" and panel.selected_index() == 4
     panel.hide()
+
+
+def test_every_parameter_of_every_kind_has_an_editor_that_shows_and_sets_its_value(qapp):
+    """Editors for the graph kinds: a negative axis, a none-able number, four paddings, a shape."""
+    from convexplorer.core.spec import LAYER_KINDS, make_layer
+    from convexplorer.ui.panels.builder.editors import make_editor
+
+    for kind, info in LAYER_KINDS.items():
+        layer = make_layer(kind)
+        for p in info.params:
+            make_editor(layer, p, lambda _v: None).deleteLater()  # every type has one
+    got = []
+    axis = make_editor(make_layer("Concatenate"), LAYER_KINDS["Concatenate"].param("axis"), got.append)
+    assert axis.value() == -1
+    axis.setValue(1)
+    pad = make_editor(make_layer("ZeroPadding2D", padding=[0, 1, 0, 1]), LAYER_KINDS["ZeroPadding2D"].param("padding"), got.append)
+    assert [s.value() for s in pad.spins] == [0, 1, 0, 1]
+    pad.spins[2].setValue(2)
+    cap = make_editor(make_layer("ReLU"), LAYER_KINDS["ReLU"].param("max_value"), got.append)
+    assert cap.none.isChecked() and not cap.spin.isEnabled()
+    cap.none.setChecked(False)
+    shape = make_editor(make_layer("Reshape"), LAYER_KINDS["Reshape"].param("target_shape"), got.append)
+    assert shape.text() == "1, 1, -1"
+    shape.setText("7, 7, 64")
+    shape.editingFinished.emit()
+    assert got == [1, [0, 1, 2, 1], 6.0, [7, 7, 64]]
+    for w in (axis, pad, cap, shape):
+        w.deleteLater()

@@ -60,7 +60,8 @@ class LayersColumn(QWidget):
         grid.setContentsMargins(4, 4, 4, 4)
         grid.setSpacing(2)
         self.palette_buttons: dict[str, QToolButton] = {}
-        for i, (kind, info) in enumerate(LAYER_KINDS.items()):
+        offered = [(kind, info) for kind, info in LAYER_KINDS.items() if info.editable]
+        for i, (kind, info) in enumerate(offered):
             b = QToolButton()
             b.setText(kind.replace("Pooling2D", "Pool2D").replace("Normalization", "Norm"))
             b.setToolTip(f"{kind} ({info.group}): {info.description}")
