@@ -80,8 +80,11 @@ def _keras_layer(layer: LayerSpec, name: str) -> Any:
     config = layer.get("config")
     if not isinstance(config, dict) or not layer.get("class_name"):
         raise SpecError(f'{name}: a kept Keras layer needs its class name and configuration')
+    payload = {"class_name": layer.get("class_name"), "config": dict(config, name=name)}
+    if ">" not in str(layer.get("class_name")):  # a built-in layer: Keras 3 finds it by its module
+        payload.update(module="keras.layers", registered_name=None)
     try:
-        rebuilt = keras.layers.deserialize({"class_name": layer.get("class_name"), "config": dict(config, name=name)})
+        rebuilt = keras.layers.deserialize(payload)
     except Exception as exc:  # noqa: BLE001 - Keras raises many types here
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise SpecError(f'{name}: Keras cannot rebuild this {layer.get("class_name")} layer: {first}') from None
