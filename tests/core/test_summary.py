@@ -465,7 +465,7 @@ def test_graph_blocks_match_keras_with_the_connected_to_column(name):
 
 
 def test_the_summary_of_resnet50_equals_keras_applications():
-    """The ResNet50 graph (177 nodes) has keras.applications.ResNet50's parameters, without TensorFlow."""
+    """The ResNet50 graph (176 nodes) has keras.applications.ResNet50's parameters, without TensorFlow."""
     spec = bottleneck_resnet()
     assert len(spec.layers) >= 175
     s = summarize(spec)
