@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from convexplorer.core.presets import PRESETS, preset
-from convexplorer.core.spec import KNOWN_APPLICATIONS, ModelSpec, make_layer
+from convexplorer.core.spec import KNOWN_APPLICATIONS, HeadSpec, ModelSpec, make_layer
 from convexplorer.core.summary import base_info, readable_memory_size, summarize
 
 keras = pytest.importorskip("keras")
@@ -270,8 +270,6 @@ def test_other_bases_are_measured_once_then_match_keras():
 
 
 # --- graphs ---------------------------------------------------------------------------------
-
-from convexplorer.core.spec import HeadSpec  # noqa: E402
 
 
 def _keras_tensors(obj) -> list[str]:
@@ -709,3 +707,14 @@ def test_random_graphs_match_keras_or_keras_refuses_them(spec):
     else:
         assert s.node_errors() and " and (None" in s.error or "kernel" in s.error or "shrink" in s.error, s.error
         _keras_verdict(spec)
+
+
+@pytest.mark.parametrize("name", [n for n in PRESETS if not any(a in n for a in KNOWN_APPLICATIONS)] + ["VGG16 transfer: frozen base"])
+def test_presets_print_as_keras_prints_them(name):
+    """The whole table (Connected to where Keras shows it) and the totals, for every preset."""
+    spec = preset(name)
+    if "VGG16" in name:
+        spec.input_shape = (32, 32, 3)
+    s = summarize(spec)
+    assert s.sequential_like == spec.is_chain() or any(layer.kind == "ResidualBlock" for layer in spec.layers)
+    assert_graph_matches_keras(spec)
