@@ -1,6 +1,6 @@
 """Builder speed: the summary after an edit, against building the model with Keras.
 
-Prints, for VGG16-sized designs and every preset: our summary time (no TF),
+Prints, for a VGG16-sized design, a ResNet50-sized graph (176 nodes, bottleneck units) and every preset: our summary time (no TF),
 the time Keras needs to build the same model and count its parameters, and
 the ratio; then the panel's whole refresh after an edit (summary, table,
 diagram, list) offscreen. Budget (issue 5): < 50 ms after an edit.
@@ -39,6 +39,35 @@ def vgg16_spec() -> ModelSpec:
     return spec
 
 
+def resnet50_graph() -> ModelSpec:
+    """ResNet50 as a graph design (176 nodes, keras.applications.ResNet50's 25,636,712 parameters): a stem, then 16 bottleneck units with projection shortcuts."""
+    g = ModelSpec("resnet50_graph", (224, 224, 3), 1000)
+    g.layers = []
+
+    def add(kind: str, inputs: list[str], **params: object) -> str:
+        return g.add_node(make_layer(kind, **params), [(i, 0) for i in inputs]).id
+
+    x = add("ZeroPadding2D", ["input"], padding=3)
+    x = add("Conv2D", [x], filters=64, kernel_size=7, strides=2, activation="linear")
+    x = add("ReLU", [add("BatchNormalization", [x])])
+    x = add("MaxPooling2D", [add("ZeroPadding2D", [x], padding=1)], pool_size=3, strides=2)
+    for s, (filters, units) in enumerate(((64, 3), (128, 4), (256, 6), (512, 3))):
+        for u in range(units):
+            stride = 2 if u == 0 and s > 0 else 1
+            shortcut = x
+            if u == 0:
+                shortcut = add("BatchNormalization", [add("Conv2D", [x], filters=4 * filters, kernel_size=1,
+                                                          strides=stride, activation="linear")])
+            y = add("Conv2D", [x], filters=filters, kernel_size=1, strides=stride, activation="linear")
+            y = add("ReLU", [add("BatchNormalization", [y])])
+            y = add("Conv2D", [y], filters=filters, kernel_size=3, padding="same", activation="linear")
+            y = add("ReLU", [add("BatchNormalization", [y])])
+            y = add("BatchNormalization", [add("Conv2D", [y], filters=4 * filters, kernel_size=1, activation="linear")])
+            x = add("ReLU", [add("Add", [shortcut, y])])
+    add("Dense", [add("GlobalAveragePooling2D", [x])], units_from_classes=True, activation="softmax")
+    return g
+
+
 def timed(fn, repeat: int) -> float:
     """Median wall time of ``fn`` in milliseconds."""
     times = []
@@ -50,8 +79,11 @@ def timed(fn, repeat: int) -> float:
 
 
 def main() -> None:
-    designs = {"VGG16 (layer by layer, with top)": vgg16_spec(), **PRESETS}
+    resnet = resnet50_graph()
+    designs = {"VGG16 (layer by layer, with top)": vgg16_spec(), f"ResNet50 graph ({len(resnet.layers)} nodes)": resnet,
+               **PRESETS}
     ours = {name: timed(lambda s=spec: summarize(s), 50) for name, spec in designs.items()}
+
 
     import keras  # noqa: F401 - imported before timing Keras
 
@@ -65,6 +97,18 @@ def main() -> None:
         print(f"{name:45s} {s.total:>12,} {ours[name]:>11.3f} {t_keras:>15.1f} {t_keras / ours[name]:>6.0f}x")
         worst = max(worst, ours[name])
     print(f"slowest summary: {worst:.3f} ms (budget 50 ms)")
+    conv = next(layer for layer in resnet.layers[40:] if layer.kind == "Conv2D")
+    original = conv.params["filters"]
+    widths = iter(range(10_000))
+
+    def edit_resnet() -> None:  # one edit on the graph (a filter count), then shapes and summary again
+        conv.params["filters"] = original + next(widths) % 2
+        summarize(resnet)
+
+    t_graph_edit = timed(edit_resnet, 50)
+    conv.params["filters"] = original
+    print(f"ResNet50 graph ({len(resnet.layers)} nodes): an edit, then shapes and summary: {t_graph_edit:.2f} ms "
+          f"(budget 50 ms)")
 
     from PySide6.QtWidgets import QApplication
 

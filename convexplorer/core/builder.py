@@ -16,7 +16,14 @@ from typing import Any, Optional
 from .errors import ConvExplorerError, SpecError
 from .progress import ProgressFn, check_cancel, report
 from .spec import INPUT_ID, LAYER_KINDS, CompileSpec, HeadSpec, LayerSpec, ModelSpec, normalize_quad, pair
-from .summary import MeasuredBase, register_measured_base, summarize
+from .summary import (
+    KerasLayerKey,
+    MeasuredBase,
+    MeasuredLayer,
+    register_measured_base,
+    register_measured_layer,
+    summarize,
+)
 
 
 def keras_model_name(name: str) -> str:
@@ -73,8 +80,11 @@ def _keras_layer(layer: LayerSpec, name: str) -> Any:
     config = layer.get("config")
     if not isinstance(config, dict) or not layer.get("class_name"):
         raise SpecError(f'{name}: a kept Keras layer needs its class name and configuration')
+    payload = {"class_name": layer.get("class_name"), "config": dict(config, name=name)}
+    if ">" not in str(layer.get("class_name")):  # a built-in layer: Keras 3 finds it by its module
+        payload.update(module="keras.layers", registered_name=None)
     try:
-        rebuilt = keras.layers.deserialize({"class_name": layer.get("class_name"), "config": dict(config, name=name)})
+        rebuilt = keras.layers.deserialize(payload)
     except Exception as exc:  # noqa: BLE001 - Keras raises many types here
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise SpecError(f'{name}: Keras cannot rebuild this {layer.get("class_name")} layer: {first}') from None
@@ -132,8 +142,8 @@ def _apply(layer: LayerSpec, name: str, x: Any, spec: ModelSpec, load_weights: b
         if k == "Concatenate":
             return L.Concatenate(axis=int(g("axis")), name=name)(list(x))
         return getattr(L, k)(name=name)(list(x))
-    if k == "KerasLayer":
-        return _keras_layer(layer, name)(x)
+    if k == "KerasLayer":  # one input: the tensor itself, as the layer was called in the imported model
+        return _keras_layer(layer, name)(x[0] if isinstance(x, list) and len(x) == 1 else x)
     if k == "Flatten":
         return L.Flatten(name=name)(x)
     if k == "Dense":
@@ -198,6 +208,42 @@ def measure_base(application: str, input_shape: tuple[int, int, int], progress: 
             rows.append((layer.name, t, n))
     measured = MeasuredBase(application, shape, tuple(rows), tuple(base.output.shape))  # type: ignore[arg-type]
     register_measured_base(measured)
+    return measured
+
+
+def measure_keras_layer(key: KerasLayerKey, progress: Optional[ProgressFn] = None,
+                        cancel: Optional[threading.Event] = None) -> MeasuredLayer:
+    """Build a layer kept as Keras config once on its input shapes and record its outputs and parameters.
+
+    ``key`` comes from ``Summary.pending_layers``. The summary then knows the layer without TensorFlow; run it
+    on a worker. When Keras refuses the layer on these inputs, the refusal is recorded and shown on its row.
+    """
+    import json
+
+    import keras
+    import numpy as np
+
+    class_name, config_text, input_shapes = key
+    check_cancel(cancel)
+    report(progress, 0, 1, f"measuring {class_name}")
+    layer = LayerSpec("KerasLayer", {"class_name": class_name, "config": json.loads(config_text)})
+    try:
+        rebuilt = _keras_layer(layer, "measured")
+        inputs = [keras.Input(shape=tuple(s[1:]), batch_size=s[0]) for s in input_shapes]
+        out = rebuilt(inputs[0] if len(inputs) == 1 else inputs)
+    except SpecError as exc:
+        measured = MeasuredLayer(key, class_name, error=str(exc).replace("measured: ", ""))
+    except Exception as exc:  # noqa: BLE001 - Keras raises many types here
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        measured = MeasuredLayer(key, class_name, error=f"Keras refused this {class_name} on its inputs: {first}")
+    else:
+        outs = out if isinstance(out, (list, tuple)) else [out]
+        measured = MeasuredLayer(
+            key, type(rebuilt).__name__, tuple(tuple(t.shape) for t in outs),
+            sum(int(np.prod(w.shape)) for w in rebuilt.trainable_weights),
+            sum(int(np.prod(w.shape)) for w in rebuilt.non_trainable_weights))
+    register_measured_layer(measured)
+    report(progress, 1, 1, f"{class_name} measured")
     return measured
 
 
@@ -282,14 +328,15 @@ def build_model(spec: ModelSpec, compile: bool = True, load_weights: bool = True
     ``load_weights=False`` builds pretrained bases with random weights (tests, quick previews).
     """
     spec.validate()
-    if spec.is_chain():  # shapes are checked without Keras (graph summaries: core.summary, in progress)
+    summary = summarize(spec)  # shapes are checked without Keras, so errors read as ours, not Keras's
+    while summary.pending or summary.pending_layers:  # not measured yet: measure now (we build with Keras anyway)
+        for application, shape in summary.pending:
+            measure_base(application, shape, cancel=cancel)
+        for key in summary.pending_layers:
+            measure_keras_layer(key, cancel=cancel)
         summary = summarize(spec)
-        while summary.pending:  # a base not measured yet: measure it now (we build with Keras anyway)
-            for application, shape in summary.pending:
-                measure_base(application, shape, cancel=cancel)
-            summary = summarize(spec)
-        if not summary.valid:
-            raise SpecError(summary.error)
+    if not summary.valid:
+        raise SpecError(summary.error)
     if not spec.layers:
         raise SpecError("the design has no layers: add at least one layer")
     check_cancel(cancel)
