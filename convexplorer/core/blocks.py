@@ -25,14 +25,15 @@ Plain data, no TensorFlow, no Qt.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from .errors import SpecError
 from .layer_kinds import ParamDef
 from .spec import INPUT_ID, GroupSpec, HeadSpec, LayerSpec, ModelSpec, PortRef
 
-__all__ = ["BLOCKS", "BlockDef", "BlockResult", "insert_block", "channels_of"]
+__all__ = ["BLOCKS", "BlockDef", "BlockResult", "channels_of", "insert_block"]
 
 
 @dataclass(frozen=True)
@@ -458,11 +459,18 @@ def insert_block(spec: ModelSpec, name: str, source: PortRef, skip: PortRef | No
         raise SpecError(f"{name}: it reads one source; a skip is only for the U-Net up stage")
     spec.ensure_ids()
     index = max((spec.index_of(src) for src, _ in sources.values() if src != INPUT_ID), default=-1) + 1
+    saved = (list(spec.layers), [layer.inputs for layer in spec.layers], list(spec.heads))
     before_heads = [h.name for h in spec.heads]
     if name == "Localization head" and not spec.heads and spec.layers:
         spec.heads = [HeadSpec("classes", spec.layers[-1].id, spec.compile.loss, 1.0, list(spec.compile.metrics))]
     nodes = _Nodes(spec, index)
-    outputs = block.function(nodes, sources, **values)
+    try:
+        outputs = block.function(nodes, sources, **values)
+    except SpecError:  # half a block is no block: leave the design as it was
+        spec.layers, spec.heads = saved[0], saved[2]
+        for layer, inputs in zip(saved[0], saved[1]):
+            layer.inputs = inputs
+        raise
     if name == "Localization head":
         head_name = _unique("box", {h.name for h in spec.heads})
         spec.heads.append(HeadSpec(head_name, outputs["output"][0], values["loss"], float(values["loss_weight"]),

@@ -14,14 +14,20 @@ import numpy as np
 import pytest
 
 from convexplorer.core.blocks import BLOCKS, BlockDef, channels_of, insert_block
+from convexplorer.core.builder import build_model
 from convexplorer.core.errors import SpecError
 from convexplorer.core.layer_kinds import LAYER_KINDS, ParamDef
 from convexplorer.core.presets import PRESETS, preset
-from convexplorer.core.spec import INPUT_ID, CompileSpec, LayerSpec, ModelSpec, make_layer
+from convexplorer.core.spec import (
+    INPUT_ID,
+    CompileSpec,
+    LayerSpec,
+    ModelSpec,
+    make_layer,
+)
 
 keras = pytest.importorskip("keras")
 layers = keras.layers
-from convexplorer.core.builder import build_model  # noqa: E402 - after the Keras skip
 
 
 def _count(weights) -> int:
@@ -349,8 +355,10 @@ def test_bad_sources_are_refused():
     flat = spec.layers[-1].id
     with pytest.raises(SpecError, match="channel count of its input cannot be told"):
         insert_block(spec, "SE block", (flat, 0))
+    before = spec.to_dict()
     with pytest.raises(SpecError, match="choose the shortcut"):
-        insert_block(spec, "Residual unit", (flat, 0))
+        insert_block(spec, "Residual unit", (flat, 0))  # refused after its main branch was added
+    assert spec.to_dict() == before and spec.is_chain()  # the design is as it was
 
 
 def test_channels_follow_filters_units_and_concatenations():
