@@ -4,13 +4,18 @@
 Parameter counts are those of the textbooks (checked against Keras in the
 tests): the MNIST convnet of *Deep Learning with Python* (conv base 55,744,
 with its classifier 93,322), the small cats-vs-dogs convnet (3,453,121), LeNet-5
-(61,706), and transfer learning on VGG16 / Xception / ResNet50.
+(61,706), transfer learning on VGG16 / Xception / ResNet50, and the graphs
+made of blocks (``core.blocks``, each block a group of ordinary nodes): Géron's
+ResNet-34 (21,306,826 parameters, 17,024 of them non-trainable), a small
+inception net, a small SE-ResNet, a mini Xception, a U-Net for masks, a
+classifier with a localization head (two heads) and DLwP's small residual net.
 """
 
 from __future__ import annotations
 
+from .blocks import BlockResult, insert_block
 from .errors import SpecError
-from .spec import CompileSpec, LayerSpec, ModelSpec
+from .spec import INPUT_ID, CompileSpec, HeadSpec, LayerSpec, ModelSpec, PortRef
 
 
 def _L(kind: str, **params: object) -> LayerSpec:
@@ -114,18 +119,7 @@ def _make() -> dict[str, ModelSpec]:
         CompileSpec("adam", 0.001, 0.0, _SPARSE, ["accuracy"]),
         "Three VGG blocks (two 3x3 'same' convs and a max-pool each) for 32x32 colour images such as CIFAR-10.",
     )
-    p["Small residual net"] = ModelSpec(
-        "small_resnet", (32, 32, 3), 10,
-        [
-            _L("Rescaling", scale=1 / 255),
-            _L("ResidualBlock", filters=32, pooling=True),
-            _L("ResidualBlock", filters=64, pooling=True),
-            _L("ResidualBlock", filters=128, pooling=False),
-            _L("GlobalAveragePooling2D"), _classes(),
-        ],
-        CompileSpec("adam", 0.001, 0.0, _SPARSE, ["accuracy"]),
-        "Deep Learning with Python, ch. 9: three residual blocks (32, 64 with pooling, 128) and global average pooling.",
-    )
+    p["Small residual net"] = _small_residual_net()
     p["VGG16 transfer: frozen base"] = ModelSpec(
         "vgg16_feature_extraction", (180, 180, 3), 2, _transfer("VGG16", "frozen", "", "flatten"),
         CompileSpec("rmsprop", 0.001, 0.0, _BINARY, ["accuracy"]),
@@ -156,7 +150,180 @@ def _make() -> dict[str, ModelSpec]:
         CompileSpec("adam", 1e-5, 0.0, _BINARY, ["accuracy"]),
         "ResNet50 with its last stage (conv5) fine-tuned.",
     )
+    p["ResNet-34"] = _resnet34()
+    p["Small inception net"] = _small_inception()
+    p["Small SE-ResNet"] = _small_se_resnet()
+    p["Mini Xception"] = _mini_xception()
+    p["U-Net (masks)"] = _unet()
+    p["Shapes: class + box"] = _class_and_box()
     return p
+
+
+# --- graphs made of blocks ---------------------------------------------------------------------
+class _Graph:
+    """Builds a design node by node: ``add`` appends a layer reading the current output, ``block`` a block."""
+
+    def __init__(self, spec: ModelSpec) -> None:
+        self.spec = spec
+        self.x: PortRef = (INPUT_ID, 0)
+
+    def add(self, kind: str, source: PortRef | None = None, name: str = "", **params: object) -> PortRef:
+        node = self.spec.add_node(LayerSpec(kind, dict(params), name), [source or self.x])
+        self.x = (node.id, 0)
+        return self.x
+
+    def block(self, name: str, source: PortRef | None = None, **params: object) -> BlockResult:
+        result = insert_block(self.spec, name, source or self.x, **params)  # type: ignore[arg-type]
+        self.x = result.output
+        return result
+
+
+def _resnet34() -> ModelSpec:
+    spec = ModelSpec(
+        "resnet34", (224, 224, 3), 10, [], CompileSpec("sgd", 0.01, 0.9, _SPARSE, ["accuracy"]),
+        "Géron, Hands-On Machine Learning, ch. 14: ResNet-34 from residual units (3 x 64, 4 x 128, 6 x 256, "
+        "3 x 512; strides 2 where the filters change), 224x224x3, 10 classes: 21,306,826 parameters, "
+        "17,024 of them non-trainable (batch-norm statistics).",
+    )
+    g = _Graph(spec)
+    g.add("Conv2D", filters=64, kernel_size=[7, 7], strides=[2, 2], padding="same", activation="linear", use_bias=False)
+    g.add("BatchNormalization")
+    g.add("Activation", activation="relu")
+    g.add("MaxPooling2D", pool_size=[3, 3], strides=[2, 2], padding="same")
+    prev = 64
+    for filters in [64] * 3 + [128] * 4 + [256] * 6 + [512] * 3:
+        g.block("Residual unit", filters=filters, strides=1 if filters == prev else 2)
+        prev = filters
+    g.add("GlobalAveragePooling2D")
+    g.add("Flatten")
+    g.add("Dense", units=10, units_from_classes=True, activation="softmax")
+    return spec
+
+
+def _small_inception() -> ModelSpec:
+    spec = ModelSpec(
+        "small_inception", (32, 32, 3), 10, [], CompileSpec("adam", 0.001, 0.0, _SPARSE, ["accuracy"]),
+        "A small GoogLeNet for 32x32 colour images: a 3x3 conv stem, inception modules (3a), (3b) and (4a) "
+        "with the paper's filter counts, global average pooling and dropout.",
+    )
+    g = _Graph(spec)
+    g.add("Rescaling", scale=1 / 255)
+    g.add("Conv2D", filters=64, kernel_size=[3, 3], padding="same")
+    g.add("MaxPooling2D", pool_size=[2, 2])
+    g.block("Inception module", filters_1x1=64, reduce_3x3=96, filters_3x3=128, reduce_5x5=16, filters_5x5=32, pool_proj=32)
+    g.block("Inception module", filters_1x1=128, reduce_3x3=128, filters_3x3=192, reduce_5x5=32, filters_5x5=96, pool_proj=64)
+    g.add("MaxPooling2D", pool_size=[3, 3], strides=[2, 2], padding="same")
+    g.block("Inception module", filters_1x1=192, reduce_3x3=96, filters_3x3=208, reduce_5x5=16, filters_5x5=48, pool_proj=64)
+    g.add("GlobalAveragePooling2D")
+    g.add("Dropout", rate=0.4)
+    g.add("Dense", units=10, units_from_classes=True, activation="softmax")
+    return spec
+
+
+def _small_se_resnet() -> ModelSpec:
+    spec = ModelSpec(
+        "small_se_resnet", (32, 32, 3), 10, [], CompileSpec("adam", 0.001, 0.0, _SPARSE, ["accuracy"]),
+        "Residual units (32, 64 and 128 filters) each with a squeeze-and-excitation block (ratio 8) on its "
+        "residual branch, before the addition, as in SE-ResNet (Hu et al. 2017).",
+    )
+    g = _Graph(spec)
+    g.add("Conv2D", filters=32, kernel_size=[3, 3], padding="same", activation="linear", use_bias=False)
+    g.add("BatchNormalization")
+    g.add("Activation", activation="relu")
+    for filters, strides in ((32, 1), (64, 2), (128, 2)):
+        unit = g.block("Residual unit", filters=filters, strides=strides)
+        add = next(spec.node(i) for i in unit.nodes if spec.node(i).kind == "Add")
+        branch = add.inputs[0]  # type: ignore[index] - the residual branch's last batch norm
+        se = insert_block(spec, "SE block", branch, ratio=8)
+        spec.connect(se.output[0], add.id, port=0)
+    g.add("GlobalAveragePooling2D")
+    g.add("Dense", units=10, units_from_classes=True, activation="softmax")
+    return spec
+
+
+def _mini_xception() -> ModelSpec:
+    spec = ModelSpec(
+        "mini_xception", (150, 150, 3), 2, [], CompileSpec("adam", 0.001, 0.0, _BINARY, ["accuracy"]),
+        "Xception's entry flow in small (Chollet 2017): two conv/batch-norm/ReLU stems, three separable residual "
+        "blocks (128, 256, 512), global average pooling, dropout and one sigmoid output, for cats vs dogs.",
+    )
+    g = _Graph(spec)
+    g.add("Rescaling", scale=1 / 255)
+    g.add("Conv2D", filters=32, kernel_size=[3, 3], strides=[2, 2], activation="linear", use_bias=False)
+    g.add("BatchNormalization")
+    g.add("Activation", activation="relu")
+    g.add("Conv2D", filters=64, kernel_size=[3, 3], activation="linear", use_bias=False)
+    g.add("BatchNormalization")
+    g.add("Activation", activation="relu")
+    g.block("Separable residual block", filters=128, leading_relu=False)
+    g.block("Separable residual block", filters=256)
+    g.block("Separable residual block", filters=512)
+    g.add("Activation", activation="relu")
+    g.add("GlobalAveragePooling2D")
+    g.add("Dropout", rate=0.5)
+    g.add("Dense", units=1, units_from_classes=True, activation="sigmoid")
+    return spec
+
+
+#: Classes of the U-Net preset's masks: the background and the four shapes of the Shapes set.
+_MASK_CLASSES = 5
+
+
+def _unet() -> ModelSpec:
+    spec = ModelSpec(
+        "unet_masks", (64, 64, 3), _MASK_CLASSES, [], CompileSpec("adam", 0.001, 0.0, _SPARSE, ["accuracy"]),
+        "A small U-Net (Ronneberger et al. 2015, 'same' padding) on 64x64 images: three down stages (16, 32, 64), "
+        "a 128-filter bottom, three up stages joined to their skips, and a per-pixel softmax (1x1 conv, one "
+        "filter per mask class), trained with sparse categorical cross-entropy on integer masks.",
+    )
+    g = _Graph(spec)
+    g.add("Rescaling", scale=1 / 255)
+    skips = []
+    for filters in (16, 32, 64):
+        skips.append(g.block("U-Net down stage", filters=filters).skip)
+    g.add("Conv2D", filters=128, kernel_size=[3, 3], padding="same")
+    g.add("Conv2D", filters=128, kernel_size=[3, 3], padding="same")
+    for filters, skip in zip((64, 32, 16), reversed(skips)):
+        result = insert_block(spec, "U-Net up stage", g.x, skip, filters=filters)
+        g.x = result.output
+    g.add("Conv2D", name="mask", filters=_MASK_CLASSES, kernel_size=[1, 1], activation="softmax")
+    return spec
+
+
+def _class_and_box() -> ModelSpec:
+    spec = ModelSpec(
+        "shapes_class_and_box", (64, 64, 3), 4, [], CompileSpec("adam", 0.001, 0.0, _SPARSE, ["accuracy"]),
+        "Classification and localization on the Shapes set (Géron, ch. 14): one conv base and global average "
+        "pooling feed two heads, \"classes\" (softmax, cross-entropy, weight 0.8) and \"box\" (four sigmoid "
+        "coordinates, mean squared error, weight 0.2).",
+    )
+    g = _Graph(spec)
+    g.add("Rescaling", scale=1 / 255)
+    g.add("Conv2D", filters=32, kernel_size=[3, 3], padding="same")
+    g.add("MaxPooling2D")
+    g.add("Conv2D", filters=64, kernel_size=[3, 3], padding="same")
+    g.add("MaxPooling2D")
+    g.add("Conv2D", filters=128, kernel_size=[3, 3], padding="same")
+    features = g.add("GlobalAveragePooling2D")
+    classes = g.add("Dense", name="classes", units=4, units_from_classes=True, activation="softmax")
+    spec.heads = [HeadSpec("classes", classes[0], _SPARSE, 0.8, ["accuracy"])]
+    insert_block(spec, "Localization head", features, pooling="none", loss_weight=0.2)
+    return spec
+
+
+def _small_residual_net() -> ModelSpec:
+    spec = ModelSpec(
+        "small_resnet", (32, 32, 3), 10, [], CompileSpec("adam", 0.001, 0.0, _SPARSE, ["accuracy"]),
+        "Deep Learning with Python, ch. 9: three residual blocks (32, 64 with pooling, 128) and global average pooling.",
+    )
+    g = _Graph(spec)
+    g.add("Rescaling", scale=1 / 255)
+    g.block("Residual block", filters=32, pooling=True)
+    g.block("Residual block", filters=64, pooling=True)
+    g.block("Residual block", filters=128, pooling=False)
+    g.add("GlobalAveragePooling2D")
+    g.add("Dense", units=10, units_from_classes=True, activation="softmax")
+    return spec
 
 
 #: Name -> design. Treat as read-only; :func:`preset` gives an editable copy.
