@@ -1,6 +1,7 @@
 """Auto-layout time of a ResNet50-like design (175+ nodes): budget < 1 s.
 
-Run: ``PYTHONPATH=$PWD python3 benchmarks/layout.py``. Builds the graph with
+Run: ``PYTHONPATH=$PWD python3 benchmarks/layout.py`` (add ``--canvas`` for the graph canvas's
+open, redraw and one undoable edit on the same design, offscreen; budget 50 ms an edit). Builds the graph with
 ModelSpec's editing methods (stem, 16 bottleneck units of conv/BN/ReLU with
 projection or identity shortcuts and an Add each, head), then times
 ``layered_layout`` with no pinned nodes and with a tenth of them pinned.
@@ -9,6 +10,7 @@ projection or identity shortcuts and an Add each, head), then times
 from __future__ import annotations
 
 import statistics
+import sys
 import time
 
 from convexplorer.core.layout import count_crossings, layered_layout
@@ -72,6 +74,42 @@ def main() -> None:
         layered_layout(spec, keep)
         times.append(time.perf_counter() - t0)
     print(f"layered_layout, {len(keep)} of {n} nodes pinned: median {statistics.median(times) * 1000:.0f} ms")
+    if "--canvas" in sys.argv:
+        canvas_times(resnet50_like())
+
+
+def canvas_times(spec: ModelSpec) -> None:
+    """Print how long the graph canvas takes to open, redraw and edit ``spec`` (offscreen Qt)."""
+    import os
+
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtWidgets import QApplication
+
+    from convexplorer.ui.widgets.graph_canvas import GraphCanvas
+
+    app = QApplication.instance() or QApplication([])
+    canvas = GraphCanvas()
+    canvas.resize(1000, 900)
+    t0 = time.perf_counter()
+    canvas.set_spec(spec)
+    opened = time.perf_counter() - t0
+    redraws, edits = [], []
+    for k in range(5):
+        t0 = time.perf_counter()
+        canvas.refresh()
+        redraws.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        canvas.set_params(spec.layers[4 + k].id, {"filters": 99})
+        edits.append(time.perf_counter() - t0)
+    t0 = time.perf_counter()
+    canvas.auto_layout()
+    layout_cmd = time.perf_counter() - t0
+    print(f"graph canvas, {len(spec.layers)} nodes: open {opened * 1000:.0f} ms, redraw median "
+          f"{statistics.median(redraws) * 1000:.0f} ms, one undoable edit median {statistics.median(edits) * 1000:.0f} ms, "
+          f"auto-layout command {layout_cmd * 1000:.0f} ms")
+    canvas.close()
+    canvas.deleteLater()
+    app.processEvents()
 
 
 if __name__ == "__main__":

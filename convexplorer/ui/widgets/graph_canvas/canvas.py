@@ -71,6 +71,8 @@ class GraphCanvas(QWidget):
         self._errors: dict[str, str] = {}
         self._info: dict[str, _NodeInfo] = {}
         self._pastes = 0
+        self._by_id: dict[str, LayerSpec] = {}
+        self._by_id_of: list[LayerSpec] | None = None
         self.undo_stack = QUndoStack(self)
         self.scene = GraphScene(self)
         self.view = GraphView(self.scene, self)
@@ -163,7 +165,12 @@ class GraphCanvas(QWidget):
     def display_position(self, node_id: str) -> Point:
         """Where the box of a node (or the input) is drawn: its own position or the auto-layout's."""
         if node_id != INPUT_ID:
-            pos = self._spec.node(node_id).position
+            layers = self._spec.layers
+            if self._by_id_of is not layers or len(self._by_id) != len(layers):  # the list was replaced or resized
+                self._by_id = {layer.id: layer for layer in layers}
+                self._by_id_of = layers
+            layer = self._by_id.get(node_id)
+            pos = (layer if layer is not None and layer.id == node_id else self._spec.node(node_id)).position
             if pos is not None:
                 return pos
         return self._auto[node_id]

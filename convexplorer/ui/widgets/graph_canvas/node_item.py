@@ -173,6 +173,9 @@ class NodeItem(QGraphicsItem):
 
     def itemChange(self, change: QGraphicsItem.GraphicsItemChange, value: Any) -> Any:  # noqa: D401 - Qt override
         if change == QGraphicsItem.GraphicsItemChange.ItemPositionHasChanged:
+            scene = self.scene()
+            if scene is not None and hasattr(scene, "boxes_moved"):
+                scene.boxes_moved()
             for edge in self.edges:
                 edge.update_path()
         return super().itemChange(change, value)

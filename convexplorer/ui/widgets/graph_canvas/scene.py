@@ -49,6 +49,7 @@ class GraphScene(QGraphicsScene):
         self._wire_source: PortItem | None = None
         self._wire_hover: PortItem | None = None
         self._press_positions: dict[str, QPointF] = {}
+        self._box_rects: list[tuple[NodeItem, float, float, float, float]] | None = None
         self.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.NoIndex)
 
     # --- content ----------------------------------------------------------------
@@ -70,16 +71,18 @@ class GraphScene(QGraphicsScene):
                 item = NodeItem(sid, look)
                 self.node_items[sid] = item
                 self.addItem(item)
-            else:
+            elif item.look != look:
                 item.set_look(look)
             if item.pos() != QPointF(x, y):
                 item.setPos(x, y)
+        self._box_rects = None
         for d in edges:
             src, dst = self.node_items.get(d.source), self.node_items.get(d.target)
             if src is None or dst is None:
                 continue
             edge = EdgeItem(src, dst, d.source_port, d.target_port, d.key)
             self.addItem(edge)
+            edge.update_path()  # now that it can see the boxes it must go around
             self.edge_items.append(edge)
         for frame in self.frames.values():
             self.removeItem(frame)
@@ -95,6 +98,17 @@ class GraphScene(QGraphicsScene):
             frame.set_rect(rect)
             self.addItem(frame)
             self.frames[name] = frame
+
+    def box_rects(self) -> list[tuple[NodeItem, float, float, float, float]]:
+        """Every box with its scene rectangle (x0, y0, x1, y1), cached until a box moves."""
+        if self._box_rects is None:
+            self._box_rects = [(it, it.x(), it.y(), it.x() + style.NODE_W, it.y() + style.NODE_H)
+                               for it in self.node_items.values()]
+        return self._box_rects
+
+    def boxes_moved(self) -> None:
+        """Forget the cached box rectangles (a box moved)."""
+        self._box_rects = None
 
     def selected_box_ids(self) -> list[str]:
         """Scene ids of the selected boxes, in drawing order."""
