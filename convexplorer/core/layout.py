@@ -22,7 +22,7 @@ coordinates as :attr:`LayerSpec.position`. Plain Python: no Qt, no numpy.
 from __future__ import annotations
 
 import math
-from typing import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from .spec import INPUT_ID, ModelSpec
 
@@ -48,7 +48,7 @@ def layered_layout(spec: ModelSpec, keep: Iterable[str] | None = None, node_size
     has the id :data:`~convexplorer.core.spec.INPUT_ID`.
     """
     nodes = [INPUT_ID] + [layer.id for layer in spec.layers]
-    edges = [(e.source, e.target) for e in spec.edges()]
+    edges = [(e.source, e.target, e.target_port) for e in spec.edges()]
     pinned: dict[str, Point] = {}
     by_id = {layer.id: layer for layer in spec.layers}
     for node_id in keep or ():
@@ -58,10 +58,14 @@ def layered_layout(spec: ModelSpec, keep: Iterable[str] | None = None, node_size
     return layout_graph(nodes, edges, pinned, node_size, gap, sizes)
 
 
-def layout_graph(nodes: Sequence[str], edges: Iterable[tuple[str, str]], pinned: Mapping[str, Point] | None = None,
+def layout_graph(nodes: Sequence[str], edges: Iterable[tuple[str, str] | tuple[str, str, int]], pinned: Mapping[str, Point] | None = None,
                  node_size: Size = NODE_SIZE, gap: Size = GAP,
                  sizes: Mapping[str, Size] | None = None) -> dict[str, Point]:
     """Top-left positions for ``nodes`` (in an order where each comes after its sources) joined by ``edges``.
+
+    An edge is (source, target) or (source, target, input port): with ports,
+    the sources of a merge are ordered like its ports, so their edges do not
+    cross just above it.
 
     ``pinned`` maps ids to positions that must not change. Edges between
     unknown ids and self-loops are ignored; an edge against the given order
@@ -77,7 +81,14 @@ def layout_graph(nodes: Sequence[str], edges: Iterable[tuple[str, str]], pinned:
     succ: dict[str, list[str]] = {n: [] for n in nodes}
     pred: dict[str, list[str]] = {n: [] for n in nodes}
     seen_edges: set[tuple[str, str]] = set()
-    for s, t in edges:
+    port_of: dict[tuple[str, str], int] = {}
+    n_ports: dict[str, int] = {}
+    for edge in edges:
+        s, t = edge[0], edge[1]
+        if len(edge) > 2:
+            port = int(edge[2])  # type: ignore[misc]
+            port_of[(s, t)] = min(port, port_of.get((s, t), port))
+            n_ports[t] = max(n_ports.get(t, 0), port + 1)
         if s not in order_index or t not in order_index or s == t or (s, t) in seen_edges:
             continue
         if order_index[s] > order_index[t]:
@@ -85,6 +96,8 @@ def layout_graph(nodes: Sequence[str], edges: Iterable[tuple[str, str]], pinned:
         seen_edges.add((s, t))
         succ[s].append(t)
         pred[t].append(s)
+    # where along its node a proper edge ends: a fraction in (-0.5, 0.5) from the port (0: the middle)
+    frac: dict[tuple[str, str], float] = {}
 
     # 1. layering: longest path from the sources; a pinned node's row comes from its y
     rank: dict[str, int] = {}
@@ -117,21 +130,23 @@ def layout_graph(nodes: Sequence[str], edges: Iterable[tuple[str, str]], pinned:
                 prev = d
             down[prev].append(t)
             up[t].append(prev)
+            if (s, t) in port_of and n_ports.get(t, 0) > 1:
+                frac[(prev, t)] = (port_of[(s, t)] + 1) / (n_ports[t] + 1) - 0.5
 
     # 2. crossing reduction
     _initial_order(rows, up)
     best = [list(r) for r in rows]
-    best_c = _total_crossings(rows, up)
+    best_c = _total_crossings(rows, up, frac)
     for sweep in range(SWEEPS):
         if best_c == 0:
             break
         for r in range(1, n_rows):
             _barycenter_sort(rows[r], rows[r - 1], up)
-        _transpose(rows, up, down)
+        _transpose(rows, up, frac)
         for r in range(n_rows - 2, -1, -1):
-            _barycenter_sort(rows[r], rows[r + 1], down)
-        _transpose(rows, up, down)
-        c = _total_crossings(rows, up)
+            _barycenter_sort(rows[r], rows[r + 1], down, frac, below=True)
+        _transpose(rows, up, frac)
+        c = _total_crossings(rows, up, frac)
         if c < best_c:
             best, best_c = [list(r) for r in rows], c
     rows = best
@@ -197,21 +212,26 @@ def _initial_order(rows: list[list[str]], up: Mapping[str, list[str]]) -> None:
         rows[r].sort(key=lambda n: min((above[p] for p in up[n] if p in above), default=len(above)))
 
 
-def _barycenter_sort(row: list[str], fixed: list[str], nbrs: Mapping[str, list[str]]) -> None:
-    """Sort ``row`` by the mean position of each node's neighbours in ``fixed`` (no neighbours: stay put)."""
+def _barycenter_sort(row: list[str], fixed: list[str], nbrs: Mapping[str, list[str]],
+                     frac: Mapping[tuple[str, str], float] | None = None, below: bool = False) -> None:
+    """Sort ``row`` by the mean position of each node's neighbours in ``fixed`` (no neighbours: stay put).
+
+    With ``below``, ``fixed`` is the row underneath and an edge counts at its input port (``frac``).
+    """
     where = {n: i for i, n in enumerate(fixed)}
     keys = []
     for i, n in enumerate(row):
-        ps = [where[p] for p in nbrs[n] if p in where]
+        ps = [where[p] + ((frac or {}).get((n, p), 0.0) if below else 0.0) for p in nbrs[n] if p in where]
         keys.append((sum(ps) / len(ps)) if ps else float(i) * len(fixed) / max(len(row), 1))
     order = sorted(range(len(row)), key=lambda i: (keys[i], i))
     row[:] = [row[i] for i in order]
 
 
-def _pair_crossings(upper: list[str], lower: list[str], up: Mapping[str, list[str]]) -> int:
-    """Crossings between two adjacent rows."""
+def _pair_crossings(upper: list[str], lower: list[str], up: Mapping[str, list[str]],
+                    frac: Mapping[tuple[str, str], float]) -> int:
+    """Crossings between two adjacent rows (edges into one node cross when their ports disagree)."""
     where = {n: i for i, n in enumerate(upper)}
-    segs = [(where[p], j) for j, n in enumerate(lower) for p in up[n] if p in where]
+    segs = [(where[p], j + frac.get((p, n), 0.0)) for j, n in enumerate(lower) for p in up[n] if p in where]
     segs.sort()
     total = 0
     # count inversions of the lower ends (segments sorted by upper end)
@@ -224,19 +244,19 @@ def _pair_crossings(upper: list[str], lower: list[str], up: Mapping[str, list[st
     return total
 
 
-def _total_crossings(rows: list[list[str]], up: Mapping[str, list[str]]) -> int:
-    return sum(_pair_crossings(rows[r - 1], rows[r], up) for r in range(1, len(rows)))
+def _total_crossings(rows: list[list[str]], up: Mapping[str, list[str]], frac: Mapping[tuple[str, str], float]) -> int:
+    return sum(_pair_crossings(rows[r - 1], rows[r], up, frac) for r in range(1, len(rows)))
 
 
-def _transpose(rows: list[list[str]], up: Mapping[str, list[str]], down: Mapping[str, list[str]]) -> None:
+def _transpose(rows: list[list[str]], up: Mapping[str, list[str]], frac: Mapping[tuple[str, str], float]) -> None:
     """Swap neighbours in a row while that lowers the crossings with the rows around it."""
     for _ in range(4):
         improved = False
         for r, row in enumerate(rows):
             for i in range(len(row) - 1):
-                before = _local(rows, r, up)
+                before = _local(rows, r, up, frac)
                 row[i], row[i + 1] = row[i + 1], row[i]
-                if _local(rows, r, up) < before:
+                if _local(rows, r, up, frac) < before:
                     improved = True
                 else:
                     row[i], row[i + 1] = row[i + 1], row[i]
@@ -244,10 +264,10 @@ def _transpose(rows: list[list[str]], up: Mapping[str, list[str]], down: Mapping
             return
 
 
-def _local(rows: list[list[str]], r: int, up: Mapping[str, list[str]]) -> int:
-    c = _pair_crossings(rows[r - 1], rows[r], up) if r > 0 else 0
+def _local(rows: list[list[str]], r: int, up: Mapping[str, list[str]], frac: Mapping[tuple[str, str], float]) -> int:
+    c = _pair_crossings(rows[r - 1], rows[r], up, frac) if r > 0 else 0
     if r + 1 < len(rows):
-        c += _pair_crossings(rows[r], rows[r + 1], up)
+        c += _pair_crossings(rows[r], rows[r + 1], up, frac)
     return c
 
 

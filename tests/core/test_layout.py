@@ -6,7 +6,13 @@ import itertools
 
 import pytest
 
-from convexplorer.core.layout import GAP, NODE_SIZE, count_crossings, layered_layout, layout_graph
+from convexplorer.core.layout import (
+    GAP,
+    NODE_SIZE,
+    count_crossings,
+    layered_layout,
+    layout_graph,
+)
 from convexplorer.core.presets import preset
 from convexplorer.core.spec import INPUT_ID, HeadSpec, ModelSpec, make_layer
 
@@ -144,3 +150,13 @@ def test_bad_input_is_refused_or_ignored():
     pos = layout_graph(["a", "b"], [("b", "a"), ("a", "a"), ("a", "zz")])  # against the order, loop, unknown
     assert pos["a"][1] == pos["b"][1] == 0 and _overlaps(pos) == []
     assert layout_graph([], []) == {}
+
+
+def test_the_sources_of_a_merge_line_up_with_its_ports():
+    # p is listed first, but q feeds port 0: q goes left so the two edges into the merge do not cross
+    nodes = ["in", "x", "p", "q", "m"]
+    edges = [("in", "x", 0), ("x", "p", 0), ("x", "q", 0), ("q", "m", 0), ("p", "m", 1)]
+    pos = layout_graph(nodes, edges)
+    assert pos["q"][0] < pos["p"][0]
+    swapped = layout_graph(nodes, [("in", "x", 0), ("x", "p", 0), ("x", "q", 0), ("q", "m", 1), ("p", "m", 0)])
+    assert swapped["p"][0] < swapped["q"][0]

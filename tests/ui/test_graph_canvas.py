@@ -18,7 +18,6 @@ from convexplorer.core.presets import preset
 from convexplorer.core.spec import INPUT_ID, HeadSpec, ModelSpec, make_layer
 from convexplorer.core.summary import Summary, SummaryRow
 from convexplorer.ui.widgets.graph_canvas import KIND_MIME_TYPE, EdgeItem, GraphCanvas
-from convexplorer.ui.widgets.graph_canvas.edge_item import EdgeItem as _Edge  # noqa: F401 - one class a file
 
 W, H = NODE_SIZE
 
@@ -122,6 +121,7 @@ def test_a_design_is_drawn_as_boxes_ports_and_edges(canvas):
     assert _overlapping(canvas) == []
     for e in canvas.scene.edge_items:  # edges point down
         assert e.path().pointAtPercent(1).y() > e.path().pointAtPercent(0).y()
+    assert {"paint", "shape"} <= set(EdgeItem.__dict__)  # drawn as our arrows, picked with a wide margin
 
 
 def test_a_chain_opens_as_a_column_and_the_spec_keeps_no_positions(canvas):

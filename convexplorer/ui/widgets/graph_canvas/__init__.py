@@ -6,4 +6,4 @@ from .node_item import NodeItem, NodeLook
 from .scene import GraphScene
 from .view import KIND_MIME_TYPE, GraphView
 
-__all__ = ["GraphCanvas", "GraphScene", "GraphView", "NodeItem", "NodeLook", "EdgeItem", "KIND_MIME_TYPE"]
+__all__ = ["KIND_MIME_TYPE", "EdgeItem", "GraphCanvas", "GraphScene", "GraphView", "NodeItem", "NodeLook"]

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from PySide6.QtCore import QMimeData, QPointF, Qt, Signal
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence, QUndoStack
@@ -18,9 +19,20 @@ from convexplorer.ui.widgets.array_view import guard_pyside_refcounts
 
 from . import style
 from .clipboard import MIME_TYPE, nodes_from_json, nodes_to_json, unique_name
-from .commands import (AddNodeCommand, CollapseCommand, ConnectCommand, DeleteCommand, DisconnectCommand,
-                       GroupCommand, LayoutCommand, MoveCommand, ParamsCommand, PasteCommand, SpecCommand,
-                       UngroupCommand)
+from .commands import (
+    AddNodeCommand,
+    CollapseCommand,
+    ConnectCommand,
+    DeleteCommand,
+    DisconnectCommand,
+    GroupCommand,
+    LayoutCommand,
+    MoveCommand,
+    ParamsCommand,
+    PasteCommand,
+    SpecCommand,
+    UngroupCommand,
+)
 from .node_item import NodeLook
 from .problems import node_problems
 from .scene import DrawnEdge, GraphScene
@@ -38,7 +50,7 @@ class CanvasState:
     spec: ModelSpec
     auto: dict[str, Point]
 
-    def same_as(self, other: "CanvasState") -> bool:
+    def same_as(self, other: CanvasState) -> bool:
         """True when both states draw the same design the same way."""
         return self.auto == other.auto and self.spec.to_dict() == other.spec.to_dict()
 
@@ -356,7 +368,7 @@ class GraphCanvas(QWidget):
                 placed[n] = pos
         if len(placed) == len(ids):
             return
-        result = layout_graph(ids, [(e.source, e.target) for e in spec.edges()], placed)
+        result = layout_graph(ids, [(e.source, e.target, e.target_port) for e in spec.edges()], placed)
         for n in ids:
             if n not in placed:
                 self._auto[n] = result[n]
@@ -377,7 +389,7 @@ class GraphCanvas(QWidget):
                     pinned[sid] = self._box_position(sid)
             elif sid != INPUT_ID and spec.node(sid).position is not None:
                 pinned[sid] = spec.node(sid).position  # type: ignore[assignment]
-        result = layout_graph(boxes, [(e.source, e.target) for e in edges], pinned)
+        result = layout_graph(boxes, [(e.source, e.target, e.target_port) for e in edges], pinned)
         for sid, pos in result.items():
             if sid in pinned:
                 continue

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from convexplorer.core.errors import SpecError
 from convexplorer.core.spec import GroupSpec, LayerSpec, ModelSpec

@@ -11,7 +11,8 @@ and pushes nothing.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtGui import QUndoCommand
 
@@ -47,7 +48,7 @@ def follow_head(spec: ModelSpec, source: str, target: str) -> None:
 class SpecCommand(QUndoCommand):
     """An edit of the canvas's design: made once by :meth:`edit`, then undone/redone from snapshots."""
 
-    def __init__(self, canvas: "GraphCanvas", text: str) -> None:
+    def __init__(self, canvas: GraphCanvas, text: str) -> None:
         super().__init__(text)
         self.canvas = canvas
         self._before: CanvasState | None = None
@@ -89,7 +90,7 @@ class SpecCommand(QUndoCommand):
 class AddNodeCommand(SpecCommand):
     """Add one layer, fed by ``inputs`` (empty: unconnected), at ``position`` (None: placed automatically)."""
 
-    def __init__(self, canvas: "GraphCanvas", layer: LayerSpec, inputs: Sequence[PortRef],
+    def __init__(self, canvas: GraphCanvas, layer: LayerSpec, inputs: Sequence[PortRef],
                  position: tuple[float, float] | None = None) -> None:
         super().__init__(canvas, f"add {layer.kind}")
         self.layer, self.inputs, self.position = layer, list(inputs), position
@@ -109,7 +110,7 @@ class AddNodeCommand(SpecCommand):
 class DeleteCommand(SpecCommand):
     """Delete nodes (with every edge into and out of them) and single edges (target id, input port)."""
 
-    def __init__(self, canvas: "GraphCanvas", node_ids: Sequence[str], edges: Sequence[tuple[str, int]] = ()) -> None:
+    def __init__(self, canvas: GraphCanvas, node_ids: Sequence[str], edges: Sequence[tuple[str, int]] = ()) -> None:
         n, e = len(node_ids), len(edges)
         what = ", ".join(p for p in (f"{n} layer{'s' * (n != 1)}" if n else "", f"{e} connection{'s' * (e != 1)}" if e else "") if p)
         super().__init__(canvas, f"delete {what}")
@@ -129,7 +130,7 @@ class DeleteCommand(SpecCommand):
 class ConnectCommand(SpecCommand):
     """Feed ``source``'s output into input ``port`` of ``target`` (None: a new last input)."""
 
-    def __init__(self, canvas: "GraphCanvas", source: str, target: str, port: int | None = None, source_port: int = 0) -> None:
+    def __init__(self, canvas: GraphCanvas, source: str, target: str, port: int | None = None, source_port: int = 0) -> None:
         super().__init__(canvas, "connect")
         self.source, self.target, self.port, self.source_port = source, target, port, source_port
 
@@ -143,7 +144,7 @@ class ConnectCommand(SpecCommand):
 class DisconnectCommand(SpecCommand):
     """Remove input ``port`` of ``target``."""
 
-    def __init__(self, canvas: "GraphCanvas", target: str, port: int) -> None:
+    def __init__(self, canvas: GraphCanvas, target: str, port: int) -> None:
         super().__init__(canvas, "disconnect")
         self.target, self.port = target, port
 
@@ -154,7 +155,7 @@ class DisconnectCommand(SpecCommand):
 class MoveCommand(SpecCommand):
     """Put boxes at new positions (the user placed them: auto-layout keeps them); consecutive moves merge."""
 
-    def __init__(self, canvas: "GraphCanvas", moves: Mapping[str, tuple[float, float]]) -> None:
+    def __init__(self, canvas: GraphCanvas, moves: Mapping[str, tuple[float, float]]) -> None:
         super().__init__(canvas, f"move {len(moves)} layer{'s' * (len(moves) != 1)}")
         self.moves = {k: (float(x), float(y)) for k, (x, y) in moves.items()}
 
@@ -175,7 +176,7 @@ class MoveCommand(SpecCommand):
 class ParamsCommand(SpecCommand):
     """Change some parameters (and optionally the name) of one node; consecutive changes of the same ones merge."""
 
-    def __init__(self, canvas: "GraphCanvas", node_id: str, params: Mapping[str, Any], name: str | None = None) -> None:
+    def __init__(self, canvas: GraphCanvas, node_id: str, params: Mapping[str, Any], name: str | None = None) -> None:
         super().__init__(canvas, "change " + ", ".join(sorted(params)) if params else "rename")
         self.node_id, self.params, self.name = node_id, dict(params), name
 
@@ -199,7 +200,7 @@ class ParamsCommand(SpecCommand):
 class GroupCommand(SpecCommand):
     """Make a named group of nodes (a block that can collapse into one box)."""
 
-    def __init__(self, canvas: "GraphCanvas", node_ids: Sequence[str], name: str) -> None:
+    def __init__(self, canvas: GraphCanvas, node_ids: Sequence[str], name: str) -> None:
         super().__init__(canvas, f"group {name}")
         self.node_ids, self.name = [i for i in node_ids if i != INPUT_ID], name
 
@@ -220,7 +221,7 @@ class GroupCommand(SpecCommand):
 class UngroupCommand(SpecCommand):
     """Dissolve groups (their nodes stay)."""
 
-    def __init__(self, canvas: "GraphCanvas", names: Sequence[str]) -> None:
+    def __init__(self, canvas: GraphCanvas, names: Sequence[str]) -> None:
         super().__init__(canvas, "ungroup " + ", ".join(names))
         self.names = set(names)
 
@@ -232,7 +233,7 @@ class UngroupCommand(SpecCommand):
 class CollapseCommand(SpecCommand):
     """Collapse a group into one box, or expand it again."""
 
-    def __init__(self, canvas: "GraphCanvas", name: str, collapsed: bool) -> None:
+    def __init__(self, canvas: GraphCanvas, name: str, collapsed: bool) -> None:
         super().__init__(canvas, f"{'collapse' if collapsed else 'expand'} {name}")
         self.name, self.collapsed = name, collapsed
 
@@ -247,7 +248,7 @@ class CollapseCommand(SpecCommand):
 class PasteCommand(SpecCommand):
     """Add copied nodes with new ids, their edges between them kept, moved by ``offset``."""
 
-    def __init__(self, canvas: "GraphCanvas", payload: Mapping[str, Any], offset: tuple[float, float]) -> None:
+    def __init__(self, canvas: GraphCanvas, payload: Mapping[str, Any], offset: tuple[float, float]) -> None:
         n = len(payload.get("layers", []))
         super().__init__(canvas, f"paste {n} layer{'s' * (n != 1)}")
         self.payload, self.offset = payload, offset
@@ -262,7 +263,7 @@ class PasteCommand(SpecCommand):
 class LayoutCommand(SpecCommand):
     """Lay the graph out in rows; nodes the user placed stay unless ``keep_user_positions`` is False."""
 
-    def __init__(self, canvas: "GraphCanvas", keep_user_positions: bool = True) -> None:
+    def __init__(self, canvas: GraphCanvas, keep_user_positions: bool = True) -> None:
         super().__init__(canvas, "auto-layout" if keep_user_positions else "auto-layout (all)")
         self.keep = keep_user_positions
 

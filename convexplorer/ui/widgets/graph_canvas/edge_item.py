@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QPainter, QPainterPath, QPainterPathStroker, QPolygonF
-from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QStyleOptionGraphicsItem, QWidget
+from PySide6.QtWidgets import (
+    QGraphicsItem,
+    QGraphicsPathItem,
+    QStyleOptionGraphicsItem,
+    QWidget,
+)
 
 from . import style
 from .node_item import NodeItem
@@ -86,3 +91,26 @@ class EdgeItem(QGraphicsPathItem):
         pts = [(p.x(), p.y()) for p in samples]
         return [QRectF(bx0, by0, bx1 - bx0, by1 - by0) for _, bx0, by0, bx1, by1 in near
                 if any(bx0 - 4 <= px <= bx1 + 4 and by0 - 4 <= py <= by1 + 4 for px, py in pts)]
+
+    def shape(self) -> QPainterPath:  # noqa: D401 - Qt override
+        stroker = QPainterPathStroker()
+        stroker.setWidth(10)
+        return stroker.createStroke(self.path())
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:  # noqa: D401
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        colour = style.SELECTED if self.isSelected() else style.ARROW
+        painter.setPen(style.pen(colour, 2.4 if self.isSelected() else 1.4))
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        path = self.path()
+        painter.drawPath(path)
+        end = path.pointAtPercent(1.0)
+        back = path.pointAtPercent(0.97)
+        d = end - back
+        length = max((d.x() ** 2 + d.y() ** 2) ** 0.5, 1e-6)
+        ux, uy = d.x() / length, d.y() / length
+        head = QPolygonF([end, end - QPointF(ux * 9 - uy * 4.5, uy * 9 + ux * 4.5),
+                          end - QPointF(ux * 9 + uy * 4.5, uy * 9 - ux * 4.5)])
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(colour)
+        painter.drawPolygon(head)
