@@ -493,14 +493,16 @@ def _layer_rows(spec: ModelSpec, layer: LayerSpec, idx: int, name: str, shape: S
                             f"the sizes must multiply to {n:,}")
         return [SummaryRow(name, kind, idx, (None, *(n // known if v == -1 else v for v in target)))]
     if kind == "Dense":
-        if len(shape) != 2:
+        # Keras applies Dense to the last axis of any tensor; a design allows it on a vector, or on
+        # 1x1 maps (a squeeze-and-excitation side branch): on real feature maps it is a forgotten Flatten.
+        if len(shape) != 2 and not (len(shape) == 4 and shape[1] == shape[2] == 1):
             raise _RowError(
                 f"Dense {name!r} receives a {len(shape)}-D tensor {_fmt(shape)} from {prev}:"
                 " add a Flatten or GlobalAveragePooling2D layer before it"
             )
         units = spec.output_units() if layer.get("units_from_classes") else layer.get("units")
-        params = shape[1] * units + (units if layer.get("use_bias") else 0)
-        return [SummaryRow(name, kind, idx, (None, units), params, params, 0)]
+        params = shape[-1] * units + (units if layer.get("use_bias") else 0)
+        return [SummaryRow(name, kind, idx, (*shape[:-1], units), params, params, 0)]
     if kind in ("Dropout", "Activation", "Rescaling", "ReLU"):
         return [SummaryRow(name, kind, idx, shape)]
     if kind.startswith("Random"):

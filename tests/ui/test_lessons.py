@@ -12,9 +12,17 @@ LESSONS = load_lessons(lessons_dir())
 
 
 @pytest.fixture(scope="module")
-def window(qapp, tmp_path_factory):
+def module_window(qapp, tmp_path_factory):
     with scratch_window(qapp, tmp_path_factory.mktemp("lessons"), keep_settings=False) as w:
         yield w
+
+
+@pytest.fixture
+def window(module_window):
+    """The module's window, shown for the test and hidden after it (closing it would shut its panels down)."""
+    module_window.show()
+    yield module_window
+    module_window.hide()
 
 
 def test_there_are_six_lessons():
