@@ -614,3 +614,24 @@ def test_any_name_and_description_stay_text(name, description):
     spec = _small_spec()
     spec.name, spec.description = name, description
     _assert_only_constants_differ(script_text(spec), script_text(_small_spec()), spec)
+
+
+def test_several_heads_train_in_process_on_an_image_folder(tmp_path, capsys, monkeypatch):
+    """With a folder, every head learns the folder's class, in the form its loss expects (here one-hot for one)."""
+    spec = _graph("two classifiers", [
+        _n("conv", "Conv2D", ["input"], filters=2),
+        _n("gap", "GlobalAveragePooling2D", ["conv"]),
+        _n("a", "Dense", ["gap"], "a", units_from_classes=True, activation="softmax"),
+        _n("b", "Dense", ["gap"], "b", units_from_classes=True, activation="softmax"),
+    ], heads=[HeadSpec("sparse", "a"), HeadSpec("onehot", "b", "categorical_crossentropy", 0.3, ["accuracy"])],
+        shape=(8, 8, 1))
+    script = export_script(spec, tmp_path / "two.py", epochs=1)
+    rng = np.random.default_rng(0)
+    for c in ("a", "b", "c"):
+        (tmp_path / "data" / c).mkdir(parents=True)
+        for i in range(3):
+            Image.fromarray(rng.integers(0, 255, (8, 8), dtype=np.uint8)).save(tmp_path / "data" / c / f"{i}.png")
+    monkeypatch.setattr(sys, "argv", ["two.py", "--data", str(tmp_path / "data"), "--batch-size", "4"])
+    runpy.run_path(str(script), run_name="__main__")
+    out = capsys.readouterr().out
+    assert "'sparse_accuracy'" in out and "'val_onehot_accuracy'" in out
