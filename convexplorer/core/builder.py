@@ -297,7 +297,9 @@ def build_model(spec: ModelSpec, compile: bool = True, load_weights: bool = True
     ``load_weights=False`` builds pretrained bases with random weights (tests, quick previews).
     """
     spec.validate()
-    if spec.is_chain():  # shapes are checked without Keras (graph summaries: core.summary, in progress)
+    # shapes are checked without Keras (graph summaries: core.summary, in progress); a kept Keras layer's shapes
+    # are known only to Keras, which checks them while building
+    if spec.is_chain() and all(layer.kind != "KerasLayer" for layer in spec.layers):
         summary = summarize(spec)
         while summary.pending:  # a base not measured yet: measure it now (we build with Keras anyway)
             for application, shape in summary.pending:
@@ -322,7 +324,8 @@ def build_model(spec: ModelSpec, compile: bool = True, load_weights: bool = True
             for src, port in spec.inputs_of(i):
                 t = tensors[src]
                 sources.append(t[port] if isinstance(t, (list, tuple)) else t)
-            x = sources if LAYER_KINDS[layer.kind].is_merge else sources[0]
+            # merges take a list; a kept Keras layer (merge-capable) with one input takes the tensor itself
+            x = sources if LAYER_KINDS[layer.kind].is_merge and len(sources) > 1 or layer.kind in MERGE_LAYERS else sources[0]
             tensors[layer.id] = _apply(layer, name, x, spec, load_weights, progress, cancel)
     except ConvExplorerError:
         raise

@@ -67,6 +67,14 @@ _IGNORED_KEYS = {"name", "dtype", "seed", "build_config", "autocast", "trainable
 #: Keras 2 config keys that Keras 3 layers no longer have and that change nothing we model.
 _KERAS2_IGNORED = {"batch_input_shape", "input_dim", "input_shape", "batch_size", "fused", "renorm_momentum",
                    "virtual_batch_size", "adjustment", "implementation", "ragged", "sparse", "groups"}
+#: Keras's defaults where ours differ (a hand-written or old config may leave a setting out).
+_KERAS_DEFAULTS: dict[Any, Any] = {
+    "activation": "linear",
+    ("Conv2DTranspose", "strides"): (1, 1),
+    ("Conv2DTranspose", "padding"): "valid",
+    ("RandomFlip", "mode"): "horizontal_and_vertical",
+    ("Cropping2D", "cropping"): (0, 0, 0, 0),
+}
 #: Augmentation factors: how Keras reads one number f (as the pair (lo, hi)).
 _FACTOR_PAIRS = {"RandomContrast": lambda f: [f, f]}
 
@@ -271,9 +279,12 @@ def _params_for(class_name: str, config: dict[str, Any]) -> dict[str, Any]:
     kind = LAYER_KINDS[class_name]
     params: dict[str, Any] = {}
     for p in kind.params:
-        if p.name not in config:
-            continue
-        v = config[p.name]
+        if p.name in config:
+            v = config[p.name]
+        elif (class_name, p.name) in _KERAS_DEFAULTS or p.name in _KERAS_DEFAULTS:
+            v = _KERAS_DEFAULTS.get((class_name, p.name), _KERAS_DEFAULTS.get(p.name))
+        else:
+            v = p.default
         if p.name == "activation":
             v = _as_activation(v, class_name)
         elif p.type in ("pair", "pair_or_none"):
