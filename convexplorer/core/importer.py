@@ -25,7 +25,8 @@ build and compares the two configs, ignoring what changes neither the graph
 nor the parameter count (initializers, dtype, seeds). Anything else (Lambda,
 custom classes, a regularizer, a frozen layer, a kind we do not have) becomes
 a read-only ``KerasLayer`` node holding the class name, the config and the
-reason. A nested model is one node: ``Pretrained`` for a keras.applications
+reason. A Lambda also makes the whole design read-only: designs are rebuilt in
+Keras safe mode, which refuses the Python code it stores. A nested model is one node: ``Pretrained`` for a keras.applications
 base we know, else a ``KerasLayer`` holding the nested config; it is shown
 collapsed. A layer called at two places (shared weights) cannot be a design
 (each node owns its weights): the design then opens read-only.
@@ -43,8 +44,9 @@ import hashlib
 import json
 import math
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 from .errors import SpecError
 from .layer_kinds import ACTIVATIONS, APPLICATION_NAMES, LAYER_KINDS, NAME_RE
@@ -410,7 +412,8 @@ def _differences(class_name: str, kind: str, params: dict[str, Any], config: dic
         if k in _IGNORED_KEYS or k.endswith("_initializer"):
             continue
         if k not in ours:
-            if v in (None, False, 0, "", [], {}) or k in _KERAS2_IGNORED or (k == "data_format" and v == "channels_last"):
+            empty = v is None or v is False or (isinstance(v, (int, float, str, list, tuple, dict)) and not v)
+            if empty or k in _KERAS2_IGNORED or (k == "data_format" and v == "channels_last"):
                 continue
             diffs.append(k)
         elif _norm(v, k, class_name) != _norm(ours[k], k, class_name):
@@ -504,15 +507,27 @@ def _map_nested(entry: _Entry) -> tuple[LayerSpec, str]:
                                         "fine_tune_from": start})
         renamed = "" if entry.name == app.lower() else f', renamed "{app.lower()}"'
         return node, f'the nested model "{entry.name}" is the {app} base (one node{renamed}); its weights come from the file'
-    what = f"{entry.class_name} model"
-    reason = f"a nested {what} with {len(sub)} layers, kept whole as Keras config"
+    reason = f"a nested {entry.class_name} model with {len(sub)} layers, kept whole as Keras config"
     node = _kept(entry.class_name, cfg, reason)
     return node, f'the nested model "{entry.name}" is one read-only node: {reason}'
 
 
 # --------------------------------------------------------------------------- the importer
 def import_config(config: dict[str, Any], name: str = "", model: Any = None) -> ImportResult:
-    """A design from a Keras model config (Keras 3 or Keras 2, functional or sequential); weights from ``model``."""
+    """A design from a Keras model config (Keras 3 or Keras 2, functional or sequential); weights from ``model``.
+
+    Raises SpecError, saying why, when the model cannot be a design at all (several inputs, inputs
+    that are not fixed-size images, a config that is not a model's).
+    """
+    try:
+        return _import_config(config, name, model)
+    except SpecError:
+        raise
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
+        raise SpecError(f"not a Keras model configuration this version can read ({type(exc).__name__}: {exc})") from None
+
+
+def _import_config(config: dict[str, Any], name: str, model: Any) -> ImportResult:
     if not isinstance(config, dict):
         raise SpecError(f"not a Keras model configuration: expected an object, got {type(config).__name__}")
     class_name, inner = _unwrap(config)
@@ -534,6 +549,7 @@ def import_config(config: dict[str, Any], name: str = "", model: Any = None) -> 
     groups: list[GroupSpec] = []
     ref_of: dict[tuple[str, int], str] = {(input_name, 0): INPUT_ID}
     origin: dict[str, tuple[str, int]] = {}  # node id -> (keras layer name, call index)
+    kind_of: dict[str, str] = {}
     taken_names: set[str] = {e.name for e in entries} | {"input_layer"}
     counter = 0
     for entry in entries:
@@ -545,6 +561,10 @@ def import_config(config: dict[str, Any], name: str = "", model: Any = None) -> 
             base, note = _map_layer(entry)
         if note:
             notes.append(note)
+        if base.kind == "KerasLayer" and _has_lambda(entry):
+            read_only.append(f'the layer "{entry.name}" {"is" if entry.class_name == "Lambda" else "holds"} a Lambda '
+                             "(Python code stored with the model); designs are rebuilt in Keras safe mode, which "
+                             "refuses such code")
         if len(entry.calls) > 1:
             read_only.append(f'the layer "{entry.name}" is used at {len(entry.calls)} places (a shared layer: '
                              "one set of weights); a ConvExplorer design gives each node its own weights")
@@ -568,13 +588,14 @@ def import_config(config: dict[str, Any], name: str = "", model: Any = None) -> 
                 srcs.append((ref_of[(layer, node_index)], tensor_index))
             if not srcs:
                 raise SpecError(f'the layer "{entry.name}" has no input; ConvExplorer designs start from the image input')
-            if any(port != 0 for src, port in srcs if src == INPUT_ID or _kind_of(nodes, src) != "KerasLayer"):
+            if any(port != 0 and kind_of.get(src) != "KerasLayer" for src, port in srcs):
                 read_only.append(f'the layer "{entry.name}" reads a second output of a layer, which a design cannot wire')
             is_merge = LAYER_KINDS[node.kind].is_merge
             if not is_merge and len(srcs) > 1 and node.kind != "KerasLayer":
                 raise SpecError(f'the layer "{entry.name}" ({entry.class_name}) has {len(srcs)} inputs')
             node.inputs = srcs
             nodes.append(node)
+            kind_of[node.id] = node.kind
             ref_of[(entry.name, k)] = node.id
             origin[node.id] = (entry.name, k)
             if entry.class_name in MODEL_CLASSES or "layers" in entry.config:
@@ -605,6 +626,18 @@ def import_config(config: dict[str, Any], name: str = "", model: Any = None) -> 
     return result
 
 
+def _has_lambda(entry: _Entry) -> bool:
+    """True for a Lambda layer, or a nested model with one inside."""
+    def walk(obj: Any) -> bool:
+        if isinstance(obj, dict):
+            return obj.get("class_name") == "Lambda" or any(walk(v) for v in obj.values())
+        if isinstance(obj, (list, tuple)):
+            return any(walk(v) for v in obj)
+        return False
+
+    return entry.class_name == "Lambda" or walk(entry.config.get("layers", []))
+
+
 def _fresh_name(candidate: str, taken: set[str]) -> str:
     name, k = candidate, 1
     while name in taken:
@@ -612,13 +645,6 @@ def _fresh_name(candidate: str, taken: set[str]) -> str:
         name = f"{candidate}_{k}"
     taken.add(name)
     return name
-
-
-def _kind_of(nodes: list[LayerSpec], node_id: str) -> str:
-    for n in nodes:
-        if n.id == node_id:
-            return n.kind
-    return ""
 
 
 def _set_heads(spec: ModelSpec, head_nodes: list[tuple[str, str]], outputs: Any) -> None:
@@ -758,8 +784,16 @@ def import_keras_json(text: str | bytes, name: str = "") -> ImportResult:
     try:
         model = keras.models.model_from_json(text if isinstance(text, str) else text.decode("utf-8"))
     except Exception as exc:  # noqa: BLE001 - Keras raises many types for a config it cannot rebuild
+        # Lambda code (safe mode) or a class not registered here: read the configuration itself, which
+        # runs nothing; such layers become read-only nodes (JSON holds no weights anyway)
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise SpecError(f"Keras cannot read this model JSON: {first}") from None
+        data = json.loads(text)
+        if not isinstance(data, dict) or "config" not in data:
+            raise SpecError(f"Keras cannot read this model JSON: {first}") from None
+        result = import_config(data, name)
+        result.notes.insert(0, f"Keras could not rebuild this model ({first[:200]}); the design was read from its "
+                               "configuration, and building it needs the same layers")
+        return result
     return import_model(model, name)
 
 

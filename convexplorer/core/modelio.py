@@ -22,10 +22,10 @@ import zipfile
 from pathlib import Path
 from typing import Any, Optional
 
-from .errors import ModelFileError, SpecError
-from .progress import ProgressFn, check_cancel, report
 from . import importer
+from .errors import ModelFileError, SpecError
 from .importer import ImportResult, WeightsApplied, apply_weights  # noqa: F401 - public API
+from .progress import ProgressFn, check_cancel, report
 from .spec import LOSSES, OPTIMIZERS, ModelSpec
 
 #: Shown when a user turns safe mode off.

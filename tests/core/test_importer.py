@@ -109,7 +109,7 @@ def _two_heads():
 @pytest.mark.parametrize("make", [_residual, _inception, _se, _two_heads], ids=lambda f: f.__name__.strip("_"))
 def test_user_graphs_round_trip(make):
     model = make()
-    result, rebuilt = _round_trip(model, _x(model.inputs[0].shape[1:]))
+    result, _ = _round_trip(model, _x(model.inputs[0].shape[1:]))
     spec = result.spec
     assert all(node.editable for node in spec.layers)
     assert [node.name for node in spec.layers] == [la.name for la in model.layers[1:]]
@@ -161,7 +161,7 @@ def application():
 @pytest.mark.parametrize("name", list(APPLICATIONS))
 def test_applications_round_trip(application, name):
     model = application(name)
-    result, rebuilt = _round_trip(model, _x(model.inputs[0].shape[1:], seed=1)[:1])
+    result, _ = _round_trip(model, _x(model.inputs[0].shape[1:], seed=1)[:1])
     kept = [node for node in result.spec.layers if node.kind == "KerasLayer"]
     if name == "EfficientNetB0":  # stochastic depth: Dropout(noise_shape=(None, 1, 1, 1)) has no kind parameter yet
         assert kept and all(n.get("class_name") == "Dropout" and "noise_shape" in n.get("reason") for n in kept)
@@ -171,7 +171,7 @@ def test_applications_round_trip(application, name):
 
 
 # --------------------------------------------------------------------------- read-only parts
-def test_a_lambda_opens_as_a_read_only_node_naming_it():
+def test_a_lambda_opens_read_only_naming_it():
     inputs = keras.Input((8, 8, 3))
     x = L.Conv2D(4, 3, name="conv")(inputs)
     x = L.Lambda(lambda t: t * 2.0, name="double")(x)
@@ -180,7 +180,10 @@ def test_a_lambda_opens_as_a_read_only_node_naming_it():
     node = result.spec.node_by_name("double")
     assert (node.kind, node.get("class_name"), node.editable) == ("KerasLayer", "Lambda", False)
     assert "Lambda" in node.get("reason")
-    assert result.read_only is None and any('Lambda "double"' in note for note in result.notes)
+    assert any('Lambda "double"' in note for note in result.notes)
+    assert result.read_only and '"double" is a Lambda' in result.read_only and "safe mode" in result.read_only
+    with pytest.raises(SpecError, match="double"):
+        modelio.spec_from_model(model)
     assert result.spec.node_by_name("conv").kind == "Conv2D"
     with pytest.raises(SpecError, match="double"):  # safe mode: the design does not run the stored code
         build_model(result.spec, compile=False)
@@ -385,6 +388,23 @@ def test_keras_json_round_trip():
     assert build_model(again, compile=False).count_params() == model.count_params()
     with pytest.raises(SpecError, match="not valid JSON"):
         modelio.spec_from_keras_json("{not json")
+
+
+def test_keras_json_with_a_lambda_opens_without_running_its_code():
+    inputs = keras.Input((4, 4, 1))
+    model = keras.Model(inputs, L.Flatten(name="flat")(L.Lambda(lambda t: t + 1.0, name="plus_one")(inputs)))
+    result = importer.import_keras_json(model.to_json())
+    node = result.spec.node_by_name("plus_one")
+    assert node.kind == "KerasLayer" and node.get("class_name") == "Lambda"
+    assert "Keras could not rebuild" in result.notes[0] and any('Lambda "plus_one"' in n for n in result.notes)
+    assert '"plus_one" is a Lambda' in result.read_only
+    with pytest.raises(SpecError, match="not a Keras model configuration"):
+        broken_call = {"args": [{"class_name": "__keras_tensor__", "config": {}}], "kwargs": {}}  # no keras_history
+        importer.import_config({"class_name": "Functional", "config": {
+            "layers": [{"class_name": "InputLayer", "name": "x", "config": {"batch_shape": [None, 4, 4, 1]},
+                        "inbound_nodes": []},
+                       {"class_name": "Conv2D", "name": "c", "config": {}, "inbound_nodes": [broken_call]}],
+            "input_layers": [["x", 0, 0]], "output_layers": [["c", 0, 0]]}})
 
 
 def test_application_names_of_nested_bases():

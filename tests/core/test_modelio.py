@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import pytest
 
@@ -122,6 +120,8 @@ def test_branching_models_open_as_graphs_and_unknown_layers_as_read_only_nodes()
     node = result.spec.layers[0]
     assert (node.kind, node.get("class_name"), node.editable) == ("KerasLayer", "Lambda", False)
     assert any('Lambda "' in note and "read-only" in note for note in result.notes)
+    with pytest.raises(SpecError, match="Lambda"):  # designs build in safe mode: the design is read-only
+        modelio.spec_from_model(_lambda_model_on_images())
     with pytest.raises(SpecError, match=r"\(height, width, channels\) inputs"):
         modelio.spec_from_model(_lambda_model())
 
