@@ -325,7 +325,7 @@ def build_model(spec: ModelSpec, compile: bool = True, load_weights: bool = True
                 t = tensors[src]
                 sources.append(t[port] if isinstance(t, (list, tuple)) else t)
             # merges take a list; a kept Keras layer (merge-capable) with one input takes the tensor itself
-            x = sources if LAYER_KINDS[layer.kind].is_merge and len(sources) > 1 or layer.kind in MERGE_LAYERS else sources[0]
+            x = sources if layer.kind in MERGE_LAYERS or (layer.kind == "KerasLayer" and len(sources) > 1) else sources[0]
             tensors[layer.id] = _apply(layer, name, x, spec, load_weights, progress, cancel)
     except ConvExplorerError:
         raise
