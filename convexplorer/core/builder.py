@@ -81,14 +81,26 @@ def _keras_layer(layer: LayerSpec, name: str) -> Any:
     if not isinstance(config, dict) or not layer.get("class_name"):
         raise SpecError(f'{name}: a kept Keras layer needs its class name and configuration')
     payload = {"class_name": layer.get("class_name"), "config": dict(config, name=name)}
-    if ">" not in str(layer.get("class_name")):  # a built-in layer: Keras 3 finds it by its module
-        payload.update(module="keras.layers", registered_name=None)
     try:
-        rebuilt = keras.layers.deserialize(payload)
+        rebuilt = keras.layers.deserialize(payload, custom_objects=_kept_layer_classes())
     except Exception as exc:  # noqa: BLE001 - Keras raises many types here
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise SpecError(f'{name}: Keras cannot rebuild this {layer.get("class_name")} layer: {first}') from None
     return rebuilt
+
+
+def _kept_layer_classes() -> dict[str, Any]:
+    """Classes a kept layer may name: keras.layers, registered custom classes by bare name, nested models.
+
+    ``keras.layers.deserialize`` finds a class by its name only through ``custom_objects`` when the
+    config carries no ``module``, as a kept layer's does.
+    """
+    import keras
+
+    found: dict[str, Any] = {k: v for k, v in vars(keras.layers).items() if isinstance(v, type)}
+    found.update({k.split(">")[-1]: v for k, v in keras.saving.get_custom_objects().items()})
+    found.update({"Functional": keras.Model, "Model": keras.Model, "Sequential": keras.Sequential})
+    return found
 
 
 def _apply(layer: LayerSpec, name: str, x: Any, spec: ModelSpec, load_weights: bool,
@@ -354,7 +366,8 @@ def build_model(spec: ModelSpec, compile: bool = True, load_weights: bool = True
             for src, port in spec.inputs_of(i):
                 t = tensors[src]
                 sources.append(t[port] if isinstance(t, (list, tuple)) else t)
-            x = sources if LAYER_KINDS[layer.kind].is_merge else sources[0]
+            # merges take a list; a kept Keras layer (merge-capable) with one input takes the tensor itself
+            x = sources if layer.kind in MERGE_LAYERS or (layer.kind == "KerasLayer" and len(sources) > 1) else sources[0]
             tensors[layer.id] = _apply(layer, name, x, spec, load_weights, progress, cancel)
     except ConvExplorerError:
         raise

@@ -5,9 +5,11 @@
 :class:`~convexplorer.core.errors.ModelFileError` that explains why, unless the
 user explicitly allows it. :func:`save_keras_model` writes a temporary file in
 the same folder and ``os.replace``-s it over the target, so a failed save never
-leaves half a file. :func:`spec_from_model` recovers an editable
-:class:`~convexplorer.core.spec.ModelSpec` from a model made of layers the
-builder knows.
+leaves half a file. :func:`import_model` / :func:`spec_from_model` open any functional or
+sequential model as a graph design (through :mod:`convexplorer.core.importer`,
+from the model's own ``get_config()``), :func:`apply_weights` puts its trained
+weights back on a model built from the design, and :func:`spec_from_keras_json`
+/ :func:`keras_json_from_spec` read and write Keras JSON.
 """
 
 from __future__ import annotations
@@ -20,9 +22,11 @@ import zipfile
 from pathlib import Path
 from typing import Any, Optional
 
+from . import importer
 from .errors import ModelFileError, SpecError
+from .importer import ImportResult, WeightsApplied, apply_weights  # noqa: F401 - public API
 from .progress import ProgressFn, check_cancel, report
-from .spec import APPLICATION_NAMES, CompileSpec, LayerSpec, ModelSpec, OPTIMIZERS, LOSSES
+from .spec import LOSSES, OPTIMIZERS, ModelSpec
 
 #: Shown when a user turns safe mode off.
 UNSAFE_WARNING = (
@@ -110,106 +114,53 @@ def save_keras_model(model: Any, path: str | os.PathLike[str], progress: Optiona
     return target
 
 
-def _pair(v: Any) -> list[int]:
-    return [int(v[0]), int(v[1])] if isinstance(v, (list, tuple)) else [int(v), int(v)]
+def import_model(model: Any, name: str = "") -> ImportResult:
+    """A Keras model opened as a graph design: spec, read-only reason, notes, kept weights (see core.importer).
 
-
-def _activation_name(layer: Any) -> str:
-    act = getattr(layer, "activation", None)
-    name = getattr(act, "__name__", None) or str(act)
-    return "linear" if name in ("linear", "None") else name
-
-
-def _layer_spec(layer: Any, app_names: dict[str, str]) -> LayerSpec:
-    cls = type(layer).__name__
-    cfg = layer.get_config()
-    name = layer.name
-    if cls in ("Conv2D", "SeparableConv2D"):
-        params: dict[str, Any] = {
-            "filters": int(cfg["filters"]),
-            "kernel_size": _pair(cfg["kernel_size"]),
-            "strides": _pair(cfg["strides"]),
-            "padding": cfg["padding"],
-            "dilation_rate": _pair(cfg["dilation_rate"]),
-            "activation": _activation_name(layer),
-            "use_bias": bool(cfg["use_bias"]),
-        }
-        if cls == "SeparableConv2D":
-            params["depth_multiplier"] = int(cfg["depth_multiplier"])
-        return LayerSpec(cls, params, name)
-    if cls in ("MaxPooling2D", "AveragePooling2D"):
-        strides = cfg.get("strides")
-        return LayerSpec(cls, {
-            "pool_size": _pair(cfg["pool_size"]),
-            "strides": _pair(strides) if strides is not None else None,
-            "padding": cfg["padding"],
-        }, name)
-    if cls in ("GlobalAveragePooling2D", "GlobalMaxPooling2D", "Flatten", "BatchNormalization"):
-        return LayerSpec(cls, {}, name)
-    if cls == "Dense":
-        return LayerSpec(cls, {"units": int(cfg["units"]), "activation": _activation_name(layer),
-                               "use_bias": bool(cfg["use_bias"])}, name)
-    if cls == "Activation":
-        return LayerSpec(cls, {"activation": _activation_name(layer)}, name)
-    if cls == "Dropout":
-        return LayerSpec(cls, {"rate": float(cfg["rate"])}, name)
-    if cls == "Rescaling":
-        scale, offset = cfg["scale"], cfg["offset"]
-        if not isinstance(scale, (int, float)) or not isinstance(offset, (int, float)):
-            raise SpecError(f'layer "{name}" (Rescaling) uses per-channel values, which the builder cannot edit')
-        return LayerSpec(cls, {"scale": float(scale), "offset": float(offset)}, name)
-    if cls == "RandomFlip":
-        return LayerSpec(cls, {"mode": cfg["mode"]}, name)
-    if cls in ("RandomRotation", "RandomContrast"):
-        f = cfg["factor"]
-        return LayerSpec(cls, {"factor": float(f[1] if isinstance(f, (list, tuple)) else f)}, name)
-    if cls == "RandomZoom":
-        f = cfg["height_factor"]
-        return LayerSpec(cls, {"height_factor": float(f[1] if isinstance(f, (list, tuple)) else f)}, name)
-    if cls == "RandomTranslation":
-        h, w = cfg["height_factor"], cfg["width_factor"]
-        return LayerSpec(cls, {"height_factor": float(h[1] if isinstance(h, (list, tuple)) else h),
-                               "width_factor": float(w[1] if isinstance(w, (list, tuple)) else w)}, name)
-    if hasattr(layer, "layers") and layer.name in app_names:
-        app = app_names[layer.name]
-        weighted = [sub for sub in layer.layers if sub.weights]
-        if all(sub.trainable for sub in weighted) and layer.trainable:
-            mode, start = "trainable", ""
-        elif not layer.trainable or not any(sub.trainable for sub in weighted):
-            mode, start = "frozen", ""
-        else:
-            mode, start = "fine_tune", next(sub.name for sub in weighted if sub.trainable)
-        return LayerSpec("Pretrained", {"application": app, "weights": "imagenet", "trainable": mode,
-                                        "fine_tune_from": start})
-    raise SpecError(f'layer "{name}" ({cls}) is not one the builder can edit; the model can still be inspected')
+    The compile settings (loss, optimizer, learning rate) come from the model when it was compiled.
+    """
+    result = importer.import_model(model, name)
+    _read_compile(model, result.spec)
+    return result
 
 
 def spec_from_model(model: Any, name: str = "") -> ModelSpec:
-    """An editable design from a straight chain of known layers; SpecError says what cannot be edited."""
-    app_names = {a.lower(): a for a in APPLICATION_NAMES}
-    layers = [layer for layer in model.layers if type(layer).__name__ != "InputLayer"]
-    try:
-        shape = tuple(int(v) for v in model.inputs[0].shape[1:])
-    except Exception:  # noqa: BLE001 - a model without known inputs
-        raise SpecError("the model has no known input shape, so it cannot be edited as a design") from None
-    if len(shape) != 3:
-        raise SpecError(f"the builder edits image models with (height, width, channels) inputs; this one takes {shape}")
-    # a straight chain: every layer takes exactly the previous layer's output
-    prev = None
-    for layer in layers:
-        nodes = getattr(layer, "_inbound_nodes", [])
-        inbound = [t._keras_history[0] for n in nodes[:1] for t in n.input_tensors] if nodes else []
-        if len(inbound) != 1 or (prev is not None and inbound[0] is not prev):
-            raise SpecError(
-                f'layer "{layer.name}" ({type(layer).__name__}) is part of a branch (e.g. a residual connection); '
-                "only straight stacks of layers can be edited, but the model can still be inspected"
-            )
-        prev = layer
-    specs = [_layer_spec(layer, app_names) for layer in layers]
-    compile_spec = CompileSpec()
+    """An editable design from any functional or sequential model of image inputs.
+
+    Layers ConvExplorer cannot edit become read-only ``KerasLayer`` nodes; a design that cannot be
+    edited at all (a shared layer) raises SpecError with the reason: use :func:`import_model` for the
+    read-only spec, the notes and the weights.
+    """
+    result = import_model(model, name)
+    if result.read_only:
+        raise SpecError(result.read_only)
+    return result.spec
+
+
+def spec_from_keras_json(text: str | bytes, name: str = "") -> ModelSpec:
+    """An editable design from Keras JSON (``model.to_json()``); SpecError says why when it cannot be one."""
+    result = importer.import_keras_json(text, name)
+    if result.read_only:
+        raise SpecError(result.read_only)
+    return result.spec
+
+
+def keras_json_from_spec(spec: ModelSpec) -> str:
+    """The design as Keras JSON (``model.to_json()`` of the built model), which :func:`spec_from_keras_json` opens."""
+    return importer.keras_json_from_spec(spec)
+
+
+def _read_compile(model: Any, spec: ModelSpec) -> None:
+    """Loss, optimizer and learning rate of a compiled model into the design's compile settings."""
+    compile_spec = spec.compile
     loss = getattr(model, "loss", None)
     if isinstance(loss, str) and loss in LOSSES:
-        compile_spec.loss = loss
+        binary_head = spec.output_units() == 1 if any(
+            layer.kind == "Dense" and layer.get("units_from_classes") for layer in spec.layers) else None
+        if binary_head is None or binary_head == (loss == "binary_crossentropy"):
+            compile_spec.loss = loss
+            for head in spec.heads:
+                head.loss = loss
     opt = getattr(model, "optimizer", None)
     if opt is not None:
         opt_name = type(opt).__name__.lower()
@@ -217,19 +168,7 @@ def spec_from_model(model: Any, name: str = "") -> ModelSpec:
             compile_spec.optimizer = opt_name
         try:
             compile_spec.learning_rate = float(opt.learning_rate.numpy())
-        except Exception:  # noqa: BLE001
+        except Exception:  # noqa: BLE001 - a schedule or an optimizer without one
             pass
         if opt_name == "sgd":
             compile_spec.momentum = float(getattr(opt, "momentum", 0.0) or 0.0)
-    num_classes = 10
-    last = layers[-1] if layers else None
-    if last is not None and type(last).__name__ == "Dense":
-        units = int(last.get_config()["units"])
-        if units == 1 and compile_spec.loss != "binary_crossentropy" and _activation_name(last) == "sigmoid":
-            compile_spec.loss = "binary_crossentropy"
-        num_classes = 2 if units == 1 else units
-        if compile_spec.loss == "binary_crossentropy" and units != 1:
-            compile_spec.loss = "sparse_categorical_crossentropy"
-        specs[-1].params["units_from_classes"] = True
-    spec = ModelSpec(name or model.name, shape, num_classes, specs, compile_spec)  # type: ignore[arg-type]
-    return spec

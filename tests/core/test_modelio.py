@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import pytest
 
@@ -112,11 +110,20 @@ def test_pretrained_fine_tuning_is_recovered():
     assert back.num_classes == 5 and summarize(back).trainable == summarize(spec).trainable
 
 
-def test_branching_or_unknown_models_cannot_be_edited_but_say_why():
-    with pytest.raises(SpecError, match="part of a branch"):
-        modelio.spec_from_model(build_model(preset("Small residual net"), compile=False))
-    with pytest.raises(SpecError, match=r"\(Lambda\) is not one the builder can edit"):
+def test_branching_models_open_as_graphs_and_unknown_layers_as_read_only_nodes():
+    # replaces "only straight stacks of layers can be edited": graphs open now (core.importer)
+    spec = preset("Small residual net")
+    model = build_model(spec, compile=False)
+    back = modelio.spec_from_model(model)
+    assert not back.is_chain() and build_model(back, compile=False).count_params() == model.count_params()
+    result = modelio.import_model(_lambda_model_on_images())
+    node = result.spec.layers[0]
+    assert (node.kind, node.get("class_name"), node.editable) == ("KerasLayer", "Lambda", False)
+    assert any('Lambda "' in note and "read-only" in note for note in result.notes)
+    with pytest.raises(SpecError, match="Lambda"):  # designs build in safe mode: the design is read-only
         modelio.spec_from_model(_lambda_model_on_images())
+    with pytest.raises(SpecError, match=r"\(height, width, channels\) inputs"):
+        modelio.spec_from_model(_lambda_model())
 
 
 def _lambda_model_on_images():
