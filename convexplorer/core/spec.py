@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
@@ -808,7 +809,7 @@ def validate_layer(layer: LayerSpec, index: int = 0) -> None:
             if p.maximum is not None and value > p.maximum:
                 raise SpecError(f"{where}: {label} must be at most {p.maximum:g}, got {value}")
         elif p.type == "float":
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
                 raise SpecError(f"{where}: {label} must be a number, got {value!r:.40}")
             if p.minimum is not None and value < p.minimum:
                 raise SpecError(f"{where}: {label} must be at least {p.minimum:g}, got {value:g}")
@@ -825,7 +826,7 @@ def validate_layer(layer: LayerSpec, index: int = 0) -> None:
         elif p.type == "float_or_none":
             if value is None:
                 continue
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
                 raise SpecError(f"{where}: {label} must be a number or empty, got {value!r:.40}")
             if p.minimum is not None and value < p.minimum:
                 raise SpecError(f"{where}: {label} must be at least {p.minimum:g}, got {value:g}")

@@ -321,8 +321,6 @@ def test_kept_keras_layers_are_rebuilt_by_the_keras_deserializer(monkeypatch):
     assert model.count_params() == 2 * 5 + 5 + 2 * 3 + 3 + 8 * 3 + 3
 
 
-@pytest.mark.xfail(reason="build_model cannot rebuild kept Keras layers yet: keras.layers.deserialize needs the "
-                          "'module' key, and a kept layer with one input gets a one-element list", strict=False)
 def test_kept_keras_layers_rebuild_the_same_model_as_build_model():
     _same_model(_kept_layers_graph())
 

@@ -311,3 +311,9 @@ def test_design_files_of_the_release_before_graphs_open_unchanged():
         assert (s.total, s.trainable, s.non_trainable) == tuple(entry["summary"][k] for k in ("total", "trainable", "non_trainable")), name
         rows = [[r.name, r.kind, list(r.output_shape) if r.output_shape else None, r.params] for r in s.rows]
         assert rows == entry["summary"]["rows"], name
+
+
+def test_not_a_number_is_refused_as_a_parameter():
+    for value in (float("nan"), float("inf")):
+        with pytest.raises(SpecError, match=r"Rate must be a number"):
+            ModelSpec(layers=[make_layer("Dropout", rate=value)]).validate()
