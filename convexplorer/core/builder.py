@@ -110,11 +110,11 @@ def _apply(layer: LayerSpec, name: str, x: Any, spec: ModelSpec, load_weights: b
     k = layer.kind
     g = layer.get
     if k == "Conv2D":
-        return L.Conv2D(g("filters"), pair(g("kernel_size")), strides=pair(g("strides")), padding=g("padding"),
+        return L.Conv2D(spec.filters_of(layer), pair(g("kernel_size")), strides=pair(g("strides")), padding=g("padding"),
                         dilation_rate=pair(g("dilation_rate")), activation=_activation(layer),
                         use_bias=g("use_bias"), name=name)(x)
     if k == "SeparableConv2D":
-        return L.SeparableConv2D(g("filters"), pair(g("kernel_size")), strides=pair(g("strides")),
+        return L.SeparableConv2D(spec.filters_of(layer), pair(g("kernel_size")), strides=pair(g("strides")),
                                  padding=g("padding"), dilation_rate=pair(g("dilation_rate")),
                                  depth_multiplier=g("depth_multiplier"), activation=_activation(layer),
                                  use_bias=g("use_bias"), name=name)(x)

@@ -330,7 +330,9 @@ def _constructor(layer: LayerSpec, name: str, spec: ModelSpec) -> str | None:
     if k in ("Conv2D", "SeparableConv2D"):
         extra = f", depth_multiplier={_int(g('depth_multiplier'))}" if k == "SeparableConv2D" else ""
         cls = "Conv2D" if k == "Conv2D" else "SeparableConv2D"
-        return (f"layers.{cls}({_int(g('filters'))}, {_pair(g('kernel_size'))}, strides={_pair(g('strides'))}, "
+        filters = "NUM_CLASSES" if g("filters_from_classes") and spec.output_units() == spec.num_classes else _int(
+            spec.filters_of(layer))
+        return (f"layers.{cls}({filters}, {_pair(g('kernel_size'))}, strides={_pair(g('strides'))}, "
                 f"padding={_text(g('padding'))}, dilation_rate={_pair(g('dilation_rate'))}{extra}, "
                 f"activation={_text(g('activation'))}, use_bias={_bool(g('use_bias'))}, {n})")
     if k == "DepthwiseConv2D":

@@ -71,6 +71,13 @@ class ParamDef:
 def _conv_params(separable: bool = False) -> tuple[ParamDef, ...]:
     params = [
         ParamDef("filters", "int", 32, "Filters", minimum=1, maximum=100_000, help="number of output channels"),
+        ParamDef(
+            "filters_from_classes",
+            "bool",
+            False,
+            "Filters = classes",
+            help="use the number of classes: the per-pixel classifier of a segmentation model",
+        ),
         ParamDef("kernel_size", "pair", (3, 3), "Kernel size", minimum=1, maximum=1000),
         ParamDef("strides", "pair", (1, 1), "Strides", minimum=1, maximum=1000),
         ParamDef("padding", "choice", "valid", "Padding", choices=("valid", "same")),

@@ -286,7 +286,7 @@ def _unet() -> ModelSpec:
     for filters, skip in zip((64, 32, 16), reversed(skips)):
         result = insert_block(spec, "U-Net up stage", g.x, skip, filters=filters)
         g.x = result.output
-    g.add("Conv2D", name="mask", filters=_MASK_CLASSES, kernel_size=[1, 1], activation="softmax")
+    g.add("Conv2D", name="mask", filters=_MASK_CLASSES, filters_from_classes=True, kernel_size=[1, 1], activation="softmax")
     return spec
 
 

@@ -405,6 +405,10 @@ class ModelSpec:
         """Units of a Dense layer with ``units_from_classes``: 1 for binary cross-entropy, else the classes."""
         return 1 if self.compile.loss == "binary_crossentropy" else int(self.num_classes)
 
+    def filters_of(self, layer: LayerSpec) -> int:
+        """A convolution's filters: its own, or the classes when ``filters_from_classes`` is set."""
+        return self.output_units() if layer.params.get("filters_from_classes") else int(layer.get("filters"))
+
     def layer_names(self) -> list[str]:
         """The Keras name of every layer: its own name or an automatic one, as Keras would number them."""
         taken = {layer.name for layer in self.layers if layer.name} | {"input_layer"}

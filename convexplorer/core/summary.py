@@ -437,7 +437,7 @@ def _layer_rows(spec: ModelSpec, layer: LayerSpec, idx: int, name: str, shape: S
     if kind in ("Conv2D", "SeparableConv2D"):
         h, w, c = _need_image(shape, what, prev)
         oh, ow = _window((h, w), layer, "kernel_size", "strides", True)
-        filters = layer.get("filters")
+        filters = spec.filters_of(layer)
         kh, kw = pair(layer.get("kernel_size"))
         bias = filters if layer.get("use_bias") else 0
         if kind == "Conv2D":

@@ -726,3 +726,15 @@ def test_presets_print_as_keras_prints_them(name):
     s = summarize(spec)
     assert s.sequential_like == spec.is_chain() or any(layer.kind == "ResidualBlock" for layer in spec.layers)
     assert_graph_matches_keras(spec)
+
+
+def test_a_segmenter_output_follows_the_number_of_classes():
+    """The U-Net's 1x1 per-pixel classifier has filters_from_classes: 3 classes -> 3 maps, as Keras builds it."""
+    spec = preset("U-Net (masks)")
+    spec.num_classes = 3
+    s = summarize(spec)
+    assert s.output_shape == (None, *spec.input_shape[:2], 3)
+    assert_matches_keras(spec)
+    from convexplorer.core.export import script_text
+
+    assert "layers.Conv2D(NUM_CLASSES, (1, 1)" in script_text(spec, "train.py").replace("[1, 1]", "(1, 1)")
