@@ -22,3 +22,19 @@ def small_convnet(input_shape, num_classes, learning_rate=3e-3, seed=0):
     )
     model.compile(keras.optimizers.Adam(learning_rate), "sparse_categorical_crossentropy", metrics=["accuracy"])
     return model
+
+
+def tiny_spec(name: str = "tiny"):
+    """A three-layer design on 8x8x1 inputs with 3 classes (conv 4, flatten, softmax)."""
+    from convexplorer.core.spec import LayerSpec, ModelSpec
+
+    return ModelSpec(
+        name=name,
+        input_shape=(8, 8, 1),
+        num_classes=3,
+        layers=[
+            LayerSpec("Conv2D", {"filters": 4}),
+            LayerSpec("Flatten"),
+            LayerSpec("Dense", {"units_from_classes": True, "activation": "softmax"}),
+        ],
+    )

@@ -36,7 +36,12 @@ USER_AGENT = "ConvExplorer (+https://github.com/) python-urllib"
 
 def sha256_of(path: str | os.PathLike[str], cancel: Optional[threading.Event] = None) -> str:
     """Hex SHA-256 of a file, read in chunks."""
-    digest = hashlib.sha256()
+    return file_digest(path, "sha256", cancel)
+
+
+def file_digest(path: str | os.PathLike[str], algorithm: str, cancel: Optional[threading.Event] = None) -> str:
+    """Hex digest (``hashlib`` algorithm name) of a file, read in chunks, checking ``cancel`` between them."""
+    digest = hashlib.new(algorithm)
     with open(path, "rb") as fh:
         while True:
             check_cancel(cancel)

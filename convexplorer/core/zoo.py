@@ -24,7 +24,6 @@ Images here are float arrays in ``[0, 1]`` (the app's convention);
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import threading
@@ -218,16 +217,6 @@ def _source_url(origin: str, fname: str) -> str:
     return origin
 
 
-def _md5_of(path: Path, cancel: Optional[threading.Event]) -> str:
-    digest = hashlib.md5()  # noqa: S324 - checksum Keras publishes, not security
-    with open(path, "rb") as fh:
-        while True:
-            check_cancel(cancel)
-            block = fh.read(1 << 20)
-            if not block:
-                break
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def fetch_cached(
@@ -244,7 +233,7 @@ def fetch_cached(
     :data:`HASH_OVERRIDES` and :data:`WEIGHTS_BASE_URL` apply. Raises
     :class:`DownloadError` (offline, bad checksum) or ``Cancelled``.
     """
-    from .download import download_file
+    from .download import download_file, file_digest
 
     if fname in HASH_OVERRIDES:
         file_hash = HASH_OVERRIDES[fname]
@@ -261,7 +250,7 @@ def fetch_cached(
         if md5 is None:
             return path
         report(progress, 0, 0, f"verifying {fname}")
-        actual = _md5_of(path, cancel)
+        actual = file_digest(path, "md5", cancel)  # the checksum Keras publishes, not security
         if actual == md5:
             return path
         path.unlink(missing_ok=True)

@@ -7,7 +7,6 @@ import pytest
 
 from convexplorer.core import devices as dv
 from convexplorer.core.errors import ConvExplorerError
-from convexplorer.core.spec import LayerSpec, ModelSpec
 from convexplorer.core.summary import summarize
 
 tf = pytest.importorskip("tensorflow")
@@ -121,16 +120,9 @@ def test_keep_output_float32_on_a_sequential_model(mixed_policy):
 def test_keep_output_float32_on_a_spec(mixed_policy):
     from convexplorer.core.builder import build_model
 
-    spec = ModelSpec(
-        name="tiny",
-        input_shape=(8, 8, 1),
-        num_classes=3,
-        layers=[
-            LayerSpec("Conv2D", {"filters": 4}),
-            LayerSpec("Flatten"),
-            LayerSpec("Dense", {"units_from_classes": True, "activation": "softmax"}),
-        ],
-    )
+    from tests.models import tiny_spec
+
+    spec = tiny_spec()
     new = dv.keep_output_float32(spec)
     assert [layer.kind for layer in new.layers] == ["Conv2D", "Flatten", "Dense", "Activation"]
     assert new.layers[2].get("activation") == "linear" and new.layers[3].get("activation") == "softmax"

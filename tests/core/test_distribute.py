@@ -214,18 +214,9 @@ def test_multiworker_strategy_trains_on_two_local_workers(tmp_path):
 
 
 def _spec():
-    from convexplorer.core.spec import LayerSpec, ModelSpec
+    from tests.models import tiny_spec
 
-    return ModelSpec(
-        name="tiny cluster",
-        input_shape=(8, 8, 1),
-        num_classes=3,
-        layers=[
-            LayerSpec("Conv2D", {"filters": 4}),
-            LayerSpec("Flatten"),
-            LayerSpec("Dense", {"units_from_classes": True, "activation": "softmax"}),
-        ],
-    )
+    return tiny_spec("tiny cluster")
 
 
 def _export_handles_keras_multiworker_bug() -> bool:

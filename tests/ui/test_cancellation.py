@@ -31,7 +31,7 @@ from convexplorer.core.workspace import runs_dir  # noqa: E402
 from convexplorer.ui import workers  # noqa: E402
 from convexplorer.ui.main_window import MainWindow  # noqa: E402
 from convexplorer.ui.tfloader import load_tensorflow_now  # noqa: E402
-from tests.windows import scratch_window, visible_text  # noqa: E402
+from tests.windows import visible_text  # noqa: E402
 
 SEED = 7321
 #: How long any operation may take to wind down after a cancel, stop or close (seconds).
@@ -110,18 +110,8 @@ def use_small_shapes(window, qtbot) -> None:
     )
 
 
-@pytest.fixture(scope="module")
-def module_window(qapp, tmp_path_factory):
-    with scratch_window(qapp, tmp_path_factory.mktemp("cancel"), size=(1280, 860)) as w:
-        yield w
-
-
-@pytest.fixture
-def window(module_window):
-    """The module's window, shown for the test and hidden after it (closing it would shut its panels down)."""
-    module_window.show()
-    yield module_window
-    module_window.hide()
+#: The size of the module's window (tests/ui/conftest.py: module_window).
+WINDOW_SIZE = (1280, 860)
 
 
 # --------------------------------------------------------------------------- thumbnails (the loader function)

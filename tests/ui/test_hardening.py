@@ -14,7 +14,7 @@ from convexplorer.core.spec import ModelSpec
 from convexplorer.core.samples import scene
 from convexplorer.ui import workers
 from tests.corpus import awkward_images, bad_images
-from tests.windows import scratch_window, visible_text
+from tests.windows import visible_text
 
 pytest.importorskip("keras")
 
@@ -66,18 +66,6 @@ def messages(window) -> str:
     return visible_text(window)
 
 
-@pytest.fixture(scope="module")
-def module_window(qapp, tmp_path_factory):
-    with scratch_window(qapp, tmp_path_factory.mktemp("hard")) as w:
-        yield w
-
-
-@pytest.fixture
-def window(module_window):
-    """The module's window, shown for the test and hidden after it (closing it would shut its panels down)."""
-    module_window.show()
-    yield module_window
-    module_window.hide()
 
 
 def _close_boxes(window):

@@ -6,23 +6,12 @@ import pytest
 
 from convexplorer.core.lessons import load_lessons
 from convexplorer.ui.lessons import lessons_dir
-from tests.windows import scratch_window
 
 LESSONS = load_lessons(lessons_dir())
 
 
-@pytest.fixture(scope="module")
-def module_window(qapp, tmp_path_factory):
-    with scratch_window(qapp, tmp_path_factory.mktemp("lessons"), keep_settings=False) as w:
-        yield w
-
-
-@pytest.fixture
-def window(module_window):
-    """The module's window, shown for the test and hidden after it (closing it would shut its panels down)."""
-    module_window.show()
-    yield module_window
-    module_window.hide()
+#: The lessons' window does not write its settings (tests/ui/conftest.py: module_window).
+KEEP_SETTINGS = False
 
 
 def test_there_are_six_lessons():
