@@ -390,7 +390,12 @@ class TrainingPanel(Panel):
     # --- evaluation ------------------------------------------------------------------------
     def evaluate(self, model: Any, dataset: Any) -> None:
         """Evaluate ``model`` on the data set's test subset (or validation if there is no test subset)."""
-        worker = self.results_view.evaluate(model, dataset)
+        heads = getattr(self.runner.session, "heads", None) or []
+        head = next((h.name for h in heads if h.target == "labels"), None)
+        if heads and head is None:
+            self.results_view.show_no_labels_head([h.name for h in heads])
+            return
+        worker = self.results_view.evaluate(model, dataset, head=head)
         if worker is not None:
             worker.finished.connect(self._update_buttons)
             self._update_buttons()
@@ -400,7 +405,7 @@ class TrainingPanel(Panel):
 
     def _keep_evaluation(self, res: Any) -> None:
         try:
-            self.runner.keep_evaluation(res, self.results_view.subset)
+            self.runner.keep_evaluation(res, self.results_view.subset, self.results_view.head)
         except ConvExplorerError as exc:
             self._message(f"Could not store the evaluation: {exc}", "warn")
         self.evaluation_finished.emit(res)
