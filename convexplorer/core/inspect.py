@@ -459,7 +459,7 @@ def predict_outputs(model: Any, image: np.ndarray) -> dict[str, np.ndarray]:
 
 def predict(model: Any, image: np.ndarray, head: str | None = None) -> np.ndarray:
     """Class probabilities of one image from a classifier head (a cached tf.function; never ``model.predict``)."""
-    batch, shape = _image_batch(model, image)
+    _batch, shape = _image_batch(model, image)
     trace = _get_trace(model, shape)
     name = trace.head(head)
     out = predict_outputs(model, image)[name][None]
@@ -476,7 +476,7 @@ def _kind_words(kind: str) -> str:
 
 def predict_box(model: Any, image: np.ndarray, head: str | None = None) -> np.ndarray:
     """The box ``[x0, y0, x1, y1]`` (fractions of the image, as the head learnt them) a box head predicts."""
-    batch, shape = _image_batch(model, image)
+    _batch, shape = _image_batch(model, image)
     trace = _get_trace(model, shape)
     name = trace.head(head) if head is not None else next(
         (n for n, k in trace.head_kinds.items() if k == "boxes"), trace.default_head)

@@ -356,7 +356,7 @@ def test_a_two_head_run_draws_a_loss_curve_per_head_evaluates_the_labels_head_an
     assert panel.charts["box_mae"].title() == "box · mae"
     np.testing.assert_allclose(panel.charts["box_mae"].data("box_mae/val/epoch")[1], r.history.epoch["val_box_mae"])
     assert panel.charts["accuracy"].isHidden() and not panel.charts["box_mae"].isHidden()
-    assert "dashed" in panel.live_charts.legend_label.text()
+    assert not panel.live_charts.heads_note.isHidden() and "dashed" in panel.live_charts.heads_note.text()
     # the confusion matrix is the "classes" head's, and says so
     res = ev.args[0]
     assert res.confusion.sum() == len(shapes.subset_indices("test"))
@@ -375,7 +375,7 @@ def test_a_two_head_run_draws_a_loss_curve_per_head_evaluates_the_labels_head_an
         assert panel.start_training(model=_model(shapes, width=8), epochs=1)
     qtbot.waitUntil(lambda: not panel.is_training(), timeout=10_000)
     assert not loss.has_series("loss/box/train/batch") and not panel.charts["accuracy"].isHidden()
-    assert panel.charts["box_mae"].isHidden() and loss.legend_labels() == []
+    assert panel.charts["box_mae"].isHidden() and loss.legend_labels() == [] and panel.live_charts.heads_note.isHidden()
 
 
 def test_a_two_head_run_pauses_stops_and_continues(qtbot, panel, shapes):

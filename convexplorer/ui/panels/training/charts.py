@@ -31,7 +31,8 @@ LEGEND_ONE = (
     f"<span style='color:{TRAIN_COLOR}'>■ training</span> &nbsp; "
     f"<span style='color:{VAL_COLOR}'>■ validation</span> &nbsp; thin: per batch · dots: per epoch"
 )
-LEGEND_HEADS = LEGEND_ONE + " · heads on the loss chart: solid training, dashed validation"
+HEADS_NOTE = ("Several heads: the loss chart has the total and one colour a head (solid: training, dashed: "
+              "validation); each head's metrics have their own chart.")
 
 
 class LiveCharts(QWidget):
@@ -63,11 +64,15 @@ class LiveCharts(QWidget):
         bar.addWidget(self.batches_check)
         bar.addStretch(1)
         self.legend_label = QLabel(LEGEND_ONE)
-        self.legend_label.setWordWrap(True)
         #: The heads of the model being drawn (from its per-head keys), in the order met; [] for one output.
         self.heads: list[str] = []
         bar.addWidget(self.legend_label)
         cv.addLayout(bar)
+        self.heads_note = QLabel(HEADS_NOTE)
+        self.heads_note.setObjectName("headsNote")
+        self.heads_note.setStyleSheet("color:#444;font-size:11px;")
+        self.heads_note.setVisible(False)
+        cv.addWidget(self.heads_note)
         self.charts_row = QHBoxLayout()
         self.charts_row.setSpacing(4)
         cv.addLayout(self.charts_row, 1)
@@ -133,7 +138,10 @@ class LiveCharts(QWidget):
                         in_legend=False)
         if len(self.heads) == 1:
             loss.set_title("Loss: total and each head's")
-            self.legend_label.setText(LEGEND_HEADS)
+            # the heads' losses differ in scale (a box's error is far below a cross-entropy): the legend
+            # goes to the middle, where the curves seldom are
+            loss.legend.anchor(itemPos=(1, 0.5), parentPos=(1, 0.5), offset=(-8, 0))
+            self.heads_note.setVisible(True)
             acc = self.charts.get("accuracy")
             if acc is not None and not any(acc.data(k)[0].size for k in acc.series_keys()):
                 acc.setVisible(False)  # the heads have their own metric charts
@@ -171,7 +179,8 @@ class LiveCharts(QWidget):
             loss = self.chart("loss")
             loss.set_title(METRIC_TITLES["loss"])
             loss.set_legend_label("loss/train/epoch", None)
-            self.legend_label.setText(LEGEND_ONE)
+            loss.legend.anchor(itemPos=(1, 0), parentPos=(1, 0), offset=(-8, 8))
+            self.heads_note.setVisible(False)
         self.chart("accuracy").setVisible(True)
 
     def add_batches(self, batches: Sequence[BatchEvent]) -> None:
