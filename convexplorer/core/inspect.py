@@ -9,6 +9,14 @@ walking into nested models, so every inner layer has a name such as
 ``"mobilenetv2_1.00_96/Conv_1"``. That trace, and the extractors built on it
 (wrapped in ``tf.function``), are made once per model and input shape and
 cached; interactive calls never use ``model.predict``.
+
+Models with several outputs (a dict keyed by head name, as the Builder makes
+for graph designs, or a list) are inspected one head at a time: every
+prediction and map takes ``head`` (a name from :func:`output_heads`; None: the
+first classifier head). A head is a classifier ("classes"), a box regressor
+("boxes": four numbers ``[x0, y0, x1, y1]``, fractions of the image) or
+something else ("values"); for a box head, Grad-CAM and saliency follow one
+box coordinate, or the sum of the four.
 """
 
 from __future__ import annotations
@@ -32,6 +40,21 @@ _POOL_CLASSES = ("MaxPooling2D", "AveragePooling2D", "MaxPool2D", "AvgPool2D")
 
 class InspectError(ConvExplorerError):
     """A model or layer cannot be inspected the way it was asked."""
+
+
+#: What each of a box head's four outputs is (Grad-CAM and saliency can follow one of them).
+BOX_COORDINATES: tuple[str, ...] = ("x0 (left edge)", "y0 (top edge)", "x1 (right edge)", "y1 (bottom edge)")
+#: Kinds of head: a classifier, a box regressor, anything else.
+HEAD_KINDS: tuple[str, ...] = ("classes", "boxes", "values")
+
+
+@dataclass(frozen=True)
+class HeadInfo:
+    """One output of the model: its name, output shape and kind ("classes", "boxes" or "values")."""
+
+    name: str
+    output_shape: tuple[int | None, ...]
+    kind: str
 
 
 @dataclass(frozen=True)
@@ -70,10 +93,24 @@ class _Trace:
     shape: Shape
     inp: Any
     records: list[_Record]
+    #: The default head's output tensor and its pre-softmax scores (the only head of most models).
     output: Any
     logits: Any
     lock: threading.Lock = field(default_factory=threading.Lock)
     fns: dict = field(default_factory=dict)
+    #: Every head: name -> output tensor, pre-softmax scores and kind, in the model's order.
+    outputs: dict = field(default_factory=dict)
+    head_logits: dict = field(default_factory=dict)
+    head_kinds: dict = field(default_factory=dict)
+    default_head: str = ""
+
+    def head(self, name: str | None) -> str:
+        """The head called ``name`` (None: the default head); InspectError naming the heads if there is none."""
+        if name is None or name == "":
+            return self.default_head
+        if name in self.outputs:
+            return name
+        raise InspectError(f"the model has no output (head) named {name!r}; its heads are: {', '.join(self.outputs)}")
 
     def index(self, name: str) -> int:
         for i, r in enumerate(self.records):
@@ -109,6 +146,12 @@ def _flat_tensors(obj: Any) -> list[Any]:
     return [t for t in keras.tree.flatten(obj) if isinstance(t, keras.KerasTensor)]
 
 
+def _rank(t: Any) -> int:
+    """Rank of a tensor's shape; -1 for a structure (a nested model's dict or list of outputs)."""
+    shape = getattr(t, "shape", None)
+    return len(shape) if shape is not None else -1
+
+
 def _trace_model(model: Any, x: Any, prefix: str, records: list[_Record], ids: dict[int, int], stop_at: str | None) -> Any:
     """Run ``model``'s layers on the symbolic ``x``, appending one record per layer."""
     import keras
@@ -118,9 +161,12 @@ def _trace_model(model: Any, x: Any, prefix: str, records: list[_Record], ids: d
         if _is_model(layer) and len(_flat_tensors((args, kwargs))) == 1:
             (inner,) = _flat_tensors((args, kwargs))
             out = _trace_model(layer, inner, name + "/", records, ids, stop_at)
-            # Make the nested model's own output addressable by its name too.
-            records.append(_Record(name, layer, out, [ids.get(id(out), -1)]))
-            ids[id(out)] = len(records) - 1
+            # Make the nested model's own output addressable by its name too (its inputs: the inner
+            # layers that made its outputs; a nested model with several outputs keeps them theirs).
+            flat = _flat_tensors(out)
+            records.append(_Record(name, layer, out, [ids.get(id(t), -1) for t in flat]))
+            if len(flat) == 1:
+                ids[id(flat[0])] = len(records) - 1
         else:
             inputs = _flat_tensors((args, kwargs))
             out = layer(*args, **kwargs)
@@ -166,13 +212,31 @@ def input_shape(model: Any) -> Shape | None:
     return None
 
 
-def _logits_for(records: list[_Record], output: Any) -> Any:
-    """The pre-softmax scores when the model ends in a softmax we can undo, else the output."""
+def _producer(records: list[_Record], ids: dict[int, int], tensor: Any) -> int:
+    """Index of the record (a layer, not a nested model) that made ``tensor``; -1 if unknown."""
+    i = ids.get(id(tensor), -1)
+    while 0 <= i < len(records) and _is_model(records[i].layer) and len(records[i].inputs) == 1:
+        i = records[i].inputs[0]
+    return i
+
+
+def _activation_name(record: _Record) -> str:
+    layer = record.layer
+    kind = type(layer).__name__
+    if kind == "Softmax":
+        return "softmax"
+    return getattr(getattr(layer, "activation", None), "__name__", "")
+
+
+def _logits_for(records: list[_Record], output: Any, producer: int | None = None) -> Any:
+    """The pre-softmax scores when ``output`` comes from a softmax we can undo, else the output."""
     import keras
 
     if not records:
         return output
-    last = records[-1]
+    last = records[-1] if producer is None else (records[producer] if producer >= 0 else None)
+    if last is None:
+        return output
     layer = last.layer
     kind = type(layer).__name__
     act = getattr(layer, "activation", None)
@@ -217,10 +281,68 @@ def _get_trace(model: Any, shape: Sequence[int | None], stop_at: str | None = No
             ) from None
         if not records:
             raise InspectError("the model has no layers to inspect")
-        logits = _logits_for(records, output) if stop_at is None else output
-        trace = _Trace(tuple(shape), inp, records, output, logits)  # type: ignore[arg-type]
+        if stop_at is not None:
+            trace = _Trace(tuple(shape), inp, records, output, output)  # type: ignore[arg-type]
+        else:
+            trace = _trace_with_heads(model, tuple(shape), inp, records, ids, output)  # type: ignore[arg-type]
         per_model[key] = trace
         return trace
+
+
+def _head_tensors(model: Any, records: list[_Record], ids: dict[int, int], output: Any) -> dict[str, Any]:
+    """The model's outputs by head name, in the model's order (a single output: named after its layer)."""
+    if isinstance(output, dict):
+        struct = getattr(model, "_outputs_struct", None)
+        order = [k for k in struct if k in output] if isinstance(struct, dict) else []
+        return {str(k): output[k] for k in order + [k for k in output if k not in order]}
+    flat = _flat_tensors(output)
+    if len(flat) > 1:
+        try:
+            names = [str(n) for n in (getattr(model, "output_names", None) or [])]
+        except Exception:  # noqa: BLE001 - a model that cannot name its outputs
+            names = []
+        if len(names) != len(flat) or len(set(names)) != len(names):
+            names = [f"output_{k + 1}" for k in range(len(flat))]
+        return dict(zip(names, flat))
+    if not flat:
+        return {}
+    i = _producer(records, ids, flat[0])
+    name = records[i].name.rsplit("/", 1)[-1] if i >= 0 else (getattr(model, "name", "") or "output")
+    return {name: flat[0]}
+
+
+def _head_kind(records: list[_Record], producer: int, tensor: Any, several: bool) -> str:
+    """"classes" for a classifier, "boxes" for four box numbers, else "values" (one-output models: as before)."""
+    if _rank(tensor) != 2:
+        return "values"
+    if not several:
+        return "classes"  # one output of rank 2: treated as class scores, as always
+    act = _activation_name(records[producer]) if producer >= 0 else ""
+    units = tensor.shape[-1]
+    if act == "softmax" or (units == 1 and act == "sigmoid"):
+        return "classes"
+    if units == 4:
+        return "boxes"
+    return "classes"
+
+
+def _trace_with_heads(model: Any, shape: Shape, inp: Any, records: list[_Record], ids: dict[int, int],
+                      output: Any) -> _Trace:
+    heads = _head_tensors(model, records, ids, output)
+    if not heads:
+        raise InspectError("the model has no output to inspect")
+    several = len(heads) > 1
+    logits, kinds = {}, {}
+    for name, t in heads.items():
+        prod = _producer(records, ids, t)
+        kinds[name] = _head_kind(records, prod, t, several)
+        if not several:
+            logits[name] = _logits_for(records, t)  # as always: the last layer's softmax undone
+        else:
+            logits[name] = _logits_for(records, t, prod) if kinds[name] == "classes" else t
+    default = next((n for n in heads if kinds[n] == "classes"), next(iter(heads)))
+    return _Trace(shape, inp, records, heads[default], logits[default], outputs=heads, head_logits=logits,
+                  head_kinds=kinds, default_head=default)
 
 
 def _image_batch(model: Any, image: np.ndarray) -> tuple[np.ndarray, Shape]:
@@ -256,6 +378,23 @@ def layers(model: Any, image_shape: Sequence[int] | None = None) -> list[LayerIn
     shape = _default_shape(model, image_shape)
     trace = _get_trace(model, shape)
     return [LayerInfo(r.name, type(r.layer).__name__, tuple(r.tensor.shape)) for r in trace.records if hasattr(r.tensor, "shape")]
+
+
+def output_heads(model: Any, image_shape: Sequence[int] | None = None) -> list[HeadInfo]:
+    """The model's outputs (heads) in its order: one for most models, one per head for graph designs.
+
+    The kind is read from the model: a softmax (or one sigmoid unit) is a classifier
+    ("classes"); among several outputs, four numbers without a softmax are a box
+    ("boxes"); an output that is not ``(batch, n)`` is "values". A model with a single
+    ``(batch, n)`` output is a classifier, as it always was here.
+    """
+    trace = _get_trace(model, _default_shape(model, image_shape))
+    return [HeadInfo(n, tuple(t.shape), trace.head_kinds[n]) for n, t in trace.outputs.items()]
+
+
+def default_head(model: Any, image_shape: Sequence[int] | None = None) -> str:
+    """The head used when none is named: the first classifier head, else the first head."""
+    return _get_trace(model, _default_shape(model, image_shape)).default_head
 
 
 def _default_shape(model: Any, image_shape: Sequence[int] | None) -> Shape:
@@ -299,29 +438,58 @@ def _probabilities(raw: np.ndarray) -> np.ndarray:
     return e / e.sum()
 
 
-def predict(model: Any, image: np.ndarray) -> np.ndarray:
-    """Class probabilities for one image (a cached tf.function; never ``model.predict``)."""
+def predict_outputs(model: Any, image: np.ndarray) -> dict[str, np.ndarray]:
+    """Every head's raw output for one image, by head name (one cached tf.function call for all)."""
     batch, shape = _image_batch(model, image)
     trace = _get_trace(model, shape)
+    names = list(trace.outputs)
 
     def make() -> Callable[..., Any]:
         import keras
 
-        m = keras.Model(trace.inp, trace.output)
+        m = keras.Model(trace.inp, [trace.outputs[n] for n in names])
         return _tf_function(lambda x: m(x, training=False))
 
     fn = trace.cached("predict", make)
-    out = np.asarray(fn(batch))
+    outs = fn(batch)
+    if not isinstance(outs, (list, tuple)):
+        outs = [outs]
+    return {n: np.asarray(o)[0] for n, o in zip(names, outs)}
+
+
+def predict(model: Any, image: np.ndarray, head: str | None = None) -> np.ndarray:
+    """Class probabilities of one image from a classifier head (a cached tf.function; never ``model.predict``)."""
+    _batch, shape = _image_batch(model, image)
+    trace = _get_trace(model, shape)
+    name = trace.head(head)
+    out = predict_outputs(model, image)[name][None]
     if out.ndim != 2:
         raise InspectError(f"expected a classifier with output (batch, classes), received output shape {out.shape}")
+    if trace.head_kinds[name] != "classes":
+        raise InspectError(f"head {name!r} predicts {_kind_words(trace.head_kinds[name])}, not classes")
     return _probabilities(out[0])
 
 
+def _kind_words(kind: str) -> str:
+    return {"boxes": "a box [x0, y0, x1, y1]", "classes": "classes"}.get(kind, "values")
+
+
+def predict_box(model: Any, image: np.ndarray, head: str | None = None) -> np.ndarray:
+    """The box ``[x0, y0, x1, y1]`` (fractions of the image, as the head learnt them) a box head predicts."""
+    _batch, shape = _image_batch(model, image)
+    trace = _get_trace(model, shape)
+    name = trace.head(head) if head is not None else next(
+        (n for n, k in trace.head_kinds.items() if k == "boxes"), trace.default_head)
+    if trace.head_kinds[name] != "boxes":
+        raise InspectError(f"head {name!r} is not a box head (it predicts {_kind_words(trace.head_kinds[name])})")
+    return np.asarray(predict_outputs(model, image)[name], np.float32).reshape(4)
+
+
 def predict_topk(
-    model: Any, image: np.ndarray, k: int = 5, labels: Sequence[str] | None = None
+    model: Any, image: np.ndarray, k: int = 5, labels: Sequence[str] | None = None, head: str | None = None
 ) -> list[tuple[int, Optional[str], float]]:
     """The ``k`` most likely classes as (class index, label or None, probability), best first."""
-    probs = predict(model, image)
+    probs = predict(model, image, head)
     k = max(1, min(int(k), probs.size))
     idx = np.argsort(-probs, kind="stable")[:k]
     return [(int(i), (labels[i] if labels is not None and i < len(labels) else None), float(probs[i])) for i in idx]
@@ -340,7 +508,7 @@ def feature_maps(
     batch, shape = _image_batch(model, image)
     trace = _get_trace(model, shape)
     if layers is None:
-        idx = [i for i, r in enumerate(trace.records) if len(r.tensor.shape) == 4]
+        idx = [i for i, r in enumerate(trace.records) if _rank(r.tensor) == 4]
     else:
         idx = [trace.index(n) for n in layers]
     if not idx:
@@ -377,18 +545,36 @@ class GradCam:
 
     heatmap: np.ndarray  # H x W in [0, 1] at the image's size
     coarse: np.ndarray  # the map at the conv layer's resolution, before upsampling
+    #: The class (classifier head) or box coordinate (box head; -1: the sum of the four) followed.
     class_index: int
     layer_name: str
+    #: Class probabilities (classifier head) or the head's raw output (the box of a box head).
     probabilities: np.ndarray
+    #: The head the map was computed for and its kind ("classes", "boxes", "values").
+    head: str = ""
+    kind: str = "classes"
+
+    @property
+    def target(self) -> str:
+        """What the map follows, in words: "class 2", "x0 (left edge)", "the sum of the four box coordinates"."""
+        if self.kind == "classes":
+            return f"class {self.class_index}"
+        if self.class_index < 0:
+            return "the sum of the four box coordinates" if self.kind == "boxes" else "the sum of the outputs"
+        if self.kind == "boxes" and self.class_index < len(BOX_COORDINATES):
+            return BOX_COORDINATES[self.class_index]
+        return f"output {self.class_index}"
 
 
 def _spatial_record(trace: _Trace, layer_name: str, purpose: str) -> int:
     i = trace.index(layer_name)
-    rank = len(trace.records[i].tensor.shape)
+    rank = _rank(trace.records[i].tensor)
     if rank != 4:
+        shape = getattr(trace.records[i].tensor, "shape", None)
+        what = f"shape {tuple(shape)}" if shape is not None else "several tensors"
         raise ShapeError(
             f"{purpose} needs a layer with a spatial (H x W x channels) output; "
-            f"{trace.records[i].name!r} outputs shape {tuple(trace.records[i].tensor.shape)}"
+            f"{trace.records[i].name!r} outputs {what}"
         )
     return i
 
@@ -400,23 +586,57 @@ def _resize_map(m: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
     return np.asarray(img, dtype=np.float32)
 
 
-def _class_scores(trace: _Trace) -> Any:
-    if len(trace.logits.shape) != 2:
+def _class_scores(trace: _Trace, head: str) -> Any:
+    scores = trace.head_logits[head]
+    if _rank(scores) != 2:
         raise InspectError(
-            f"class maps need a classifier with output (batch, classes), received output shape {tuple(trace.output.shape)}"
+            f"class maps need a head with output (batch, classes), received output shape "
+            f"{tuple(trace.outputs[head].shape)}"
         )
-    return trace.logits
+    return scores
+
+
+def _check_target(trace: _Trace, head: str, index: int | None) -> None:
+    n = int(trace.outputs[head].shape[-1])
+    kind = trace.head_kinds[head]
+    if index is None or (kind != "classes" and int(index) == -1):
+        return
+    if not 0 <= int(index) < n:
+        what = "box coordinate" if kind == "boxes" else ("class index" if kind == "classes" else "output")
+        raise InspectError(f"{what} must be between 0 and {n - 1}, received {index}")
+
+
+def _pick_score(kind: str, scores: Any, cls: Any) -> tuple[Any, Any]:
+    """The scalar a map follows and its index: a class (argmax when ``cls`` < 0), a box coordinate or the sum."""
+    import tensorflow as tf
+
+    if kind == "classes":
+        c = tf.where(cls < 0, tf.argmax(scores[0], output_type=tf.int32), cls)
+        return scores[0, c], c
+    total = tf.reduce_sum(scores[0])
+    one = scores[0, tf.maximum(cls, 0)]
+    return tf.where(cls < 0, total, one), cls
 
 
 def grad_cam_details(
-    model: Any, image: np.ndarray, class_index: int | None = None, layer_name: str | None = None
+    model: Any, image: np.ndarray, class_index: int | None = None, layer_name: str | None = None,
+    head: str | None = None,
 ) -> GradCam:
-    """Grad-CAM (Selvaraju et al.): d score / d conv output, GAP weights, weighted sum, ReLU, normalised."""
+    """Grad-CAM (Selvaraju et al.): d score / d conv output, GAP weights, weighted sum, ReLU, normalised.
+
+    ``head`` picks the output of a model with several (None: the first classifier head).
+    For a classifier head the score is the class's pre-softmax score (``class_index``;
+    None: the top class); for a box head it is box coordinate ``class_index``
+    (0-3: x0, y0, x1, y1) or, for None, the sum of the four.
+    """
     batch, shape = _image_batch(model, image)
     trace = _get_trace(model, shape)
+    hname = trace.head(head)
+    kind = trace.head_kinds[hname]
     name = layer_name or default_conv_layer(model, shape)
     i = _spatial_record(trace, name, "Grad-CAM")
-    scores_t = _class_scores(trace)
+    scores_t = _class_scores(trace, hname)
+    out_t = trace.outputs[hname]
 
     def make() -> Callable[..., Any]:
         import keras
@@ -427,10 +647,10 @@ def grad_cam_details(
             # Split at the conv layer: the part before it runs without a tape, so the
             # gradient costs only the head (falls back when a skip connection jumps it).
             body = keras.Model(trace.inp, conv_t)
-            head = keras.Model(conv_t, [scores_t, trace.output])
+            head = keras.Model(conv_t, [scores_t, out_t])
         except Exception:  # noqa: BLE001 - "graph disconnected": a branch bypasses the layer
             body = head = None
-        whole = keras.Model(trace.inp, [conv_t, scores_t, trace.output])
+        whole = keras.Model(trace.inp, [conv_t, scores_t, out_t])
 
         def cam_from(conv: Any, grads: Any) -> Any:
             weights = tf.reduce_mean(grads, axis=(1, 2))
@@ -442,22 +662,18 @@ def grad_cam_details(
                 with tf.GradientTape() as tape:
                     tape.watch(conv)
                     scores, out = head(conv, training=False)
-                    c = tf.where(cls < 0, tf.argmax(scores[0], output_type=tf.int32), cls)
-                    score = scores[0, c]
+                    score, c = _pick_score(kind, scores, cls)
             else:
                 with tf.GradientTape() as tape:
                     conv, scores, out = whole(x, training=False)
-                    c = tf.where(cls < 0, tf.argmax(scores[0], output_type=tf.int32), cls)
-                    score = scores[0, c]
+                    score, c = _pick_score(kind, scores, cls)
             grads = tape.gradient(score, conv)
             return cam_from(conv, grads)[0], c, out[0]
 
         return _tf_function(run)
 
-    fn = trace.cached(("gradcam", i), make)
-    n_classes = int(trace.output.shape[-1])
-    if class_index is not None and not 0 <= int(class_index) < n_classes:
-        raise InspectError(f"class index must be between 0 and {n_classes - 1}, received {class_index}")
+    fn = trace.cached(("gradcam", i, hname), make)
+    _check_target(trace, hname, class_index)
     import tensorflow as tf
 
     cam, c, out = fn(batch, tf.constant(-1 if class_index is None else int(class_index), tf.int32))
@@ -465,19 +681,28 @@ def grad_cam_details(
     top = float(cam.max()) if cam.size else 0.0
     cam = cam / top if top > 0 else np.zeros_like(cam)
     heat = np.clip(_resize_map(cam, shape[:2]), 0.0, 1.0)
-    return GradCam(heat, cam, int(c), trace.records[i].name, _probabilities(np.asarray(out)))
+    values = _probabilities(np.asarray(out)) if kind == "classes" else np.asarray(out, np.float32).ravel()
+    return GradCam(heat, cam, int(c), trace.records[i].name, values, hname, kind)
 
 
-def grad_cam(model: Any, image: np.ndarray, class_index: int | None = None, layer_name: str | None = None) -> np.ndarray:
+def grad_cam(model: Any, image: np.ndarray, class_index: int | None = None, layer_name: str | None = None,
+             head: str | None = None) -> np.ndarray:
     """Grad-CAM heat map ``H x W`` in [0, 1] at the image's size (top class and last conv layer by default)."""
-    return grad_cam_details(model, image, class_index, layer_name).heatmap
+    return grad_cam_details(model, image, class_index, layer_name, head).heatmap
 
 
-def saliency(model: Any, image: np.ndarray, class_index: int | None = None) -> np.ndarray:
-    """Gradient saliency: |d class score / d pixel|, max over channels, normalised to [0, 1]."""
+def saliency(model: Any, image: np.ndarray, class_index: int | None = None, head: str | None = None) -> np.ndarray:
+    """Gradient saliency: |d score / d pixel|, max over channels, normalised to [0, 1].
+
+    The score is chosen as in :func:`grad_cam_details`: a class of a classifier head (None:
+    the top class), a coordinate of a box head (None: the sum of the four).
+    """
     batch, shape = _image_batch(model, image)
     trace = _get_trace(model, shape)
-    scores_t = _class_scores(trace)
+    hname = trace.head(head)
+    kind = trace.head_kinds[hname]
+    scores_t = _class_scores(trace, hname)
+    _check_target(trace, hname, class_index)
 
     def make() -> Callable[..., Any]:
         import keras
@@ -489,14 +714,13 @@ def saliency(model: Any, image: np.ndarray, class_index: int | None = None) -> n
             with tf.GradientTape() as tape:
                 tape.watch(x)
                 scores = m(x, training=False)
-                c = tf.where(cls < 0, tf.argmax(scores[0], output_type=tf.int32), cls)
-                score = scores[0, c]
+                score, _c = _pick_score(kind, scores, cls)
             g = tape.gradient(score, x)
             return tf.reduce_max(tf.abs(g[0]), axis=-1)
 
         return _tf_function(run)
 
-    fn = trace.cached("saliency", make)
+    fn = trace.cached(("saliency", hname), make)
     import tensorflow as tf
 
     sal = np.asarray(fn(tf.constant(batch), tf.constant(-1 if class_index is None else int(class_index), tf.int32)))
@@ -620,6 +844,8 @@ def auto_batch_size(trace: _Trace, upto: int, n_filters: int) -> int:
 
     per_image = 4
     for r in trace.records[: upto + 1]:
+        if _rank(r.tensor) < 0:
+            continue
         dims = [d for d in r.tensor.shape[1:] if d is not None]
         per_image = max(per_image, 4 * int(np.prod(dims)) if dims else 4)
     budget = GPU_BATCH_BYTES if tf.config.list_logical_devices("GPU") else CPU_BATCH_BYTES
@@ -715,7 +941,8 @@ def receptive_field(
     for idx in range(target + 1):
         rec = trace.records[idx]
         ins = [geos[j] for j in rec.inputs if j in geos]
-        in_shape = tuple(trace.records[rec.inputs[0]].tensor.shape) if rec.inputs and rec.inputs[0] >= 0 else (None, *shape)
+        src = trace.records[rec.inputs[0]].tensor if rec.inputs and rec.inputs[0] >= 0 else None
+        in_shape = tuple(src.shape) if src is not None and _rank(src) >= 0 else (None, *shape)
         if _is_model(rec.layer):
             geos[idx] = ins[0] if ins else full  # the nested model's output record repeats its last layer
             continue

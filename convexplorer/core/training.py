@@ -147,6 +147,11 @@ class History:
                 names.append(k)
         return names
 
+    def head_names(self) -> list[str]:
+        """The heads of a model with several outputs, from Keras's per-head keys (``<head>_loss``); [] for one output."""
+        keys = list(self.epoch) + [k for k in self.batch if k not in self.epoch]
+        return head_names_of(keys)
+
     def copy(self) -> "History":
         """A deep copy (columns are new lists)."""
         return History({k: list(v) for k, v in self.batch.items()}, {k: list(v) for k, v in self.epoch.items()})
@@ -170,6 +175,33 @@ class History:
             return out
 
         return cls(load(data.get("batch")), load(data.get("epoch")))
+
+
+def head_names_of(keys: Sequence[str]) -> list[str]:
+    """Head names in metric keys: Keras logs ``<head>_loss`` for each output of a model with several."""
+    out: list[str] = []
+    for k in keys:
+        if k.startswith("val_") or not k.endswith("_loss") or k == "loss":
+            continue
+        name = k[: -len("_loss")]
+        if name and name not in out:
+            out.append(name)
+    return out
+
+
+def split_head_key(key: str, heads: Sequence[str]) -> tuple[Optional[str], str]:
+    """``"box_mae"`` with heads ``["classes", "box"]`` -> ``("box", "mae")``; ``"loss"`` -> ``(None, "loss")``.
+
+    A ``val_`` prefix stays on the metric (``"val_box_loss"`` -> ``("box", "val_loss")``); the
+    longest head name that fits wins (heads may contain underscores).
+    """
+    val = key.startswith("val_")
+    base = key[4:] if val else key
+    for h in sorted(heads, key=len, reverse=True):
+        if base.startswith(h + "_") and len(base) > len(h) + 1:
+            metric = base[len(h) + 1 :]
+            return h, ("val_" + metric if val else metric)
+    return None, key
 
 
 def batch_positions(history: History) -> np.ndarray:
@@ -369,20 +401,38 @@ def _is_tf_dataset(obj: Any) -> bool:
     return type(obj).__module__.startswith("tensorflow") and hasattr(obj, "element_spec")
 
 
-def _as_arrays(data: Any, what: str) -> tuple[np.ndarray, np.ndarray]:
+def _as_arrays(data: Any, what: str) -> tuple[np.ndarray, Any]:
+    """(images, labels) as arrays; the labels may be a dict of arrays, one per head of the model."""
     if not (isinstance(data, (tuple, list)) and len(data) == 2):
         raise TrainingError(
             f"{what} must be a tf.data.Dataset of (images, labels) batches or a pair (images, labels), "
             f"received {type(data).__name__}"
         )
-    x, y = np.asarray(data[0]), np.asarray(data[1])
+    x = np.asarray(data[0])
     if x.ndim < 2:
         raise TrainingError(f"{what} images must be an array of images, received shape {x.shape}")
-    if len(x) != len(y):
-        raise TrainingError(f"{what}: expected as many labels as images, received {len(x)} images and {len(y)} labels")
+    if isinstance(data[1], dict):
+        y: Any = {str(k): np.asarray(v) for k, v in data[1].items()}
+        for k, v in y.items():
+            if len(v) != len(x):
+                raise TrainingError(
+                    f"{what}: expected as many targets as images for the head \"{k}\", received {len(x)} images "
+                    f"and {len(v)} targets"
+                )
+    else:
+        y = np.asarray(data[1])
+        if len(x) != len(y):
+            raise TrainingError(f"{what}: expected as many labels as images, received {len(x)} images and {len(y)} labels")
     if len(x) == 0:
         raise TrainingError(f"{what} is empty: there are no images to train on")
     return x, y
+
+
+def _rows(y: Any, start: int, stop: int) -> Any:
+    """Rows ``start:stop`` of labels, or of each head's targets."""
+    if isinstance(y, dict):
+        return {k: v[start:stop] for k, v in y.items()}
+    return y[start:stop]
 
 
 # --------------------------------------------------------------------------- session
@@ -391,7 +441,10 @@ class TrainingSession:
 
     ``train`` is a batched ``tf.data.Dataset`` of ``(images, labels)`` or a
     pair of numpy arrays; ``validation`` is ``None``, another of those, or
-    (for arrays) ``settings.validation_split``. ``num_samples`` (the number
+    (for arrays) ``settings.validation_split``. A model with several heads (outputs
+    keyed by head name) trains on ``(images, {head: targets})`` (see
+    ``core.targets.head_dataset``); its history then holds Keras's per-head keys
+    (``classes_loss``, ``box_mae``...) beside the total ``loss``. ``num_samples`` (the number
     of training images, when ``train`` is a data set) makes samples/s exact
     for the last, smaller batch. Checkpoints go to ``checkpoint_dir``.
     """
@@ -459,8 +512,8 @@ class TrainingSession:
                 if validation is None:
                     # Keras's validation_split takes the *last* samples without shuffling;
                     # we split explicitly so that the counts (and samples/s) are known.
-                    validation = (x[n_train - n_val :], y[n_train - n_val :])
-                x, y = x[: n_train - n_val], y[: n_train - n_val]
+                    validation = (x[n_train - n_val :], _rows(y, n_train - n_val, n_train))
+                x, y = x[: n_train - n_val], _rows(y, 0, n_train - n_val)
             self._fit_kwargs.update(x=x, y=y, batch_size=s.batch_size, shuffle=s.shuffle)
             self.num_samples = len(x)
             self.steps_per_epoch = math.ceil(len(x) / s.batch_size)

@@ -230,3 +230,72 @@ def test_class_names_come_from_the_data_set_when_they_fit(panel, qtbot):
     with _wait(qtbot, panel, "analysis"):
         panel.set_model(model, "tiny again")
     assert all(lab is None for _i, lab, _p in panel.topk_chart.predictions())
+
+
+# --- a model with two heads --------------------------------------------------------------------------------------
+
+
+def _two_heads():
+    """A classes head (softmax) and a box head (four sigmoids) on one trunk, as the Builder makes graph designs."""
+    keras.utils.set_random_seed(11)
+    inp = keras.Input((16, 16, 3))
+    x = keras.layers.Conv2D(4, 3, activation="relu", name="c1")(inp)
+    x = keras.layers.Conv2D(6, 3, activation="relu", padding="same", name="c2")(x)
+    x = keras.layers.GlobalAveragePooling2D(name="gap")(x)
+    out = {"classes": keras.layers.Dense(3, activation="softmax", name="classes_out")(x),
+           "box": keras.layers.Dense(4, activation="sigmoid", name="box_out")(x)}
+    return keras.Model(inp, out, name="two_heads")
+
+
+def test_one_output_hides_the_head_picker(loaded):
+    panel, _model, _image = loaded
+    assert panel.head_row.isHidden() and panel.chosen_head() is None
+    assert not panel.topk_chart.isHidden() and panel.box_view.isHidden()
+
+
+def test_the_head_picker_switches_top_k_to_the_box_and_grad_cam_to_box_coordinates(panel, qtbot):
+    model = _two_heads()
+    panel.state.set_model(model, "two heads")
+    image = np.random.default_rng(1).random((16, 16, 3), dtype=np.float32)
+    with _wait(qtbot, panel, "analysis"):
+        panel.state.image_array_opened.emit(image, "noise")
+    # the picker shows both heads, the classifier first chosen: top-k and Grad-CAM are its
+    assert not panel.head_row.isHidden()
+    assert [panel.head_combo.itemData(i) for i in range(panel.head_combo.count())] == ["classes", "box"]
+    assert panel.chosen_head() == "classes" and panel.cam_tab.cam_class_label.text() == "Class"
+    direct = model(image[None], training=False)
+    probs = direct["classes"].numpy()[0]
+    assert [i for i, _l, _p in panel.topk_chart.predictions()] == list(np.argsort(-probs))
+    cam_classes = panel.subject.analysis["cam"]
+    np.testing.assert_allclose(cam_classes.heatmap, ins.grad_cam(model, image, head="classes"), atol=1e-6)
+    assert not panel.topk_chart.isHidden() and panel.box_view.isHidden()
+    # the box head: its box instead of top-k, Grad-CAM of the sum of its coordinates
+    with _wait(qtbot, panel, "analysis"):
+        panel.head_combo.setCurrentIndex(1)
+    assert panel.chosen_head() == "box"
+    assert panel.topk_chart.isHidden() and not panel.box_view.isHidden()
+    np.testing.assert_allclose(panel.box_view.box, direct["box"].numpy()[0], rtol=1e-5)
+    assert "x0" in panel.box_view.caption.text() and "fractions of the image" in panel.box_view.caption.text()
+    assert panel.cam_tab.cam_class_label.text() == "Box coordinate"
+    assert panel.cam_class_combo.itemText(0) == "All four (sum)" and panel.cam_class_combo.count() == 5
+    cam_box = panel.subject.analysis["cam"]
+    assert cam_box.head == "box" and cam_box.class_index == -1
+    np.testing.assert_allclose(cam_box.heatmap, ins.grad_cam(model, image, head="box"), atol=1e-6)
+    assert not np.allclose(cam_box.heatmap, cam_classes.heatmap)
+    assert "box head “box”" in panel.cam_info.text()
+    # one coordinate: the map follows it
+    with _wait(qtbot, panel, "cam"):
+        panel.cam_class_combo.setCurrentIndex(3)  # x1 (right edge)
+    np.testing.assert_allclose(panel.cam_view._heat, ins.grad_cam(model, image, class_index=2, head="box"), atol=1e-6)
+    assert "x1 (right edge)" in panel.cam_info.text()
+    # feature maps are the layers', whatever the head
+    assert [panel.layer_combo.itemText(i) for i in range(panel.layer_combo.count())] == ["c1", "c2"]
+    # back to the classifier: top-k again, classes in the picker
+    with _wait(qtbot, panel, "analysis"):
+        panel.head_combo.setCurrentIndex(0)
+    assert not panel.topk_chart.isHidden() and panel.cam_tab.cam_class_label.text() == "Class"
+    assert panel.cam_class_combo.itemText(0) == "Top class"
+    # a one-output model afterwards hides the picker
+    with _wait(qtbot, panel, "analysis"):
+        panel.state.set_model(_tiny(), "tiny")
+    assert panel.head_row.isHidden()

@@ -311,3 +311,90 @@ def test_a_run_cancelled_before_training_leaves_no_empty_folder(tmp_path, shapes
     with pytest.raises(Cancelled):
         run_training_job(job, cancel=cancel)
     assert (run_dir / "timeline.npz").exists()
+
+
+# --- a graph design with two heads -----------------------------------------------------------------------------
+
+
+def _two_head_model(ds, seed=0):
+    """A seeded two-head model for ``ds``: a softmax "classes" head and a sigmoid "box" head, both on one trunk."""
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    inp = keras.Input(ds.image_shape)
+    x = keras.layers.Conv2D(8, 3, padding="same", activation="relu", name="c1")(inp)
+    x = keras.layers.MaxPooling2D(2)(x)
+    x = keras.layers.Conv2D(8, 3, padding="same", activation="relu", name="c2")(x)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    out = {"classes": keras.layers.Dense(len(ds.class_names), activation="softmax", name="classes_out")(x),
+           "box": keras.layers.Dense(4, activation="sigmoid", name="box_out")(x)}
+    model = keras.Model(inp, out, name="two_heads")
+    model.compile(optimizer=keras.optimizers.Adam(3e-3),
+                  loss={"classes": "sparse_categorical_crossentropy", "box": "mse"},
+                  metrics={"classes": ["accuracy"], "box": [keras.metrics.MeanAbsoluteError(name="mae")]})
+    return model
+
+
+def test_a_two_head_run_draws_a_loss_curve_per_head_evaluates_the_labels_head_and_reopens(qtbot, panel, shapes):
+    panel.epochs_spin.setValue(2)
+    panel.batch_spin.setValue(32)
+    with qtbot.waitSignal(panel.evaluation_finished, timeout=TRAIN_TIMEOUT_MS) as ev:
+        assert panel.start_training(model=_two_head_model(shapes))
+    r = panel.last_result
+    assert r.reason == "completed" and r.epochs_done == 2
+    loss = panel.charts["loss"]
+    spe = int(np.ceil(len(shapes.subset_indices("train")) / 32))
+    for head in ("classes", "box"):  # one curve a head, from the head's own history columns
+        xb, yb = loss.data(f"loss/{head}/train/batch")
+        assert xb.size == 2 * spe
+        np.testing.assert_allclose(yb, r.history.batch[f"{head}_loss"])
+        np.testing.assert_allclose(loss.data(f"loss/{head}/val/epoch")[1], r.history.epoch[f"val_{head}_loss"])
+    np.testing.assert_allclose(loss.data("loss/train/batch")[1], r.history.batch["loss"])  # and the total
+    assert loss.legend_labels() == ["total", "classes loss", "box loss"] and "each head" in loss.title()
+    # each head's metrics on their own charts, labelled by head; no empty "Accuracy" chart
+    assert panel.charts["classes_accuracy"].title() == "classes · accuracy"
+    assert panel.charts["box_mae"].title() == "box · mae"
+    np.testing.assert_allclose(panel.charts["box_mae"].data("box_mae/val/epoch")[1], r.history.epoch["val_box_mae"])
+    assert panel.charts["accuracy"].isHidden() and not panel.charts["box_mae"].isHidden()
+    assert not panel.live_charts.heads_note.isHidden() and "dashed" in panel.live_charts.heads_note.text()
+    # the confusion matrix is the "classes" head's, and says so
+    res = ev.args[0]
+    assert res.confusion.sum() == len(shapes.subset_indices("test"))
+    assert "“classes” head" in panel.results_label.text()
+    # the run is kept with its heads and per-head history, and reopens with a curve per head
+    from convexplorer.core.runs import load_history, read_run
+
+    kept = read_run(panel.run_info.path)
+    assert kept.evaluation["head"] == "classes"
+    assert load_history(kept).epoch["box_loss"] == pytest.approx(r.history.epoch["box_loss"])
+    panel.show_run(kept)
+    assert loss.data("loss/box/train/epoch")[1] == pytest.approx(r.history.epoch["box_loss"])
+    # a one-output run afterwards: the heads' curves go, the Accuracy chart comes back
+    panel.evaluate_check.setChecked(False)
+    with qtbot.waitSignal(panel.training_finished, timeout=TRAIN_TIMEOUT_MS):
+        assert panel.start_training(model=_model(shapes, width=8), epochs=1)
+    qtbot.waitUntil(lambda: not panel.is_training(), timeout=10_000)
+    assert not loss.has_series("loss/box/train/batch") and not panel.charts["accuracy"].isHidden()
+    assert panel.charts["box_mae"].isHidden() and loss.legend_labels() == [] and panel.live_charts.heads_note.isHidden()
+
+
+def test_a_two_head_run_pauses_stops_and_continues(qtbot, panel, shapes):
+    panel.epochs_spin.setValue(30)
+    panel.batch_spin.setValue(16)
+    panel.evaluate_check.setChecked(False)
+    assert panel.start_training(model=_two_head_model(shapes, seed=1))
+    qtbot.waitUntil(lambda: panel._last_batch is not None, timeout=60_000)
+    panel.pause()
+    qtbot.waitUntil(lambda: panel.live_session is not None and panel.live_session.waiting, timeout=30_000)
+    held = panel.live_session.steps_done
+    panel.resume()
+    qtbot.waitUntil(lambda: panel.live_session.steps_done > held, timeout=30_000)
+    with qtbot.waitSignal(panel.training_finished, timeout=60_000) as done:
+        panel.stop()
+    r = done.args[0]
+    assert r.reason == "stopped" and "box_loss" in r.history.batch
+    qtbot.waitUntil(lambda: not panel.is_training(), timeout=10_000)
+    with qtbot.waitSignal(panel.training_finished, timeout=TRAIN_TIMEOUT_MS) as more:
+        assert panel.continue_training(1)
+    assert more.args[0].reason == "completed" and more.args[0].history.num_epochs == r.epochs_done + 1
+    qtbot.waitUntil(lambda: not panel.is_training(), timeout=10_000)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
-from typing import Any, Literal, Sequence
+from typing import Any, Literal, Mapping, Sequence
 
 import numpy as np
 
@@ -152,6 +152,19 @@ class Dataset:
         h, w, c = self.native_shape
         return f"#{i} · {w}x{h} · {'RGB' if c == 3 else 'grayscale'}"
 
+    # --- targets other than the label ------------------------------------------------
+    def box_fractions(self) -> np.ndarray | None:
+        """Every sample's box ``[x0, y0, x1, y1]`` as fractions of the image (N x 4 float32); None without boxes."""
+        all_boxes = getattr(self, "all_boxes", None)
+        if all_boxes is None:
+            return None
+        h, w = self.image_shape[:2]
+        return (np.asarray(all_boxes(), np.float32) / np.array([w, h, w, h], np.float32)).astype(np.float32)
+
+    def has_masks(self) -> bool:
+        """True when the samples come with per-pixel masks (none do yet)."""
+        return False
+
     # --- configuration ------------------------------------------------------------
     def with_options(self, image_size: tuple[int, int] | None = None, color_mode: str | None = None) -> "Dataset":
         """A copy that delivers images at ``image_size`` (H, W) and ``color_mode``."""
@@ -221,8 +234,13 @@ class Dataset:
         shuffle: bool = True,
         augmentation: Any = None,
         seed: int = 0,
+        targets: Mapping[str, np.ndarray] | None = None,
     ):
         """A batched, prefetched ``tf.data.Dataset`` of (float32 images in [0, 1], int32 labels).
+
+        ``targets`` (a table per name, one row per sample: labels, boxes...) replaces the
+        labels by a dict ``{name: row}`` for models with several heads; the images, their
+        order and their augmentation are the same as without it.
 
         ``augmentation`` is an :class:`~convexplorer.core.datasets.augmentation.AugmentationSpec`
         or a Keras layer, applied to each batch (the same layers the preview uses). Left as
@@ -240,7 +258,10 @@ class Dataset:
             )
         if shuffle:
             idx = idx[np.random.default_rng(seed).permutation(len(idx))]
-        ds = self._tf_source(idx, shuffle=shuffle, seed=seed)
+        if targets is None:
+            ds = self._tf_source(idx, shuffle=shuffle, seed=seed)
+        else:
+            ds = self._tf_source_targets(idx, shuffle, seed, targets)
         ds = ds.batch(int(batch_size))
         if augmentation is None and subset == "train":
             augmentation = self.augmentation
@@ -254,6 +275,30 @@ class Dataset:
                     num_parallel_calls=tf.data.AUTOTUNE,
                 )
         return ds.prefetch(tf.data.AUTOTUNE)
+
+    def _tf_source_targets(self, idx: np.ndarray, shuffle: bool, seed: int, targets: Mapping[str, np.ndarray]):
+        """Unbatched (image, {name: target row}) for ``idx``: the same source as :meth:`_tf_source`, fed sample
+        numbers in place of labels, which then pick each target's row."""
+        import tensorflow as tf
+
+        n = len(self)
+        tables = {}
+        for name, table in targets.items():
+            arr = np.asarray(table)
+            if len(arr) != n:
+                raise DatasetError(f"the target {name!r} has {len(arr)} rows but {self.name} has {n} samples")
+            tables[str(name)] = tf.constant(arr)
+        numbered = copy.copy(self)
+        numbered._numbering = np.arange(n, dtype=np.int32)  # the source's "label" is now the sample number
+        ds = numbered._tf_source(idx, shuffle=shuffle, seed=seed)
+        return ds.map(
+            lambda x, i: (x, {k: tf.gather(t, i) for k, t in tables.items()}), num_parallel_calls=tf.data.AUTOTUNE
+        )
+
+    def _source_labels(self) -> np.ndarray:
+        """What :meth:`_tf_source` serves as labels: the labels, or sample numbers (for :meth:`_tf_source_targets`)."""
+        numbering = getattr(self, "_numbering", None)
+        return self._labels if numbering is None else numbering
 
     def _tf_convert(self, images):
         """TF ops: uint8 or float native images -> float32 [0, 1] at :attr:`image_shape`."""
@@ -278,7 +323,7 @@ class Dataset:
         import tensorflow as tf
 
         shape = self.image_shape
-        labels = self._labels
+        labels = self._source_labels()
 
         def load(i):
             return self.image(int(i)).astype(np.float32), np.int32(labels[int(i)])
@@ -338,7 +383,7 @@ class ArrayDataset(Dataset):
         # Only the subset's images become a tensor; the order is shuffled as small ints.
         sel = np.sort(idx)
         x_all = tf.constant(self._images[sel])
-        y_all = tf.constant(self._labels[sel])
+        y_all = tf.constant(self._source_labels()[sel])
         order = tf.data.Dataset.from_tensor_slices(np.searchsorted(sel, idx).astype(np.int64))
         if shuffle:
             order = order.shuffle(len(idx), seed=seed, reshuffle_each_iteration=True)

@@ -160,29 +160,53 @@ class LiveChart(QWidget):
         width: float | None = None,
         in_legend: bool = True,
         smooth: bool = True,
+        dashed: bool = False,
     ) -> None:
-        """Create a series once: ``kind`` "batch" (thin line) or "epoch" (line with dots); ``smooth`` follows the EMA setting."""
+        """Create a series once: ``kind`` "batch" (thin line) or "epoch" (line with dots); ``smooth`` follows the EMA
+        setting; ``dashed`` draws it dashed (e.g. a head's validation curve beside its solid training curve)."""
         if key in self._series:
             return
         s = _Series(key, label, color, kind, smooth_on=smooth)
         item = self.plot.getPlotItem()
         c = QColor(color)
         w = width if width is not None else (1.2 if kind == "batch" else 2.0)
+        style = {"style": pg.QtCore.Qt.PenStyle.DashLine} if dashed else {}
         if kind == "epoch":
-            s.raw = item.plot([], [], pen=pg.mkPen(c, width=w), symbol="o", symbolSize=6,
+            s.raw = item.plot([], [], pen=pg.mkPen(c, width=w, **style), symbol="o", symbolSize=6,
                               symbolBrush=c, symbolPen=c, connect="finite")
         else:
-            s.raw = item.plot([], [], pen=pg.mkPen(c, width=w), connect="finite")
+            s.raw = item.plot([], [], pen=pg.mkPen(c, width=w, **style), connect="finite")
         faint = QColor(c)
         faint.setAlpha(70)
-        s.smooth = item.plot([], [], pen=pg.mkPen(c, width=w + 0.6), connect="finite")
-        s.faint_pen = pg.mkPen(faint, width=1)  # type: ignore[attr-defined]
-        s.full_pen = pg.mkPen(c, width=w)  # type: ignore[attr-defined]
+        s.smooth = item.plot([], [], pen=pg.mkPen(c, width=w + 0.6, **style), connect="finite")
+        s.faint_pen = pg.mkPen(faint, width=1, **style)  # type: ignore[attr-defined]
+        s.full_pen = pg.mkPen(c, width=w, **style)  # type: ignore[attr-defined]
         if in_legend:
             self.legend.addItem(s.raw, label)
         self.legend.setVisible(len(self.legend.items) > 0)
         self._series[key] = s
         self._schedule()
+
+    def set_title(self, title: str) -> None:
+        """Change the chart's title."""
+        self.plot.getPlotItem().setTitle(title, color="#222", size="10pt")
+
+    def title(self) -> str:
+        """The chart's title text."""
+        return str(self.plot.getPlotItem().titleLabel.text)
+
+    def set_legend_label(self, key: str, label: str | None) -> None:
+        """Show series ``key`` in the legend as ``label`` (None: take it out of the legend)."""
+        s = self._series[key]
+        self.legend.removeItem(s.raw)
+        if label is not None:
+            s.label = label
+            self.legend.addItem(s.raw, label)
+        self.legend.setVisible(len(self.legend.items) > 0)
+
+    def legend_labels(self) -> list[str]:
+        """The labels in the legend, in order."""
+        return [label.text for _sample, label in self.legend.items]
 
     def has_series(self, key: str) -> bool:
         """True if ``key`` was added."""

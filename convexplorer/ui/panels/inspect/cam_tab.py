@@ -22,11 +22,16 @@ class CamTab(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        #: Number of classes offered in the class picker (0: not a classifier yet).
+        #: Number of classes (or box coordinates) offered in the class picker (0: nothing to map yet).
         self.class_count = 0
+        #: What the picker offers: "classes" or, for a box head, "boxes" (its four coordinates).
+        self.kind = "classes"
+        #: Whether captions name the head (a model with several outputs).
+        self.head_named = False
         #: The class last asked for (None: the top class).
         self.cam_class: int | None = None
         self.filling = Filling()
+        self.cam_class_label = QLabel("Class")
         self.cam_class_combo = QComboBox()
         self.cam_class_combo.setMinimumWidth(200)
         self.cam_layer_combo = QComboBox()
@@ -50,9 +55,9 @@ class CamTab(QWidget):
 
     def _lay_out(self) -> None:
         cbar = QHBoxLayout()
-        for text, w in (("Class", self.cam_class_combo), ("Conv layer", self.cam_layer_combo),
+        for text, w in ((self.cam_class_label, self.cam_class_combo), ("Conv layer", self.cam_layer_combo),
                         ("Opacity", self.cam_opacity), ("Colours", self.cam_cmap_combo)):
-            cbar.addWidget(QLabel(text))
+            cbar.addWidget(text if isinstance(text, QLabel) else QLabel(text))
             cbar.addWidget(w)
         cbar.addStretch(1)
         views = QHBoxLayout()
@@ -70,14 +75,31 @@ class CamTab(QWidget):
 
     def set_classes(self, count: int, label: Callable[[int], str | None]) -> None:
         """Offer "Top class" and ``count`` classes named by ``label`` (if the count changed)."""
-        if count == self.class_count:
+        if count == self.class_count and self.kind == "classes":
             return
         with self.filling():
+            self.kind = "classes"
+            self.cam_class_label.setText("Class")
             self.class_count = count
             self.cam_class_combo.clear()
             self.cam_class_combo.addItem("Top class")
             for i in range(count):
                 self.cam_class_combo.addItem(bar_text(i, label(i)))
+            self.cam_class = None
+
+    def set_box_targets(self) -> None:
+        """Offer a box head's targets: the sum of the four coordinates, or one of them."""
+        from convexplorer.core.inspect import BOX_COORDINATES
+
+        if self.kind == "boxes":
+            return
+        with self.filling():
+            self.kind = "boxes"
+            self.class_count = len(BOX_COORDINATES)
+            self.cam_class_label.setText("Box coordinate")
+            self.cam_class_combo.clear()
+            self.cam_class_combo.addItem("All four (sum)")
+            self.cam_class_combo.addItems(list(BOX_COORDINATES))
             self.cam_class = None
 
     def chosen_layer(self) -> str | None:
@@ -105,12 +127,23 @@ class CamTab(QWidget):
         self.cam_view.set_heat_colormap(self.cam_cmap_combo.currentText())
         self.cam_view.set_heat(cam.heatmap)
         self.saliency_view.set_array(saliency, levels=(0.0, 1.0))
+        h, w = cam.coarse.shape
+        if getattr(cam, "kind", "classes") != "classes":
+            value = float(np.sum(cam.probabilities)) if cam.class_index < 0 else float(cam.probabilities[cam.class_index])
+            self.cam_view.set_subtitle(f"head “{cam.head}”: {cam.target} = {value:.3f}")
+            self.saliency_view.set_subtitle(f"|d {cam.target} / d pixel|, largest over colour channels")
+            self.cam_info.setText(
+                f"Grad-CAM of the box head “{cam.head}”, following {cam.target} (the box is in fractions of the image), "
+                f"from layer {cam.layer_name} ({h}x{w}, upsampled): where the features that move this number lie. "
+                "Pick one coordinate above to see what moves one edge of the box."
+            )
+            return
         p = float(cam.probabilities[cam.class_index])
         self.cam_view.set_subtitle(f"{bar_text(cam.class_index, label)} · {100 * p:.1f} %")
         self.saliency_view.set_subtitle("|d score / d pixel|, largest over colour channels")
-        h, w = cam.coarse.shape
+        of_head = f" (head “{cam.head}”)" if getattr(cam, "head", "") and self.head_named else ""
         self.cam_info.setText(
-            f"Grad-CAM of {bar_text(cam.class_index, label)} from layer {cam.layer_name} ({h}x{w}, upsampled): "
+            f"Grad-CAM of {bar_text(cam.class_index, label)}{of_head} from layer {cam.layer_name} ({h}x{w}, upsampled): "
             "gradients of the class score, averaged per channel, weight the channels; ReLU keeps what speaks for the class."
         )
 

@@ -14,20 +14,33 @@ from convexplorer.core.errors import ConvExplorerError
 
 
 def analyse(model: Any, x: np.ndarray, layer: str | None, cam_class: int | None, cam_layer: str | None,
-            labels: list[str] | None, k: int = 5) -> dict:
-    """Everything the panel shows for one model and image."""
+            labels: list[str] | None, k: int = 5, head: str | None = None) -> dict:
+    """Everything the panel shows for one model and image; ``head``: the output of a model with several (None: default).
+
+    For a classifier head: top-k and Grad-CAM of a class; for a box head: the predicted box
+    (``out["box"]``) and Grad-CAM of a box coordinate (``cam_class``; None: the sum of the four).
+    """
     from convexplorer.core import inspect as ins
 
     infos = ins.layers(model, x.shape)
     spatial = [i.name for i in infos if i.spatial]
     convs = [i.name for i in infos if i.spatial and i.is_conv]
-    out: dict[str, Any] = {"spatial": spatial, "convs": convs, "topk": None, "probs": None}
-    try:
-        probs = ins.predict(model, x)
-        out["probs"] = probs
-        out["topk"] = ins.predict_topk(model, x, k=k, labels=labels)
-    except ConvExplorerError as exc:
-        out["topk_error"] = str(exc)
+    out: dict[str, Any] = {"spatial": spatial, "convs": convs, "topk": None, "probs": None, "box": None}
+    heads = ins.output_heads(model, x.shape)
+    out["heads"] = [(h.name, h.kind) for h in heads]
+    names = [h.name for h in heads]
+    head = head if head in names else ins.default_head(model, x.shape)
+    kind = dict(out["heads"])[head]
+    out["head"], out["head_kind"] = head, kind
+    if kind == "boxes":
+        out["box"] = ins.predict_box(model, x, head)
+    else:
+        try:
+            probs = ins.predict(model, x, head)
+            out["probs"] = probs
+            out["topk"] = ins.predict_topk(model, x, k=k, labels=labels, head=head)
+        except ConvExplorerError as exc:
+            out["topk_error"] = str(exc)
     layer = layer if layer in spatial else (spatial[0] if spatial else None)
     out["maps"] = ins.feature_maps(model, x, [layer])[0] if layer else None
     try:
@@ -35,18 +48,20 @@ def analyse(model: Any, x: np.ndarray, layer: str | None, cam_class: int | None,
     except ConvExplorerError:
         out["kernels"] = None
     out["cam"] = out["saliency"] = None
-    if out["probs"] is not None and spatial:
-        out["cam"] = ins.grad_cam_details(model, x, cam_class, cam_layer if cam_layer in spatial else None)
-        out["saliency"] = ins.saliency(model, x, out["cam"].class_index)
+    if (out["probs"] is not None or out["box"] is not None) and spatial:
+        out.update(cam_and_saliency(model, x, cam_class, cam_layer if cam_layer in spatial else None, head))
     return out
 
 
-def cam_and_saliency(model: Any, x: np.ndarray, cam_class: int | None, cam_layer: str | None) -> dict:
-    """Grad-CAM of ``cam_class`` (None: the top class) from ``cam_layer``, and the gradient saliency."""
+def cam_and_saliency(model: Any, x: np.ndarray, cam_class: int | None, cam_layer: str | None,
+                     head: str | None = None) -> dict:
+    """Grad-CAM of ``cam_class`` (None: the top class, or a box head's sum of coordinates) from ``cam_layer``,
+    and the gradient saliency of the same score."""
     from convexplorer.core import inspect as ins
 
-    cam = ins.grad_cam_details(model, x, cam_class, cam_layer)
-    return {"cam": cam, "saliency": ins.saliency(model, x, cam.class_index)}
+    cam = ins.grad_cam_details(model, x, cam_class, cam_layer, head=head)
+    index = cam.class_index if cam.kind == "classes" or cam.class_index >= 0 else None
+    return {"cam": cam, "saliency": ins.saliency(model, x, index, head=head)}
 
 
 def layer_maps(model: Any, x: np.ndarray, layer: str) -> tuple[str, np.ndarray]:

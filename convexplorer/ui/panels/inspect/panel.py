@@ -98,6 +98,9 @@ class InspectPanel(Panel):
         self.image_label = self.image_box.image_label
         self.input_thumb = self.image_box.input_thumb
         self.topk_chart = self.side.topk_chart
+        self.head_combo = self.side.head_combo
+        self.head_row = self.side.head_row
+        self.box_view = self.side.box_view
         self.message = self.side.message
         self.busy_label = self.side.busy_label
         self.prev_layer_button = self.maps_tab.prev_layer_button
@@ -126,6 +129,7 @@ class InspectPanel(Panel):
         self.cam_info = self.cam_tab.cam_info
 
     def _wire(self) -> None:
+        self.side.head_chosen.connect(self._on_head_chosen)
         self.model_box.open_file_requested.connect(self.load_model_file)
         self.model_box.application_requested.connect(self.load_application)
         self.image_box.open_requested.connect(self.load_image_file)
@@ -196,6 +200,9 @@ class InspectPanel(Panel):
         # Without labels: the current data set's class names, when they match the model's outputs.
         names = getattr(getattr(self.state, "dataset", None), "class_names", None)
         self.subject.set_model(model, label, app_name, labels, names)
+        self.side.set_heads([], None)  # the analysis offers the new model's heads
+        self.side.show_kind("classes")
+        self.side.box_view.clear()
         self.maps_tab.set_model(model)
         self._set_message("")
         try:
@@ -286,17 +293,34 @@ class InspectPanel(Panel):
         self.topk_chart.clear("Classifying…")
         self.requests.submit(
             "analysis", analyse, s.model, s.x, self.layer_combo.currentText() or None,
-            self.cam_tab.cam_class, self.cam_tab.chosen_layer(), s.labels, on_result=self.show_analysis,
+            self.cam_tab.cam_class, self.cam_tab.chosen_layer(), s.labels, 5, self.side.chosen_head(),
+            on_result=self.show_analysis,
         )
+
+    def _on_head_chosen(self, name: str) -> None:
+        """Another head: its prediction, Grad-CAM and saliency (the class or coordinate picked goes back to the default)."""
+        self.cam_tab.cam_class = None
+        self._refresh()
+
+    def chosen_head(self) -> str | None:
+        """The head shown (None for a model with one output)."""
+        return self.side.chosen_head()
 
     def show_analysis(self, out: dict) -> None:
         """Hand the result of ``jobs.analyse`` to every part."""
         self.subject.analysis = out
+        heads = out.get("heads") or []
+        self.side.set_heads(heads, out.get("head"))
+        self.side.show_kind(out.get("head_kind", "classes"))
+        self.cam_tab.head_named = len(heads) > 1
         self.maps_tab.set_layers(out["spatial"], out["maps"][0] if out["maps"] else None)
         self.patterns_tab.set_layers(out["convs"] or out["spatial"])
         cam = out.get("cam")
         self.cam_tab.set_layers(out["spatial"], cam.layer_name if cam else None)
-        if out["probs"] is not None:
+        if out.get("box") is not None:
+            self.cam_tab.set_box_targets()
+            self.box_view.show_box(self.subject.image, out["box"], out["head"])
+        elif out["probs"] is not None:
             self.cam_tab.set_classes(len(out["probs"]), self.subject.label)
         if out["topk"] is not None:
             note = "random weights: scores mean nothing" if "random weights" in self.subject.model_label else ""
@@ -319,12 +343,13 @@ class InspectPanel(Panel):
             return
         cam_class = self.cam_tab.take_class()
         self.requests.submit("cam", cam_and_saliency, s.model, s.x, cam_class, self.cam_tab.chosen_layer(),
-                             on_result=self._show_cam)
+                             self.side.chosen_head(), on_result=self._show_cam)
 
     def _show_cam(self, out: dict) -> None:
         cam = out.get("cam")
-        self.cam_tab.show_cam(cam, out.get("saliency"), self.subject.label(cam.class_index) if cam else None)
-        if cam is not None:
+        classes = cam is not None and getattr(cam, "kind", "classes") == "classes"
+        self.cam_tab.show_cam(cam, out.get("saliency"), self.subject.label(cam.class_index) if classes else None)
+        if classes:
             self.topk_chart.set_highlight(cam.class_index)
 
     def _on_patterns(self) -> None:

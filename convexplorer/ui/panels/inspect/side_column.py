@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QGroupBox, QLabel, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QComboBox, QGroupBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from convexplorer.ui.panels.inspect.box_view import BoxView
+from convexplorer.ui.panels.inspect.combos import Filling
 
 from convexplorer.ui.panels.inspect.image_box import ImageBox
 from convexplorer.ui.panels.inspect.model_box import ModelBox
@@ -11,7 +15,10 @@ from convexplorer.ui.widgets.topk_chart import TopKChart
 
 
 class SideColumn(QWidget):
-    """Model and image boxes, the top-5 bars, an error line and a "computing…" line."""
+    """Model and image boxes, the head picker, the top-5 bars (or a box head's box), an error line and a "computing…" line."""
+
+    #: The user picked another head (its name).
+    head_chosen = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -19,10 +26,26 @@ class SideColumn(QWidget):
         self.setMaximumWidth(380)
         self.model_box = ModelBox()
         self.image_box = ImageBox()
-        pred_box = QGroupBox("Prediction (top 5)")
+        self.pred_box = pred_box = QGroupBox("Prediction (top 5)")
         self.topk_chart = TopKChart()
+        #: The head picker, shown only for a model with several outputs.
+        self.head_row = QWidget()
+        hr = QHBoxLayout(self.head_row)
+        hr.setContentsMargins(0, 0, 0, 0)
+        self.head_label = QLabel("Head")
+        self.head_combo = QComboBox()
+        self.head_combo.setToolTip("This model has several outputs (heads): which one the prediction, "
+                                   "Grad-CAM and saliency show")
+        hr.addWidget(self.head_label)
+        hr.addWidget(self.head_combo, 1)
+        self.head_row.setVisible(False)
+        self.box_view = BoxView()
+        self.box_view.setVisible(False)
+        self._filling = Filling()
         pl = QVBoxLayout(pred_box)
+        pl.addWidget(self.head_row)
         pl.addWidget(self.topk_chart)
+        pl.addWidget(self.box_view)
         self.message = QLabel("")
         self.message.setWordWrap(True)
         set_role(self.message, "error")
@@ -35,6 +58,41 @@ class SideColumn(QWidget):
             sl.addWidget(w)
         sl.addStretch(1)
         self.model_box.busy.connect(self.busy_label.setText)
+        self.head_combo.currentIndexChanged.connect(self._on_head)
+
+    def set_heads(self, heads: list[tuple[str, str]], current: str | None) -> None:
+        """Offer ``(name, kind)`` heads, ``current`` selected; the picker shows only for two heads or more."""
+        with self._filling():
+            names = [n for n, _k in heads]
+            if [self.head_combo.itemData(i) for i in range(self.head_combo.count())] != names:
+                self.head_combo.clear()
+                for name, kind in heads:
+                    words = {"classes": "classes", "boxes": "box"}.get(kind, kind)
+                    self.head_combo.addItem(name if words == name else f"{name} ({words})", name)
+                    self.head_combo.setItemData(self.head_combo.count() - 1, {
+                        "classes": "a classifier: top classes, Grad-CAM of a class",
+                        "boxes": "a box [x0, y0, x1, y1]: the box over the image, Grad-CAM of a coordinate",
+                    }.get(kind, "other values"), Qt.ItemDataRole.ToolTipRole)
+            if current in names:
+                self.head_combo.setCurrentIndex(names.index(current))
+        self.head_row.setVisible(len(heads) > 1)
+
+    def chosen_head(self) -> str | None:
+        """The head picked (None: the model's only or default head)."""
+        if self.head_combo.count() < 2:
+            return None
+        return self.head_combo.currentData()
+
+    def show_kind(self, kind: str) -> None:
+        """Show the top-k bars for a classifier head, the box for a box head."""
+        box = kind == "boxes"
+        self.topk_chart.setVisible(not box)
+        self.box_view.setVisible(box)
+        self.pred_box.setTitle("Prediction (box)" if box else "Prediction (top 5)")
+
+    def _on_head(self, _index: int) -> None:
+        if not self._filling and self.head_combo.currentData():
+            self.head_chosen.emit(self.head_combo.currentData())
 
     def set_message(self, text: str) -> None:
         """Show ``text`` in red under the prediction (hidden when empty)."""

@@ -36,12 +36,12 @@ class Subject:
         self.model, self.model_label, self.app_name = model, label, app_name
         self.labels = labels
         if labels is None:
-            try:
-                n_out = int(model.outputs[0].shape[-1])
+            try:  # any output (a model with several heads: its classifier head) with one unit a class
+                n_outs = [int(t.shape[-1]) for t in model.outputs]
             except (AttributeError, IndexError, TypeError, ValueError):
-                n_out = -1
+                n_outs = []
             names = dataset_names
-            self.labels = list(names) if names and len(names) == n_out else None
+            self.labels = list(names) if names and len(names) in n_outs else None
 
     def set_image(self, image: np.ndarray, name: str) -> None:
         """Use ``image`` (H x W x C in [0, 1]) from now on; :meth:`fit` fits it to the model."""

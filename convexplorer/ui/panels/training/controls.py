@@ -100,10 +100,18 @@ class TrainingControls(QWidget):
         else:
             d = "<b>Data:</b> <span style='color:#a33'>none yet: choose a data set in the Data panel</span>"
         if model is not None:
+            from convexplorer.core.targets import model_output_names
+
             m = f"<b>Model:</b> {model.name} ({model.count_params():,} parameters)"
+            names = model_output_names(model)
+            if names:
+                m += f", {len(names)} heads: {', '.join(names)}"
         elif spec is not None:
             shape = "x".join(str(v) for v in getattr(spec, "input_shape", ()))
             m = f"<b>Model:</b> design “{getattr(spec, 'name', 'model')}”, input {shape}, {getattr(spec, 'num_classes', '?')} classes"
+            heads = list(getattr(spec, "heads", None) or [])
+            if len(heads) > 1:
+                m += ", heads: " + ", ".join(f"{h.name} ({getattr(h, 'target', 'labels')})" for h in heads)
         else:
             m = "<b>Model:</b> <span style='color:#a33'>none yet: design one in the Builder (or pick a preset)</span>"
         self.inputs_label.setText(d + "<br>" + m + (f"<br><b>This run:</b> {run}" if run else ""))

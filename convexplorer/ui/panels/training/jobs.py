@@ -47,7 +47,16 @@ class JobOutcome:
     model: Any
 
 
-def _check_fit(model: Any, dataset: Any) -> None:
+def _head_units(model: Any, names: list[str]) -> dict[str, Any]:
+    """The last dimension of each named output of a model with several outputs."""
+    out = getattr(model, "output", None)
+    if isinstance(out, dict):
+        return {n: out[n].shape[-1] for n in names if n in out}
+    outputs = list(getattr(model, "outputs", None) or [])
+    return {n: t.shape[-1] for n, t in zip(names, outputs)}
+
+
+def _check_fit(model: Any, dataset: Any, heads: list | None = None) -> None:
     """Raise a TrainingError a student can act on if ``model`` does not fit ``dataset``."""
     want = tuple(int(v) for v in dataset.image_shape)
     got = tuple(model.input_shape[1:]) if getattr(model, "input_shape", None) else None
@@ -56,12 +65,40 @@ def _check_fit(model: Any, dataset: Any) -> None:
             f"the model expects {'x'.join(map(str, got))} images but the data set gives "
             f"{'x'.join(map(str, want))}: set the design's input shape to match the data set"
         )
-    out = model.output_shape[-1] if getattr(model, "output_shape", None) else None
     k = len(dataset.class_names)
+    if heads:
+        units = _head_units(model, [h.name for h in heads])
+        for h in heads:
+            n = units.get(h.name)
+            if n is None:
+                continue
+            if h.target == "labels" and not (n == k or (n == 1 and k == 2)):
+                raise TrainingError(
+                    f'the head "{h.name}" has {n} outputs but the data set has {k} classes: '
+                    f"give it {k} units (or the design's number of classes)"
+                )
+            if h.target == "boxes" and n != 4:
+                raise TrainingError(
+                    f'the head "{h.name}" learns boxes [x0, y0, x1, y1] but has {n} outputs: give it 4 units'
+                )
+        return
+    out = model.output_shape[-1] if getattr(model, "output_shape", None) else None
     if out is not None and not (out == k or (out == 1 and k == 2)):
         raise TrainingError(
             f"the model has {out} outputs but the data set has {k} classes: set the design's number of classes to {k}"
         )
+
+
+def labels_head(model: Any, heads: list | None = None) -> str | None:
+    """The head the confusion matrix shows for a model with several outputs: the first "labels" head (None: one output)."""
+    from convexplorer.core.targets import heads_for_training
+
+    if heads is None:
+        try:
+            heads = heads_for_training(model)
+        except Exception:  # noqa: BLE001 - a head we cannot read: evaluate as one output
+            return None
+    return next((h.name for h in heads if h.target == "labels"), None) if heads else None
 
 
 def run_training_job(job: TrainingJob, progress: Any = None, cancel: threading.Event | None = None) -> JobOutcome:
@@ -106,7 +143,10 @@ def _run_training_job(job: TrainingJob, cancel: threading.Event | None) -> JobOu
 
             model = rebuild_in_scope(model, strategy)
         check_cancel(cancel)
-        _check_fit(model, ds)
+        from convexplorer.core.targets import head_dataset, heads_for_training
+
+        heads = heads_for_training(model, job.spec)
+        _check_fit(model, ds, heads)
         n_train = len(ds.subset_indices("train"))
         if n_train == 0:
             raise TrainingError(f"the training subset of {ds.name} is empty: lower the validation/test fractions")
@@ -115,16 +155,18 @@ def _run_training_job(job: TrainingJob, cancel: threading.Event | None) -> JobOu
             from convexplorer.core.distribute import scaled_batch_size
 
             bs = scaled_batch_size(bs, strategy)
-        train = ds.to_tf_dataset("train", batch_size=bs, shuffle=True, seed=job.seed)
+        # One output: (images, labels) exactly as always; several heads: (images, {head: target}).
+        train = head_dataset(ds, heads, "train", batch_size=bs, shuffle=True, seed=job.seed)
         val = None
         if job.use_validation and len(ds.subset_indices("validation")) > 0:
-            val = ds.to_tf_dataset("validation", batch_size=bs, shuffle=False)
+            val = head_dataset(ds, heads, "validation", batch_size=bs, shuffle=False)
         run_dir = job.run_dir or new_run_dir(job.label)
         session = TrainingSession(
             model, train, val, job.settings, on_event=job.bridge.on_event, checkpoint_dir=run_dir,
             num_samples=n_train, callbacks=job.callbacks,
         )
         session.run_dir = run_dir  # type: ignore[attr-defined]
+        session.heads = heads  # type: ignore[attr-defined]
     else:
         job.settings.validate()
         session.settings = job.settings  # a continued run takes the callbacks chosen now
@@ -137,19 +179,39 @@ def _run_training_job(job: TrainingJob, cancel: threading.Event | None) -> JobOu
         "image_shape": list(getattr(ds, "image_shape", [])),
         "model_name": getattr(session.model, "name", ""),
     }
+    heads = getattr(session, "heads", None)
+    if heads:
+        extra["heads"] = [{"name": h.name, "target": h.target} for h in heads]
     info = save_run(
         session.run_dir, result.history, job.settings, result, spec=spec, model=session.model, label=job.label, extra=extra
     )
     return JobOutcome(session, result, info, session.model)
 
 
-def evaluate_job(model: Any, dataset: Any, subset: str, progress: Any = None, cancel: threading.Event | None = None) -> Any:
-    """Evaluate ``model`` on a subset of ``dataset`` (worker thread)."""
+class _OneHead:
+    """Calls a model with several outputs and hands on one head's output (what evaluation reads)."""
+
+    def __init__(self, model: Any, head: str) -> None:
+        self.model, self.head = model, head
+
+    def __call__(self, x: Any, training: bool = False) -> Any:
+        out = self.model(x, training=training)
+        if isinstance(out, dict):
+            return out[self.head]
+        from convexplorer.core.targets import model_output_names
+
+        return out[model_output_names(self.model).index(self.head)]
+
+
+def evaluate_job(model: Any, dataset: Any, subset: str, progress: Any = None, cancel: threading.Event | None = None,
+                 head: str | None = None) -> Any:
+    """Evaluate ``model`` on a subset of ``dataset`` (worker thread); ``head``: the labels head of a model with several."""
     from convexplorer.core.evaluation import evaluate_model
 
     idx = dataset.subset_indices(subset)
     ds = dataset.to_tf_dataset(subset, batch_size=64, shuffle=False)
-    return evaluate_model(model, ds, class_names=dataset.class_names, indices=idx, progress=progress, cancel=cancel)
+    target = _OneHead(model, head) if head else model
+    return evaluate_model(target, ds, class_names=dataset.class_names, indices=idx, progress=progress, cancel=cancel)
 
 
 def load_model_job(run: Any, which: str, progress: Any = None, cancel: Any = None) -> Any:

@@ -266,6 +266,7 @@ class TrainingPanel(Panel):
         name = self._model_override.name if self._model_override is not None else getattr(spec, "name", "model")
         label = f"{name} on {ds.name}"
         self._reset_live()
+        self.live_charts.set_heads(self._head_names(spec, self._model_override))
         from convexplorer.core.runs import new_run_dir
         from convexplorer.core.timeline import TIMELINE_FILE
         from convexplorer.ui.settings_dialog import compute_settings
@@ -289,6 +290,16 @@ class TrainingPanel(Panel):
         self._update_inputs()
         self._launch(job, f"Training {label}…")
         return True
+
+    @staticmethod
+    def _head_names(spec: Any, model: Any) -> list[str]:
+        """The heads of the design or model about to train, in its order ([] for one output)."""
+        if model is not None:
+            from convexplorer.core.targets import model_output_names
+
+            return model_output_names(model)
+        heads = list(getattr(spec, "heads", None) or [])
+        return [h.name for h in heads] if len(heads) > 1 else []
 
     def continue_training(self, epochs: int | None = None) -> bool:
         """Train the current model for more epochs, appending to its history and run."""
@@ -390,7 +401,12 @@ class TrainingPanel(Panel):
     # --- evaluation ------------------------------------------------------------------------
     def evaluate(self, model: Any, dataset: Any) -> None:
         """Evaluate ``model`` on the data set's test subset (or validation if there is no test subset)."""
-        worker = self.results_view.evaluate(model, dataset)
+        heads = getattr(self.runner.session, "heads", None) or []
+        head = next((h.name for h in heads if h.target == "labels"), None)
+        if heads and head is None:
+            self.results_view.show_no_labels_head([h.name for h in heads])
+            return
+        worker = self.results_view.evaluate(model, dataset, head=head)
         if worker is not None:
             worker.finished.connect(self._update_buttons)
             self._update_buttons()
@@ -400,7 +416,7 @@ class TrainingPanel(Panel):
 
     def _keep_evaluation(self, res: Any) -> None:
         try:
-            self.runner.keep_evaluation(res, self.results_view.subset)
+            self.runner.keep_evaluation(res, self.results_view.subset, self.results_view.head)
         except ConvExplorerError as exc:
             self._message(f"Could not store the evaluation: {exc}", "warn")
         self.evaluation_finished.emit(res)

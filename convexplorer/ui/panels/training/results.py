@@ -50,6 +50,8 @@ class ResultsView(QWidget):
         #: The data set and subset evaluated (the gallery reads its images).
         self.dataset: Any = None
         self.subset = "test"
+        #: The head evaluated, for a model with several outputs (None: its only output).
+        self.head: str | None = None
         #: The last evaluation worker (None before the first).
         self.worker: Optional[Worker] = None
         res_l = QVBoxLayout(self)
@@ -101,24 +103,40 @@ class ResultsView(QWidget):
         self.results_label.setText(EMPTY_TEXT)
 
     # --- evaluation -----------------------------------------------------------------------
-    def evaluate(self, model: Any, dataset: Any) -> Optional[Worker]:
-        """Evaluate ``model`` on the test subset (validation if there is none); the worker, if one started."""
+    def evaluate(self, model: Any, dataset: Any, head: str | None = None) -> Optional[Worker]:
+        """Evaluate ``model`` on the test subset (validation if there is none); the worker, if one started.
+
+        ``head``: the labels head whose classes are evaluated, for a model with several outputs.
+        """
         if dataset is None:
             return None
         subset = "test" if len(dataset.subset_indices("test")) else "validation"
         if len(dataset.subset_indices(subset)) == 0:
             self.results_label.setText("Results: the data set has no test or validation images to evaluate on.")
             return None
-        worker = self._start(evaluate_job, model, dataset, subset)
+        worker = self._start(evaluate_job, model, dataset, subset, head=head) if head else self._start(
+            evaluate_job, model, dataset, subset)
         if worker is None:
             return None
         self.dataset = dataset
         self.subset = subset
-        self.results_label.setText(f"Results: evaluating on the {subset} subset…")
+        self.head = head
+        self.results_label.setText(f"Results{self._of_head()}: evaluating on the {subset} subset…")
         self.worker = worker
         worker.result.connect(self.show_evaluation)
         worker.error.connect(lambda m, d: self.results_label.setText(f"Results: evaluation failed: {m}"))
         return worker
+
+    def _of_head(self) -> str:
+        return f" of the “{self.head}” head" if self.head else ""
+
+    def show_no_labels_head(self, heads: list[str]) -> None:
+        """Say why there is no confusion matrix: none of the model's heads learns labels."""
+        self.clear()
+        self.results_label.setText(
+            f"Results: none of this model's heads ({', '.join(heads)}) learns class labels, so there is no accuracy "
+            "or confusion matrix to show; the charts show each head's loss and metrics."
+        )
 
     def is_evaluating(self) -> bool:
         """True while an evaluation worker runs."""
@@ -130,8 +148,8 @@ class ResultsView(QWidget):
         subset = self.subset
         loss = f" · loss {res.loss:.3f}" if math.isfinite(res.loss) else ""
         self.results_label.setText(
-            f"Results on the {subset} subset ({res.y_true.size} images): accuracy {100 * res.accuracy:.1f}%{loss}"
-            f" · {res.misclassified.size} misclassified"
+            f"Results{self._of_head()} on the {subset} subset ({res.y_true.size} images): accuracy "
+            f"{100 * res.accuracy:.1f}%{loss} · {res.misclassified.size} misclassified"
         )
         self.confusion_view.set_matrix(res.confusion, res.class_names)
         self.class_table.setRowCount(len(res.class_names))
@@ -152,8 +170,9 @@ class ResultsView(QWidget):
         if cm.ndim == 2 and cm.size:
             self.confusion_view.set_matrix(cm, ev.get("class_names") or [])
         acc = ev.get("accuracy")
+        head = f" (its “{ev['head']}” head)" if ev.get("head") else ""
         self.results_label.setText(
-            f"Results of “{label}” on its {ev.get('subset', 'test')} subset: accuracy "
+            f"Results of “{label}”{head} on its {ev.get('subset', 'test')} subset: accuracy "
             f"{fmt_value(acc if acc is not None else math.nan, pct=True)} (kept run; the gallery needs the data set)"
         )
         names = ev.get("class_names") or []

@@ -101,13 +101,16 @@ class TrainingRunner(QObject):
         self._timer.start()
         return True
 
-    def keep_evaluation(self, res: Any, subset: str) -> None:
-        """Store an EvaluationResult of ``subset`` with the last kept run, if any (raises ConvExplorerError)."""
+    def keep_evaluation(self, res: Any, subset: str, head: str | None = None) -> None:
+        """Store an EvaluationResult of ``subset`` (of ``head``, for several outputs) with the last kept run, if any
+        (raises ConvExplorerError)."""
         if self.run_info is not None:
             from convexplorer.core.runs import update_evaluation
 
             d = res.to_dict()
             d["subset"] = subset
+            if head:
+                d["head"] = head
             update_evaluation(self.run_info, d)
 
     def stop(self) -> None:

@@ -1,0 +1,164 @@
+"""What each head of a model learns from a data set, and the ``tf.data`` input that feeds them all.
+
+A model with one output (every chain design) trains on ``(images, labels)`` as
+it always did: :func:`head_dataset` then returns exactly
+``Dataset.to_tf_dataset``. A graph design with several heads (a dict of
+outputs keyed by head name) trains on ``(images, {head name: target})``: the
+class label for a "labels" head, the box ``[x0, y0, x1, y1]`` as fractions of
+the image for a "boxes" head; "masks" are refused until a data set has them.
+
+Augmentation that moves pixels (rotation, shift, shear, zoom, flips) would
+leave the boxes where the objects were: with a box head it is refused, with a
+message naming the options to switch off; brightness changes keep the
+geometry and stay on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+
+from .errors import ConvExplorerError
+
+#: What a head can learn from a data set (as ``core.spec.HeadSpec.target``).
+TARGETS: tuple[str, ...] = ("labels", "boxes", "masks")
+#: AugmentationSpec options that move pixels (and so boxes), with the words the Data panel uses.
+GEOMETRIC_OPTIONS: tuple[tuple[str, str], ...] = (
+    ("rotation", "rotation"), ("width_shift", "width shift"), ("height_shift", "height shift"),
+    ("shear", "shear"), ("zoom", "zoom"), ("horizontal_flip", "horizontal flip"), ("vertical_flip", "vertical flip"),
+)
+
+
+class TargetError(ConvExplorerError):
+    """A head cannot be fed from this data set (no boxes, no masks, augmentation that moves them)."""
+
+
+@dataclass(frozen=True)
+class HeadTarget:
+    """One head to train: its name (the model's output key) and what it learns ("labels", "boxes", "masks")."""
+
+    name: str
+    target: str = "labels"
+
+
+def model_output_names(model: Any) -> list[str]:
+    """The names of a model's outputs when it has several (dict keys in the model's order), else []."""
+    struct = getattr(model, "_outputs_struct", None)
+    if isinstance(struct, dict):
+        return [str(k) for k in struct]
+    outputs = getattr(model, "outputs", None) or []
+    if len(outputs) > 1:
+        return [str(n) for n in (getattr(model, "output_names", None) or [])]
+    return []
+
+
+def heads_for_training(model: Any, spec: Any = None) -> list[HeadTarget]:
+    """The heads a model trains, with their targets; [] for a model with one output (trained on labels).
+
+    Targets come from the design's heads (``spec.heads``) when it names them; otherwise they
+    are read from the model (:func:`convexplorer.core.inspect.output_heads`: a classifier
+    learns labels, four numbers without a softmax learn a box).
+    """
+    names = model_output_names(model)
+    spec_heads = {h.name: h for h in (getattr(spec, "heads", None) or [])}
+    if not names:
+        if len(spec_heads) == 1:
+            only = next(iter(spec_heads.values()))
+            if getattr(only, "target", "labels") != "labels":
+                return [HeadTarget(only.name, only.target)]
+        return []
+    kinds: dict[str, str] = {}
+    if any(n not in spec_heads for n in names):
+        from . import inspect as ins
+
+        kinds = {h.name: h.kind for h in ins.output_heads(model)}
+    out = []
+    for n in names:
+        if n in spec_heads:
+            target = getattr(spec_heads[n], "target", "labels")
+        else:
+            kind = kinds.get(n, "values")
+            if kind not in ("classes", "boxes"):
+                raise TargetError(
+                    f'cannot tell what the head "{n}" learns (it is neither a classifier nor a box): '
+                    "give it a target in the Builder's heads"
+                )
+            target = "labels" if kind == "classes" else "boxes"
+        out.append(HeadTarget(n, target))
+    return out
+
+
+def target_tables(dataset: Any, heads: Sequence[HeadTarget]) -> dict[str, np.ndarray]:
+    """One table a head, a row a sample: labels (int32) or boxes (N x 4 fractions); TargetError naming the head."""
+    tables: dict[str, np.ndarray] = {}
+    name = getattr(dataset, "name", "this data set")
+    for h in heads:
+        if h.target == "labels":
+            tables[h.name] = np.asarray(dataset.labels(), np.int32)
+        elif h.target == "boxes":
+            boxes = dataset.box_fractions() if hasattr(dataset, "box_fractions") else None
+            if boxes is None:
+                raise TargetError(
+                    f'the head "{h.name}" learns boxes, but {name} has no boxes: choose a data set with boxes '
+                    "(Shapes) or change the head's target to labels"
+                )
+            tables[h.name] = np.asarray(boxes, np.float32)
+        elif h.target == "masks":
+            raise TargetError(
+                f'the head "{h.name}" learns masks, but {name} has no masks: this data set has no masks '
+                "(segmentation data sets are not here yet); change the head's target"
+            )
+        else:
+            raise TargetError(f'the head "{h.name}" has an unknown target {h.target!r}; expected one of {", ".join(TARGETS)}')
+    return tables
+
+
+def check_augmentation(augmentation: Any, heads: Sequence[HeadTarget]) -> None:
+    """Refuse augmentation that would move pixels away from a box head's boxes, naming what to switch off."""
+    geometric = [h for h in heads if h.target in ("boxes", "masks")]
+    if augmentation is None or augmentation is False or not geometric:
+        return
+    head = geometric[0]
+    from .datasets.augmentation import AugmentationSpec
+
+    if not isinstance(augmentation, AugmentationSpec):
+        raise TargetError(
+            f'the head "{head.name}" learns {head.target}, and this augmentation may move pixels away from them: '
+            "train without it"
+        )
+    on = [words for attr, words in GEOMETRIC_OPTIONS if getattr(augmentation, attr)]
+    if on:
+        raise TargetError(
+            f'the head "{head.name}" learns {head.target}, and {", ".join(on)} would move the objects away from '
+            f"their {head.target}: switch off {', '.join(on)} in the Data panel's augmentation "
+            "(brightness may stay on)"
+        )
+
+
+def head_dataset(
+    dataset: Any,
+    heads: Sequence[HeadTarget],
+    subset: str = "train",
+    batch_size: int = 32,
+    shuffle: bool = True,
+    seed: int = 0,
+    augmentation: Any = None,
+) -> Any:
+    """The batched ``tf.data`` input for ``heads``: ``(images, labels)`` for [] (one output, as always), else
+    ``(images, {head: target})``; augmentation as in ``Dataset.to_tf_dataset`` (None: the data set's own, for "train")."""
+    if not heads:
+        return dataset.to_tf_dataset(subset, batch_size=batch_size, shuffle=shuffle, augmentation=augmentation, seed=seed)
+    chosen = augmentation
+    if chosen is None and subset == "train":
+        chosen = getattr(dataset, "augmentation", None)
+    check_augmentation(chosen, heads)
+    tables = target_tables(dataset, heads)
+    ds = dataset.to_tf_dataset(
+        subset, batch_size=batch_size, shuffle=shuffle, augmentation=augmentation, seed=seed, targets=tables
+    )
+    if len(heads) == 1:  # a single output that learns something else than labels: (images, target)
+        only = heads[0].name
+        ds = ds.map(lambda x, y: (x, y[only]))
+    return ds
