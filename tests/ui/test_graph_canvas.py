@@ -486,3 +486,25 @@ def test_pictures_of_a_residual_and_an_inception_graph(canvas, tmp_path):
         if keep:
             os.makedirs(keep, exist_ok=True)
             shutil.copy(path, keep)
+
+
+def test_copying_nodes_leaves_an_interpreter_that_exits_cleanly(tmp_path):
+    """A clipboard object made in Python was deleted by Qt after Python had finalized: a segfault at exit."""
+    import subprocess
+    import sys
+
+    script = (
+        "from PySide6.QtWidgets import QApplication\n"
+        "app = QApplication([])\n"
+        "from convexplorer.core.presets import preset\n"
+        "from convexplorer.ui.widgets.graph_canvas import GraphCanvas\n"
+        "canvas = GraphCanvas()\n"
+        "spec = preset('Small residual net')\n"
+        "canvas.set_spec(spec)\n"
+        "canvas.select([spec.layers[1].id, spec.layers[2].id])\n"
+        "assert canvas.copy_selection()\n"
+        "print('copied')\n"
+    )
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0 and "copied" in done.stdout, (done.returncode, done.stderr[-2000:])

@@ -279,10 +279,9 @@ class GraphCanvas(QWidget):
         if not ids:
             return ""
         text = nodes_to_json(self._spec, ids, {n: self.display_position(n) for n in ids})
-        mime = QMimeData()
-        mime.setData(MIME_TYPE, text.encode())
-        mime.setText(text)
-        QGuiApplication.clipboard().setMimeData(mime)
+        # As text: a QMimeData made in Python would be owned by Qt's clipboard and deleted by it
+        # after Python has finalized, which crashed the interpreter at exit (shiboken, no thread state).
+        QGuiApplication.clipboard().setText(text)
         self._pastes = 0
         return text
 
