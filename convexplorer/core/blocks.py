@@ -474,7 +474,7 @@ def insert_block(spec: ModelSpec, name: str, source: PortRef, skip: PortRef | No
     if name == "Localization head":
         head_name = _unique("box", {h.name for h in spec.heads})
         spec.heads.append(HeadSpec(head_name, outputs["output"][0], values["loss"], float(values["loss_weight"]),
-                                   ["mean_absolute_error"]))
+                                   ["mean_absolute_error"], target="boxes"))
     group = GroupSpec(_unique(name, {g.name for g in spec.groups}, " ", 2), list(nodes.ids))
     spec.groups.append(group)
     added = [h.name for h in spec.heads if h.name not in before_heads]

@@ -541,3 +541,12 @@ def test_unet_head_is_a_per_pixel_softmax():
     assert (head.kind, head.get("kernel_size"), head.get("filters"), head.get("activation")) == (
         "Conv2D", [1, 1], spec.num_classes, "softmax")
     assert spec.compile.loss == "sparse_categorical_crossentropy" and spec.input_shape == (64, 64, 3)
+
+
+def test_the_box_head_learns_boxes_and_the_class_head_labels():
+    """The localization head says what it learns from the data set, so training feeds it the boxes."""
+    spec = preset("Shapes: class + box")
+    targets = {h.name: h.target for h in spec.heads}
+    assert targets == {"classes": "labels", "box": "boxes"}
+    back = ModelSpec.from_json(spec.to_json())
+    assert {h.name: h.target for h in back.heads} == targets
