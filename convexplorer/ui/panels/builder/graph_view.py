@@ -32,12 +32,12 @@ class GraphView(QWidget):
         self.group_button = self._tool(bar, acts["group"], "Group", "Group the selected layers as a named block (Ctrl+G)")
         self.ungroup_button = self._tool(bar, acts["ungroup"], "Ungroup", "Dissolve the selected layers' group (Ctrl+Shift+G)")
         self.fold_button = QToolButton()
-        self.fold_button.setText("Collapse/expand")
+        self.fold_button.setText("Fold")
         self.fold_button.setToolTip("Collapse the selected block into one box, or expand it again (or double-click a block)")
         self.fold_button.clicked.connect(self.fold_requested)
         bar.addWidget(self.fold_button)
         bar.addSpacing(8)
-        self.layout_button = self._tool(bar, acts["layout"], "Auto-layout",
+        self.layout_button = self._tool(bar, acts["layout"], "Layout",
                                         "Lay the graph out in rows; boxes you placed stay where they are (L)")
         self.fit_button = self._tool(bar, acts["fit"], "Fit", "Zoom to show the whole graph (F); wheel zooms, drag the background to pan")
         bar.addSpacing(8)
@@ -47,9 +47,11 @@ class GraphView(QWidget):
         self.head_button.clicked.connect(self.head_requested)
         bar.addWidget(self.head_button)
         bar.addStretch(1)
-        hint = QLabel("drag from an output port to an input port to connect")
-        set_role(hint, "hint")
-        bar.addWidget(hint)
+        self.zoom_label = QLabel("")
+        set_role(self.zoom_label, "hint")
+        self.zoom_label.setToolTip("Wheel: zoom · drag the background: pan · drag from an output port (bottom of a box) "
+                                   "to an input port (top) to connect · Delete removes the selection")
+        bar.addWidget(self.zoom_label)
         v.addLayout(bar)
         self.banner = QLabel("")
         self.banner.setWordWrap(True)
@@ -57,6 +59,14 @@ class GraphView(QWidget):
         self.banner.setVisible(False)
         v.addWidget(self.banner)
         v.addWidget(self.canvas, 1)
+        self.canvas.view.zoom_changed.connect(lambda z: self.zoom_label.setText(f"{z:.0%} · hover for help"))
+
+    #: The smallest zoom a design opens at: the boxes' text stays readable (Fit shows all of a big graph).
+    MIN_OPEN_ZOOM = 0.6
+
+    def show_design(self) -> None:
+        """Fit the graph in view, but no smaller than readable: then the top (the input) is shown."""
+        self.canvas.view.fit(readable=self.MIN_OPEN_ZOOM)
 
     @staticmethod
     def _tool(bar: QHBoxLayout, action: object, text: str, tip: str) -> QToolButton:

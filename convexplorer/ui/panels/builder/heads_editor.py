@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QListWidget,
-    QPushButton,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -68,12 +68,15 @@ class HeadsEditor(QGroupBox):
         form.addRow("Metrics", self.metrics_edit)
         v.addWidget(self.form_box)
         row = QHBoxLayout()
-        self.add_button = QPushButton("Make selected layer a head")
+        self.add_button = QToolButton()
+        self.add_button.setText("Make selected a head")
         self.add_button.setToolTip("The selected layer becomes another output of the model, with its own loss")
-        self.remove_button = QPushButton("Remove head")
+        self.remove_button = QToolButton()
+        self.remove_button.setText("Remove head")
         self.remove_button.setToolTip("The chosen head is no longer an output (a model keeps at least one)")
         row.addWidget(self.add_button)
         row.addWidget(self.remove_button)
+        row.addStretch(1)
         v.addLayout(row)
         self._filling = False
         self._heads: list[Any] = []
@@ -99,7 +102,7 @@ class HeadsEditor(QGroupBox):
                 self.head_list.addItem(f"{h.name} ← {names.get(h.node, h.node)} · {h.target} · "
                                        f"{h.loss} ×{h.loss_weight:g}")
             several = len(self._heads) > 1
-            self.head_list.setVisible(bool(self._heads))
+            self.head_list.setVisible(several)
             self.form_box.setVisible(several)
             if several:
                 self.hint.setText("Each output has its own loss; Keras adds them, each times its weight.")

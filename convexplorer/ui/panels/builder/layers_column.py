@@ -8,7 +8,6 @@ from PySide6.QtWidgets import (
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
-    QPushButton,
     QSizePolicy,
     QTabWidget,
     QToolButton,
@@ -20,6 +19,19 @@ from convexplorer.core.blocks import BLOCKS
 from convexplorer.core.spec import LAYER_KINDS, LayerSpec
 from convexplorer.ui.panels.builder.palette_button import PaletteButton
 from convexplorer.ui.widgets.layer_table import LayerList
+
+
+_SHORT = (("GlobalAveragePooling2D", "GlobalAvgPool"), ("GlobalMaxPooling2D", "GlobalMaxPool"), ("Pooling2D", "Pool2D"),
+          ("Normalization", "Norm"), ("SeparableConv2D", "SeparableConv"), ("DepthwiseConv2D", "DepthwiseConv"),
+          ("Conv2DTranspose", "ConvTranspose"), ("RandomTranslation", "RandomShift"), ("RandomContrast", "RandContrast"),
+          ("RandomRotation", "RandomRotate"), ("ZeroPadding2D", "ZeroPadding"), ("UpSampling2D", "UpSampling"))
+
+
+def short_name(kind: str) -> str:
+    """A layer kind short enough for a palette button (the tooltip names it in full)."""
+    for long, short in _SHORT:
+        kind = kind.replace(long, short)
+    return kind
 
 
 class LayersColumn(QWidget):
@@ -67,7 +79,7 @@ class LayersColumn(QWidget):
         offered = [(kind, info) for kind, info in LAYER_KINDS.items() if info.editable]
         for i, (kind, info) in enumerate(offered):
             b = PaletteButton(kind)
-            b.setText(kind.replace("Pooling2D", "Pool2D").replace("Normalization", "Norm"))
+            b.setText(short_name(kind))
             b.setToolTip(f"{kind} ({info.group}): {info.description}\nClick: add it after the selected layer. "
                          "Drag it onto the graph to place it unconnected.")
             b.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
@@ -101,8 +113,9 @@ class LayersColumn(QWidget):
         return page, grid
 
     @staticmethod
-    def _button(row: QHBoxLayout, text: str, tip: str) -> QPushButton:
-        b = QPushButton(text)
+    def _button(row: QHBoxLayout, text: str, tip: str) -> QToolButton:
+        b = QToolButton()
+        b.setText(text)
         b.setToolTip(tip)
         b.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         row.addWidget(b)
@@ -130,6 +143,7 @@ class LayersColumn(QWidget):
     def show_layers(self, layers: list[LayerSpec], names: list[str], error_index: int | None) -> None:
         """Show the design's layers (with their Keras names), ``error_index`` in red."""
         self.layer_list.set_layers(layers, names, error_index, None)
+        self.layer_list.reset()  # set_layers fills the model with its signals blocked: the view re-reads every row
 
     def update_buttons(self, count: int, stack: bool = True, editable: bool = True) -> None:
         """Enable the buttons that can act on the selected layer of ``count`` (Up/Down only reorder a stack)."""

@@ -95,7 +95,7 @@ class BuilderPanel(Panel):
             self.splitter.addWidget(part)
         for i, stretch in enumerate((0, 0, 1)):
             self.splitter.setStretchFactor(i, stretch)
-        self.splitter.setSizes([230, 320, 730])
+        self.splitter.setSizes([220, 340, 720])
         outer.addWidget(self.splitter, 1)
 
     def _settings_column(self) -> QScrollArea:
@@ -336,12 +336,12 @@ class BuilderPanel(Panel):
         self.layers_column.select(4)
 
     def show_invalid_graph_example(self) -> None:
-        """Small residual net whose first Add also reads the stem's pooled map: shapes that differ, drawn red."""
+        """Small residual net whose first Add also reads a map before the pooling: shapes that differ, drawn red."""
         self.load_preset("Small residual net")
         spec = self.spec
         add = next(layer for layer in spec.layers if layer.kind == "Add")
-        pool = next(layer for layer in spec.layers if layer.kind == "MaxPooling2D")
-        self.canvas.connect_nodes(pool.id, add.id)
+        conv = next(layer for layer in spec.layers if layer.kind == "Conv2D")
+        self.canvas.connect_nodes(conv.id, add.id)
         self.canvas.select([add.id])
 
     # ------------------------------------------------------------------ redraw
@@ -354,13 +354,14 @@ class BuilderPanel(Panel):
         if follow and not read_only:
             self.design.apply_dataset(self.state.dataset)
         self.canvas.set_read_only(read_only)
-        self.canvas.set_spec(spec, fit=True)
+        self.canvas.set_spec(spec, fit=False)
         self.graph_view.show_read_only(read_only)
         self._select_next = spec.layers[0].id if spec.layers else None
         try:
             self._refresh()
         finally:
             self._select_next = None
+        self.graph_view.show_design()
         if message:
             self._show_info(message)
 

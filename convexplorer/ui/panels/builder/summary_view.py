@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
 
 from convexplorer.core.summary import Summary
 from convexplorer.ui.style import set_role
@@ -27,23 +27,22 @@ class SummaryView(QWidget):
         v.addWidget(self.summary_table, 1)
         #: The totals, memory and verdict, side by side (placed by the panel).
         self.totals_box = QWidget()
-        row = QHBoxLayout(self.totals_box)
-        row.setContentsMargins(4, 2, 4, 0)
+        grid = QGridLayout(self.totals_box)
+        grid.setContentsMargins(4, 2, 4, 0)
+        grid.setHorizontalSpacing(16)
+        grid.setVerticalSpacing(2)
         self.totals_label = QLabel("")
         self.totals_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        row.addWidget(self.totals_label, 0, Qt.AlignmentFlag.AlignTop)
-        right = QVBoxLayout()
-        self.memory_label = QLabel("")
-        self.memory_label.setWordWrap(True)
-        set_role(self.memory_label, "hint")
-        right.addWidget(self.memory_label)
+        grid.addWidget(self.totals_label, 0, 0, Qt.AlignmentFlag.AlignTop)
         self.problem_label = QLabel("")
         self.problem_label.setWordWrap(True)
         self.problem_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        right.addWidget(self.problem_label)
-        right.addStretch(1)
-        row.addSpacing(12)
-        row.addLayout(right, 1)
+        grid.addWidget(self.problem_label, 0, 1, Qt.AlignmentFlag.AlignTop)
+        self.memory_label = QLabel("")
+        self.memory_label.setWordWrap(True)
+        set_role(self.memory_label, "hint")
+        grid.addWidget(self.memory_label, 1, 0, 1, 2)
+        grid.setColumnStretch(1, 1)
 
     def show_summary(self, s: Summary, last_valid: Summary) -> None:
         """Show ``s``; when it is invalid or waits for a measurement, the totals of ``last_valid``."""
