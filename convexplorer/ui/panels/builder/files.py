@@ -86,6 +86,7 @@ class DesignFiles(QObject):
                 self._open_keras_json(p, json.dumps(data))
                 return
             spec = ModelSpec.from_dict(data)
+            spec.sort_topologically()  # SpecError for a cycle (naming its layers) or an edge to a missing node
         except ConvExplorerError as exc:
             self.error.emit(f"Cannot open {p.name}: {exc}. The design you had is unchanged.")
             return

@@ -297,7 +297,10 @@ class BuilderPanel(Panel):
         chosen = set(self.canvas.selected_ids())
         for g in self.spec.groups:
             if chosen & set(g.nodes):
-                return self.canvas.set_collapsed(g.name, not g.collapsed)
+                name, members = g.name, list(g.nodes)
+                done = self.canvas.set_collapsed(name, not g.collapsed)
+                self.canvas.select(members)  # the block's box, or its layers again
+                return done
         self._show_error("select a layer of a group (or group some with Ctrl+G) to collapse or expand it")
         return False
 
