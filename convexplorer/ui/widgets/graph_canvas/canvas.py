@@ -379,9 +379,10 @@ class GraphCanvas(QWidget):
         """Give nodes drawn nowhere yet a place that flows around the others (the input too)."""
         spec = self._spec
         ids = [INPUT_ID] + [layer.id for layer in spec.layers]
+        by_id = {layer.id: layer for layer in spec.layers}
         placed = {}
         for n in ids:
-            pos = None if n == INPUT_ID else spec.node(n).position
+            pos = None if n == INPUT_ID else by_id[n].position
             pos = pos if pos is not None else self._auto.get(n)
             if pos is not None:
                 placed[n] = pos
