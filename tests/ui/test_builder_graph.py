@@ -10,7 +10,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from convexplorer.core.presets import PRESETS
-from convexplorer.core.spec import INPUT_ID, ModelSpec, make_layer
+from convexplorer.core.spec import INPUT_ID, ModelSpec
 from convexplorer.core.summary import summarize
 from convexplorer.ui.panels.builder import BuilderPanel
 from convexplorer.ui.state import AppState
@@ -179,8 +179,8 @@ def test_a_functional_model_opens_as_a_graph_and_keeps_its_weights(panel, qtbot,
     np.testing.assert_allclose(np.asarray(rebuilt(x_in)), np.asarray(model(x_in)), rtol=1e-5, atol=1e-6)
     stem = panel.spec.node_by_name("stem")
     panel.canvas.set_params(stem.id, {"filters": 4})  # a changed node starts fresh, the unchanged Dense keeps its own
-    from convexplorer.core.modelio import apply_weights
     from convexplorer.core.builder import build_model
+    from convexplorer.core.modelio import apply_weights
 
     changed = build_model(panel.spec, compile=False, load_weights=False)
     applied = apply_weights(changed, panel.spec, panel.design.initial_weights)

@@ -125,14 +125,14 @@ class Design:
         node = spec.layers[index]
         ins = spec.inputs_of(index)
         source = ins[0] if len(ins) == 1 else None
-        if not self.is_stack():
+        stack = self.is_stack()
+        if not stack:
             for other in spec.layers:
                 if other is not node and other.inputs and source is not None:
                     other.inputs = [source if ref == (node.id, 0) else ref for ref in other.inputs]
-        if source is not None and source[0] != INPUT_ID:
-            if not any(h.node == source[0] for h in spec.heads):
-                self._follow_heads(node.id, source[0])
-        if self.is_stack():
+        if source is not None and source[0] != INPUT_ID and not any(h.node == source[0] for h in spec.heads):
+            self._follow_heads(node.id, source[0])
+        if stack:
             del spec.layers[index]
             spec.heads = [h for h in spec.heads if h.node != node.id]
             for g in spec.groups:

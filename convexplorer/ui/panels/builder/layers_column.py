@@ -20,7 +20,6 @@ from convexplorer.core.spec import LAYER_KINDS, LayerSpec
 from convexplorer.ui.panels.builder.palette_button import PaletteButton
 from convexplorer.ui.widgets.layer_table import LayerList
 
-
 _SHORT = (("GlobalAveragePooling2D", "GlobalAvgPool"), ("GlobalMaxPooling2D", "GlobalMaxPool"), ("Pooling2D", "Pool2D"),
           ("Normalization", "Norm"), ("SeparableConv2D", "SeparableConv"), ("DepthwiseConv2D", "DepthwiseConv"),
           ("Conv2DTranspose", "ConvTranspose"), ("RandomTranslation", "RandomShift"), ("RandomContrast", "RandContrast"),

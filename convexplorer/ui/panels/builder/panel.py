@@ -95,7 +95,7 @@ class BuilderPanel(Panel):
             self.splitter.addWidget(part)
         for i, stretch in enumerate((0, 0, 1)):
             self.splitter.setStretchFactor(i, stretch)
-        self.splitter.setSizes([220, 340, 720])
+        self.splitter.setSizes([215, 352, 713])
         outer.addWidget(self.splitter, 1)
 
     def _settings_column(self) -> QScrollArea:
@@ -105,7 +105,7 @@ class BuilderPanel(Panel):
         for part in (self.layer_form, self.heads_editor, self.input_settings, self.compile_settings):
             v.addWidget(part)
         v.addStretch(1)
-        return control_column(inner, 290)
+        return control_column(inner, 345)
 
     def _expose_widgets(self) -> None:
         """The parts' widgets under the names that lessons, tests and the main window use."""
