@@ -3,8 +3,11 @@
 Prints, for a VGG16-sized design, a ResNet50-sized graph (176 nodes, bottleneck units) and every preset: our summary time (no TF),
 the time Keras needs to build the same model and count its parameters, and
 the ratio; then the panel's whole refresh after an edit (summary, table,
-diagram, list) offscreen. Budget (issue 5): < 50 ms after an edit.
-Run:  python benchmarks/builder.py
+diagram, list, graph canvas) offscreen: a VGG16-sized stack edited in the form,
+and the ResNet50-sized graph edited on the canvas (a filter count through the
+undoable form edit, and an undo). Budget: < 50 ms after an edit.
+Run:  python benchmarks/builder.py            (everything; builds every preset with Keras)
+      python benchmarks/builder.py --panel    (the panel part only, no TensorFlow)
 """
 
 from __future__ import annotations
@@ -79,6 +82,9 @@ def timed(fn, repeat: int) -> float:
 
 
 def main() -> None:
+    if "--panel" in sys.argv:
+        panel_part(resnet50_graph())
+        return
     resnet = resnet50_graph()
     designs = {"VGG16 (layer by layer, with top)": vgg16_spec(), f"ResNet50 graph ({len(resnet.layers)} nodes)": resnet,
                **PRESETS}
@@ -109,7 +115,11 @@ def main() -> None:
     conv.params["filters"] = original
     print(f"ResNet50 graph ({len(resnet.layers)} nodes): an edit, then shapes and summary: {t_graph_edit:.2f} ms "
           f"(budget 50 ms)")
+    panel_part(resnet)
 
+
+def panel_part(resnet: ModelSpec) -> None:
+    """The Builder panel offscreen: an edit of a VGG16-sized stack, then of the ResNet50-sized graph on the canvas."""
     from PySide6.QtWidgets import QApplication
 
     from convexplorer.ui.panels.builder import BuilderPanel
@@ -138,6 +148,31 @@ def main() -> None:
     app.processEvents()
     print(f"panel after an edit, VGG16-sized design: update {t_update:.1f} ms; with the repaint of the whole "
           f"1280x800 panel (offscreen) {t_edit:.1f} ms (budget 50 ms)")
+
+    panel.set_spec(resnet)
+    app.processEvents()
+    conv = [layer for layer in panel.spec.layers if layer.kind == "Conv2D"][20]
+    panel.canvas.select([conv.id])
+    app.processEvents()
+    spin = panel._editors["filters"]
+    base = int(conv.params["filters"])
+
+    def graph_edit() -> None:  # the form's edit: canvas.set_params (undoable), summary, every part, the canvas
+        spin.setValue(base + next(values) % 2)
+
+    def graph_edit_painted() -> None:
+        graph_edit()
+        app.processEvents()
+
+    def undo() -> None:
+        panel.undo()
+        panel.redo()
+
+    t_graph = timed(graph_edit, 30)
+    t_graph_painted = timed(graph_edit_painted, 30)
+    t_undo = timed(undo, 15) / 2
+    print(f"panel after a graph edit on the canvas, ResNet50-sized graph ({len(panel.spec.layers)} nodes): update "
+          f"{t_graph:.1f} ms; with the repaint {t_graph_painted:.1f} ms; an undo or redo {t_undo:.1f} ms (budget 50 ms)")
     print(f"load average while measuring: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     panel.shutdown()
     panel.close()

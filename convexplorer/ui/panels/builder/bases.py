@@ -1,4 +1,4 @@
-"""Pretrained bases the summary cannot know offline are measured with Keras, one worker per base."""
+"""What the summary cannot know offline is measured with Keras, one worker each: pretrained bases, kept Keras layers."""
 
 from __future__ import annotations
 
@@ -6,12 +6,15 @@ from __future__ import annotations
 from PySide6.QtCore import QObject, Signal
 
 from convexplorer.ui.panels.builder import jobs
-from convexplorer.ui.panels.builder.design import BaseKey
+from convexplorer.ui.panels.builder.design import MeasureKey as BaseKey
 from convexplorer.ui.workers import StartWork
 
 
 class BaseMeasurer(QObject):
-    """Measures pretrained bases on workers, each at most once at a time; says when one is done or failed."""
+    """Measures pretrained bases (application, shape) and kept Keras layers (class, config, input shapes) on workers.
+
+    Each key is measured at most once at a time; it says when one is done or failed.
+    """
 
     #: A base was measured (its key): its shapes and parameters are now known to the summary.
     measured = Signal(object)
@@ -28,7 +31,7 @@ class BaseMeasurer(QObject):
     def measure(self, keys: set[BaseKey]) -> None:
         """Start measuring every base in ``keys`` that is not being measured already."""
         for key in keys - self._measuring:
-            worker = self._start(jobs.measure, *key)
+            worker = self._start(jobs.measure, *key) if len(key) == 2 else self._start(jobs.measure_layer, key)
             if worker is None:
                 return
             self._measuring.add(key)

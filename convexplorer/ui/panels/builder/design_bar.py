@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QMenu, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
 from convexplorer.core.presets import PRESETS
 from convexplorer.ui.style import set_role
@@ -30,12 +30,17 @@ class DesignBar(QWidget):
         self.preset_combo.setToolTip("Load a classic model (replaces the current design)")
         bar.addWidget(self.preset_combo)
         self.new_button = self._button(bar, "New", "Start an empty design")
-        self.open_button = self._button(bar, "Open…", "Open a .json design or a .keras model")
+        self.open_button = self._button(bar, "Open…", "Open a .json design, a Keras JSON file or a .keras/.h5 model")
         self.save_button = self._button(bar, "Save design…", "Save the design as JSON")
-        self.export_keras_button = self._button(bar, "Export .keras…",
-                                                "Build the model with Keras and save it as a .keras file")
-        self.export_script_button = self._button(bar, "Export script…",
-                                                 "Write a Python script that rebuilds and trains this model")
+        self.export_button = self._button(bar, "Export ▸", "Export the model: .keras, Keras JSON or a Python script")
+        menu = QMenu(self.export_button)
+        self.export_keras_action = menu.addAction("Keras model (.keras)…")
+        self.export_keras_action.setToolTip("Build the model with Keras and save it as a .keras file")
+        self.export_json_action = menu.addAction("Keras JSON (model.to_json())…")
+        self.export_json_action.setToolTip("The architecture as Keras JSON, without weights (Open reads it back)")
+        self.export_script_action = menu.addAction("Python script…")
+        self.export_script_action.setToolTip("Write a Python script that rebuilds and trains this model")
+        self.export_button.setMenu(menu)
         self.busy_bar = QProgressBar()
         self.busy_bar.setRange(0, 0)
         self.busy_bar.setMaximumWidth(120)
@@ -65,7 +70,7 @@ class DesignBar(QWidget):
     def set_busy(self, on: bool) -> None:
         """Show the busy indicator and disable what would start more work (or the reverse)."""
         self.busy_bar.setVisible(on)
-        for b in (self.export_keras_button, self.export_script_button, self.open_button):
+        for b in (self.export_button, self.open_button):
             b.setEnabled(not on)
 
     def show_info(self, text: str) -> None:

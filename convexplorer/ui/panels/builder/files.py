@@ -1,4 +1,5 @@
-"""Designs and models on disk: open a .json design or a .keras/.h5 model, save JSON, export .keras or a script.
+"""Designs and models on disk: open a .json design, Keras JSON or a .keras/.h5 model; save JSON; export .keras,
+Keras JSON or a script.
 
 JSON is read and written on the GUI thread (instant, atomic); Keras work runs on
 workers. :class:`DesignFiles` reports by signals and never touches the panel's
@@ -7,6 +8,7 @@ widgets.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
@@ -21,11 +23,19 @@ from convexplorer.ui.state import AppState
 from convexplorer.ui.workers import StartWork, Worker
 
 
+@dataclass
+class Opened:
+    """What came with a design read from a model: why it is read-only (None: editable) and its kept weights."""
+
+    read_only: str | None = None
+    weights: dict[str, Any] = field(default_factory=dict)
+
+
 class DesignFiles(QObject):
     """Open, save and export the design; the dialogs that ask where, and whether to allow unsafe code."""
 
-    #: A design was opened: (the new spec, what to say).
-    opened = Signal(object, str)
+    #: A design was opened: (the new spec, what to say, :class:`Opened` for a model or Keras JSON, else None).
+    opened = Signal(object, str, object)
     #: Something to tell the user.
     info = Signal(str)
     #: Something went wrong: what to tell the user.
@@ -64,35 +74,61 @@ class DesignFiles(QObject):
         return False
 
     def _open_design(self, p: Path) -> None:
+        """Our design JSON, or Keras JSON (an object with "class_name" and "config", read on a worker)."""
+        import json
+
         from convexplorer.core.workspace import read_json
 
         try:
-            spec = ModelSpec.from_dict(read_json(p))
+            data = read_json(p)
+            if (isinstance(data, dict) and "format_version" not in data and "class_name" in data
+                    and "config" in data):
+                self._open_keras_json(p, json.dumps(data))
+                return
+            spec = ModelSpec.from_dict(data)
+            spec.sort_topologically()  # SpecError for a cycle (naming its layers) or an edge to a missing node
         except ConvExplorerError as exc:
-            self.error.emit(f"Cannot open {p.name}: {exc}")
+            self.error.emit(f"Cannot open {p.name}: {exc}. The design you had is unchanged.")
             return
         self.design.current_path = p
-        self.opened.emit(spec, f"Design {p.name} opened")
+        self.opened.emit(spec, f"Design {p.name} opened", None)
 
-    def _open_keras(self, p: Path, allow_unsafe: bool) -> None:
-        worker = self._start(jobs.open_model, str(p), allow_unsafe, message=f"Opening {p.name}…")
+    def _open_keras_json(self, p: Path, text: str) -> None:
+        worker = self._start(jobs.import_keras_json, text, p.stem, message=f"Reading the Keras model JSON {p.name}…")
         if worker is None:
             return
-        worker.result.connect(lambda model: self._model_opened(p, model))
+        worker.result.connect(lambda result: self._imported(p, result, "Keras JSON"))
+        worker.error.connect(lambda msg, det: self.error.emit(f"Cannot open {p.name}: {msg}. The design you had is unchanged."))
+        worker.finished.connect(lambda: self.busy.emit(False, ""))
+
+    def _open_keras(self, p: Path, allow_unsafe: bool) -> None:
+        worker = self._start(jobs.open_and_import, str(p), allow_unsafe, p.stem, message=f"Opening {p.name}…")
+        if worker is None:
+            return
+        worker.result.connect(lambda out: self._model_opened(p, *out))
         worker.error.connect(lambda msg, det: self._model_failed(p, msg, allow_unsafe))
         worker.finished.connect(lambda: self.busy.emit(False, ""))
 
-    def _model_opened(self, p: Path, model: Any) -> None:
-        from convexplorer.core.errors import SpecError
-        from convexplorer.core.modelio import spec_from_model
-
+    def _model_opened(self, p: Path, model: Any, result: Any, problem: str) -> None:
         self.state.set_model(model, p.name)
-        try:
-            spec = spec_from_model(model, name=p.stem)
-        except SpecError as exc:
-            self.info.emit(f"{p.name} opened for inspection (see Inspect). It cannot be edited here: {exc}")
+        if result is None:
+            self.info.emit(f"{p.name} opened for inspection (see Inspect). It cannot be edited here: {problem}")
             return
-        self.opened.emit(spec, f"{p.name} opened: its layers are in the list, and the model is in Inspect")
+        self._imported(p, result, "model")
+
+    def _imported(self, p: Path, result: Any, what: str) -> None:
+        """Open an ImportResult as the design: locked when read-only, its notes said, its weights kept."""
+        if result.read_only:
+            text = (f"{p.name} opened as a graph you can look at, but it cannot be edited here: "
+                    f"{result.read_only}")
+        else:
+            kept = f" Trained weights are kept on the {len(result.weights)} layers that have them, as long as " \
+                   "you leave those layers unchanged." if result.weights else ""
+            text = f"{p.name} opened as an editable graph{' (the model is in Inspect)' if what == 'model' else ''}.{kept}"
+        if result.notes:
+            text += " Notes: " + " · ".join(result.notes)
+        self.design.current_path = None
+        self.opened.emit(result.spec, text, Opened(result.read_only, dict(result.weights)))
 
     def _model_failed(self, p: Path, message: str, was_unsafe: bool) -> None:
         if not was_unsafe and "Lambda" in message:
@@ -133,11 +169,22 @@ class DesignFiles(QObject):
         """Build the model with Keras and save it as .keras on a worker; returns the worker."""
         if not self._exportable():
             return None
-        worker = self._start(jobs.build_and_save, self.design.spec.copy(), str(path),
+        worker = self._start(jobs.build_and_save, self.design.spec.copy(), str(path), self.design.initial_weights,
                              message="Building the model with Keras…")
         if worker is None:
             return None
         worker.result.connect(lambda p: self.info.emit(f"Model saved to {p}"))
+        return self._report_errors(worker)
+
+    def export_keras_json(self, path: str | Path) -> Worker | None:
+        """Write the design as Keras JSON (``model.to_json()``, which Open reads back) on a worker."""
+        if not self._exportable():
+            return None
+        worker = self._start(jobs.write_keras_json, self.design.spec.copy(), str(path),
+                             message="Building the model to write its Keras JSON…")
+        if worker is None:
+            return None
+        worker.result.connect(lambda p: self.info.emit(f"Keras JSON written to {p} (Open reads it back)"))
         return self._report_errors(worker)
 
     def export_script(self, path: str | Path) -> Worker | None:
@@ -161,7 +208,7 @@ class DesignFiles(QObject):
         """Ask for a design or model to open, and open it."""
         path, _ = QFileDialog.getOpenFileName(self._window(), "Open a design or model",
                                               str(self.design.current_path or ""),
-                                              "Designs and models (*.json *.keras *.h5);;All files (*)")
+                                              "Designs, Keras JSON and models (*.json *.keras *.h5);;All files (*)")
         if path:
             self.open_path(Path(path))
 
@@ -178,6 +225,13 @@ class DesignFiles(QObject):
                                               "Keras models (*.keras)")
         if path:
             self.export_keras(path if path.endswith(".keras") else path + ".keras")
+
+    def ask_export_keras_json(self) -> None:
+        """Ask where to write the Keras JSON, and write it."""
+        path, _ = QFileDialog.getSaveFileName(self._window(), "Export Keras JSON", f"{self.design.spec.name}.keras.json",
+                                              "Keras JSON (*.json)")
+        if path:
+            self.export_keras_json(path if path.endswith(".json") else path + ".json")
 
     def ask_export_script(self) -> None:
         """Ask where to write the training script, and write it."""

@@ -7,13 +7,35 @@ from typing import Any
 from convexplorer.core.spec import ModelSpec
 
 
-def build_and_save(spec: ModelSpec, path: str, progress: Any = None, cancel: Any = None) -> str:
-    """Build, compile and save the design as .keras (runs on a worker)."""
+def build_with_weights(spec: ModelSpec, weights: dict[str, Any] | None, compile: bool = True,
+                       progress: Any = None, cancel: Any = None) -> Any:
+    """Build the design; with weights kept from an opened model, unchanged nodes get them back."""
     from convexplorer.core.builder import build_model
+    from convexplorer.core.modelio import apply_weights
+
+    if not weights:
+        return build_model(spec, compile=compile, progress=progress, cancel=cancel)
+    model = build_model(spec, compile=compile, load_weights=False, progress=progress, cancel=cancel)
+    apply_weights(model, spec, weights)
+    return model
+
+
+def build_and_save(spec: ModelSpec, path: str, weights: dict[str, Any] | None = None,
+                   progress: Any = None, cancel: Any = None) -> str:
+    """Build, compile and save the design as .keras (runs on a worker); kept weights go on unchanged nodes."""
     from convexplorer.core.modelio import save_keras_model
 
-    model = build_model(spec, compile=True, progress=progress, cancel=cancel)
+    model = build_with_weights(spec, weights, compile=True, progress=progress, cancel=cancel)
     save_keras_model(model, path, cancel=cancel)
+    return path
+
+
+def write_keras_json(spec: ModelSpec, path: str) -> str:
+    """Write the design as Keras JSON (``model.to_json()``, atomic write); returns the path."""
+    from convexplorer.core.modelio import keras_json_from_spec
+    from convexplorer.core.workspace import atomic_write_text
+
+    atomic_write_text(path, keras_json_from_spec(spec))
     return path
 
 
@@ -31,8 +53,34 @@ def measure(application: str, shape: tuple[int, int, int], progress: Any = None,
     return measure_base(application, shape, progress=progress, cancel=cancel)
 
 
+def measure_layer(key: Any, progress: Any = None, cancel: Any = None) -> Any:
+    """Measure a layer kept as Keras config on its input shapes (``Summary.pending_layers``)."""
+    from convexplorer.core.builder import measure_keras_layer
+
+    return measure_keras_layer(key, progress=progress, cancel=cancel)
+
+
 def open_model(path: str, allow_unsafe: bool, progress: Any = None, cancel: Any = None) -> Any:
     """Load a .keras/.h5 model (safe mode unless ``allow_unsafe``)."""
     from convexplorer.core.modelio import load_keras_model
 
     return load_keras_model(path, allow_unsafe=allow_unsafe, progress=progress, cancel=cancel)
+
+
+def open_and_import(path: str, allow_unsafe: bool, name: str, progress: Any = None, cancel: Any = None) -> Any:
+    """Load a model and read it as a design: (model, ImportResult or None, why it cannot be a design)."""
+    from convexplorer.core.errors import SpecError
+    from convexplorer.core.modelio import import_model
+
+    model = open_model(path, allow_unsafe, progress=progress, cancel=cancel)
+    try:
+        return model, import_model(model, name), ""
+    except SpecError as exc:
+        return model, None, str(exc)
+
+
+def import_keras_json(text: str, name: str) -> Any:
+    """Read Keras JSON (``model.to_json()``) as a design: an ImportResult (Keras rebuilds it, no weights)."""
+    from convexplorer.core.importer import import_keras_json as read
+
+    return read(text, name)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from typing import Any
 
 from PySide6.QtCore import Signal
@@ -55,8 +56,8 @@ class LayerForm(QGroupBox):
         layer = spec.layers[index]
         kind = LAYER_KINDS[layer.kind]
         self.setTitle(f"Layer {index + 1}: {layer.kind}")
-        desc = QLabel(kind.description)
-        desc.setWordWrap(True)
+        # wrapped by hand: a word-wrapped label in a scrolling column is given one line's height and clipped
+        desc = QLabel(textwrap.fill(kind.description, 46))
         set_role(desc, "hint")
         self.form.addRow(desc)
         if layer.kind != "Pretrained":

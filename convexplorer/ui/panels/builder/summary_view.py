@@ -1,9 +1,9 @@
-"""The right column: the design's ``model.summary()`` table, its totals, memory and what is wrong."""
+"""The design's ``model.summary()`` table (a tab), and its totals, memory and what is wrong (always in sight)."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
 
 from convexplorer.core.summary import Summary
 from convexplorer.ui.style import set_role
@@ -11,27 +11,38 @@ from convexplorer.ui.widgets.layer_table import SummaryTable
 
 
 class SummaryView(QWidget):
-    """The summary as Keras will print it (computed without TensorFlow), then totals and a verdict."""
+    """The summary as Keras will print it (computed without TensorFlow); totals and a verdict in :attr:`totals_box`.
+
+    The panel places :attr:`totals_box` where it stays in sight whichever tab is shown.
+    """
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         v = QVBoxLayout(self)
-        v.setContentsMargins(4, 0, 0, 0)
+        v.setContentsMargins(4, 4, 4, 4)
         head = QLabel("<b>Summary</b> – as Keras's model.summary() will print it (computed without TensorFlow)")
         head.setWordWrap(True)
         v.addWidget(head)
         self.summary_table = SummaryTable()
         v.addWidget(self.summary_table, 1)
+        #: The totals, memory and verdict, side by side (placed by the panel).
+        self.totals_box = QWidget()
+        grid = QGridLayout(self.totals_box)
+        grid.setContentsMargins(4, 2, 4, 0)
+        grid.setHorizontalSpacing(16)
+        grid.setVerticalSpacing(2)
         self.totals_label = QLabel("")
         self.totals_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        v.addWidget(self.totals_label)
+        grid.addWidget(self.totals_label, 0, 0, Qt.AlignmentFlag.AlignTop)
+        self.problem_label = QLabel("")
+        self.problem_label.setWordWrap(True)
+        self.problem_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        grid.addWidget(self.problem_label, 0, 1, Qt.AlignmentFlag.AlignTop)
         self.memory_label = QLabel("")
         self.memory_label.setWordWrap(True)
         set_role(self.memory_label, "hint")
-        v.addWidget(self.memory_label)
-        self.problem_label = QLabel("")
-        self.problem_label.setWordWrap(True)
-        v.addWidget(self.problem_label)
+        grid.addWidget(self.memory_label, 1, 0, 1, 2)
+        grid.setColumnStretch(1, 1)
 
     def show_summary(self, s: Summary, last_valid: Summary) -> None:
         """Show ``s``; when it is invalid or waits for a measurement, the totals of ``last_valid``."""

@@ -137,7 +137,12 @@ def _run_training_job(job: TrainingJob, cancel: threading.Event | None) -> JobOu
             else:
                 from convexplorer.core.builder import build_model
 
-                model = build_model(job.spec, compile=True, cancel=cancel)
+                kept = getattr(job.spec, "initial_weights", None)  # an opened model's weights (Builder's Design)
+                model = build_model(job.spec, compile=True, load_weights=not kept, cancel=cancel)
+                if kept:
+                    from convexplorer.core.modelio import apply_weights
+
+                    apply_weights(model, job.spec, kept)  # on the nodes left unchanged; the others start fresh
         elif strategy is not None:
             from convexplorer.core.distribute import rebuild_in_scope
 

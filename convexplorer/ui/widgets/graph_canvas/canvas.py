@@ -85,6 +85,7 @@ class GraphCanvas(QWidget):
         self._pastes = 0
         self._by_id: dict[str, LayerSpec] = {}
         self._by_id_of: list[LayerSpec] | None = None
+        self._read_only = ""
         self.undo_stack = QUndoStack(self)
         self.scene = GraphScene(self)
         self.view = GraphView(self.scene, self)
@@ -124,6 +125,20 @@ class GraphCanvas(QWidget):
         """Draw these nodes red with the message (node id -> what was expected and what was received)."""
         self._errors = dict(errors)
         self.refresh(emit=False)
+
+    @property
+    def read_only(self) -> str:
+        """Why the design cannot be edited ("" when it can)."""
+        return self._read_only
+
+    def set_read_only(self, reason: str | None) -> None:
+        """Lock the design against edits (refused with ``reason``; boxes still move and groups still fold), or unlock it."""
+        self._read_only = reason or ""
+
+    def show_summary(self, summary: Summary, errors: Mapping[str, str]) -> None:
+        """:meth:`set_summary` and :meth:`set_node_errors` at once (one redraw)."""
+        self._errors = dict(errors)
+        self.set_summary(summary)
 
     def set_summary(self, summary: Summary) -> None:
         """Show output shapes, parameter counts and shape errors from ``summarize(spec)``."""
@@ -325,6 +340,10 @@ class GraphCanvas(QWidget):
 
     def execute(self, cmd: SpecCommand) -> bool:
         """Make an edit and put it on the undo stack; a refused edit sends ``message`` and changes nothing."""
+        if self._read_only and not isinstance(cmd, (MoveCommand, CollapseCommand)):
+            self.message.emit(f"this design cannot be edited: {self._read_only}")
+            self.refresh(emit=False)
+            return False
         try:
             cmd.prepare()
         except SpecError as exc:
@@ -359,9 +378,10 @@ class GraphCanvas(QWidget):
         """Give nodes drawn nowhere yet a place that flows around the others (the input too)."""
         spec = self._spec
         ids = [INPUT_ID] + [layer.id for layer in spec.layers]
+        by_id = {layer.id: layer for layer in spec.layers}
         placed = {}
         for n in ids:
-            pos = None if n == INPUT_ID else spec.node(n).position
+            pos = None if n == INPUT_ID else by_id[n].position
             pos = pos if pos is not None else self._auto.get(n)
             if pos is not None:
                 placed[n] = pos

@@ -55,12 +55,27 @@ class GraphScene(QGraphicsScene):
         self._wire_hover: PortItem | None = None
         self._press_positions: dict[str, QPointF] = {}
         self._box_rects: list[tuple[NodeItem, float, float, float, float]] | None = None
+        self._wiring: object = None  # what the last sync drew: box positions, edges, frames
         self.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.NoIndex)
 
     # --- content ----------------------------------------------------------------
     def sync(self, boxes: list[tuple[str, NodeLook, tuple[float, float]]], edges: list[DrawnEdge],
              frames: list[tuple[str, list[str]]]) -> None:
-        """Show exactly these boxes (scene id, look, top-left), edges and group frames; boxes are reused by id."""
+        """Show exactly these boxes (scene id, look, top-left), edges and group frames; boxes are reused by id.
+
+        Edges and frames are drawn again only when a box moved or the wiring changed (a parameter
+        edit or a new summary changes the boxes' text alone).
+        """
+        signature = ([(sid, pos) for sid, _, pos in boxes], list(edges), frames)
+        same_wiring = signature == self._wiring and all(
+            sid in self.node_items and self.node_items[sid].pos() == QPointF(x, y) for sid, _, (x, y) in boxes)
+        self._wiring = signature
+        if same_wiring:
+            for sid, look, _ in boxes:
+                item = self.node_items[sid]
+                if item.look != look:
+                    item.set_look(look)
+            return
         for e in self.edge_items:
             e.detach()
             self.removeItem(e)

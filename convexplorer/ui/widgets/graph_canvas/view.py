@@ -44,6 +44,7 @@ class GraphView(QGraphicsView):
         self._pan_from: QPoint | None = None
         self._space = False
         self._fit_pending = False
+        self._fit_readable = 0.0
 
     # --- zoom -----------------------------------------------------------------------
     def zoom(self) -> float:
@@ -65,9 +66,13 @@ class GraphView(QGraphicsView):
         self.zoom_changed.emit(self.zoom())
         event.accept()
 
-    def fit(self, rect: QRectF | None = None) -> None:
-        """Show everything (or ``rect``), never larger than 100 %; hidden, once more when shown or resized."""
+    def fit(self, rect: QRectF | None = None, readable: float = 0.0) -> None:
+        """Show everything (or ``rect``), never larger than 100 %; hidden, once more when shown or resized.
+
+        With ``readable`` (a zoom such as 0.6), never smaller either: a big graph then shows its top.
+        """
         self._fit_pending = not self.isVisible()  # a hidden view may not have its real size yet
+        self._fit_readable = readable
         rect = rect if rect is not None else self.scene().itemsBoundingRect()
         if rect.isEmpty():
             return
@@ -75,17 +80,21 @@ class GraphView(QGraphicsView):
         if self.zoom() > 1.0:
             self.set_zoom(1.0)
             self.centerOn(rect.center())
+        elif readable and self.zoom() < readable:
+            self.set_zoom(readable)
+            half = self.viewport().height() / 2 / readable
+            self.centerOn(rect.center().x(), rect.top() + half - 20)
         self.zoom_changed.emit(self.zoom())
 
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: D401 - Qt override
         super().resizeEvent(event)
         if self._fit_pending:
-            self.fit()
+            self.fit(readable=self._fit_readable)
 
     def showEvent(self, event: QShowEvent) -> None:  # noqa: D401 - Qt override
         super().showEvent(event)
         if self._fit_pending:
-            self.fit()
+            self.fit(readable=self._fit_readable)
 
     # --- pan ------------------------------------------------------------------------
     def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: D401 - Qt override
