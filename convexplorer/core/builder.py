@@ -334,11 +334,17 @@ def model_has_dict_outputs(model: Any) -> bool:
 
 
 def build_model(spec: ModelSpec, compile: bool = True, load_weights: bool = True,
-                progress: Optional[ProgressFn] = None, cancel: Optional[threading.Event] = None) -> Any:
+                progress: Optional[ProgressFn] = None, cancel: Optional[threading.Event] = None,
+                initial_weights: dict[str, Any] | None = None) -> Any:
     """Build (and compile) the ``keras.Model`` of ``spec``; raises SpecError for an invalid design.
 
     ``load_weights=False`` builds pretrained bases with random weights (tests, quick previews).
+    ``initial_weights`` (``ImportResult.weights`` of an opened model) go back onto every node left
+    unchanged since it was opened; the others start fresh (pretrained bases are then not downloaded:
+    their weights come from the opened model).
     """
+    if initial_weights:
+        load_weights = False
     spec.validate()
     summary = summarize(spec)  # shapes are checked without Keras, so errors read as ours, not Keras's
     while summary.pending or summary.pending_layers:  # not measured yet: measure now (we build with Keras anyway)
@@ -380,6 +386,10 @@ def build_model(spec: ModelSpec, compile: bool = True, load_weights: bool = True
     else:
         outputs = tensors[heads[0].node]
     model = keras.Model(inputs, outputs, name=keras_model_name(spec.name))
+    if initial_weights:
+        from .importer import apply_weights
+
+        apply_weights(model, spec, initial_weights)
     if compile:
         compile_model(model, spec.compile, spec.heads or None)
     report(progress, n, n, "model built")

@@ -245,7 +245,8 @@ def build_spec_in_scope(spec: Any, strategy: Any, load_weights: bool = True,
     from .devices import keep_output_float32, mixed_precision_enabled
 
     with strategy.scope():
-        model = build_model(spec, compile=False, load_weights=load_weights, progress=progress, cancel=cancel)
+        model = build_model(spec, compile=False, load_weights=load_weights, progress=progress, cancel=cancel,
+                            initial_weights=getattr(spec, "initial_weights", None))  # an opened model's
         if mixed_precision_enabled():
             model = keep_output_float32(model)
         compile_model(model, spec.compile, spec.heads or None)

@@ -59,6 +59,8 @@ INPUT_ID = "input"
 #: Largest design accepted (nodes): beyond this, forms and the canvas stop being usable.
 MAX_NODES = 2000
 
+#: The wiring problem of a node whose output goes nowhere.
+DEAD_END = "a dead-end branch: its output goes nowhere (connect it to a layer or make it a head)"
 #: What a head can learn from a data set.
 HEAD_TARGETS = ("labels", "boxes", "masks")
 
@@ -633,24 +635,36 @@ class ModelSpec:
         self.compile.validate()
 
     def _validate_wiring(self, names: list[str]) -> None:
-        """Arity of every node, inputs reachable from the image, and no branch that leads nowhere."""
+        """Arity of every node, and no branch that leads nowhere: the first problem, named."""
+        problems = self.wiring_problems()
+        # a missing input first: the dead end it leaves upstream is its consequence
+        found = sorted((DEAD_END in problems[layer.id], i) for i, layer in enumerate(self.layers) if layer.id in problems)
+        if found:
+            i = found[0][1]
+            raise SpecError(f"{_where(self.layers[i], names[i])}: {problems[self.layers[i].id]}")
+
+    def wiring_problems(self) -> dict[str, str]:
+        """Every node that cannot be built as wired (too few or too many inputs, a dead-end branch), with
+        what was expected and what was received; ``validate`` raises the first, the canvas draws them all."""
+        out: dict[str, str] = {}
         readers = self.consumers()
-        for i, layer in enumerate(self.layers):
-            ins = self.inputs_of(i)
-            kind = LAYER_KINDS[layer.kind]
-            if len(ins) < kind.min_inputs:
-                need = "two or more inputs" if kind.min_inputs == 2 and kind.max_inputs is None else (
-                    f"{kind.min_inputs} input{'s' if kind.min_inputs > 1 else ''}")
-                got = "none is connected" if not ins else f"{len(ins)} {'is' if len(ins) == 1 else 'are'} connected"
-                raise SpecError(f"{_where(layer, names[i])}: {layer.kind} needs {need}; {got}")
-            if kind.max_inputs is not None and len(ins) > kind.max_inputs:
-                raise SpecError(f"{_where(layer, names[i])}: {layer.kind} takes {kind.max_inputs} input"
-                                f"{'s' if kind.max_inputs > 1 else ''}; {len(ins)} are connected")
         outputs = {hd.node for hd in self.output_heads()}
         for i, layer in enumerate(self.layers):
-            if not readers.get(layer.id) and layer.id not in outputs:
-                raise SpecError(f"{_where(layer, names[i])}: a dead-end branch: its output goes nowhere "
-                                "(connect it to a layer or make it a head)")
+            kind = LAYER_KINDS.get(layer.kind)
+            if kind is None:
+                continue
+            n = len(self.inputs_of(i))
+            if n < kind.min_inputs:
+                need = "two or more inputs" if kind.min_inputs == 2 and kind.max_inputs is None else (
+                    f"{kind.min_inputs} input{'s' if kind.min_inputs > 1 else ''}")
+                got = "none is connected" if not n else f"{n} {'is' if n == 1 else 'are'} connected"
+                out[layer.id] = f"{layer.kind} needs {need}; {got}"
+            elif kind.max_inputs is not None and n > kind.max_inputs:
+                out[layer.id] = (f"{layer.kind} takes {kind.max_inputs} input{'s' if kind.max_inputs > 1 else ''}; "
+                                 f"{n} are connected")
+            elif not readers.get(layer.id) and layer.id not in outputs:
+                out[layer.id] = DEAD_END
+        return out
 
     # --- editing (used by the canvas; each keeps the node order topological) ------------
     def add_node(self, layer: LayerSpec, inputs: Sequence[PortRef] | None = None, index: int | None = None) -> LayerSpec:

@@ -317,3 +317,21 @@ def test_not_a_number_is_refused_as_a_parameter():
     for value in (float("nan"), float("inf")):
         with pytest.raises(SpecError, match=r"Rate must be a number"):
             ModelSpec(layers=[make_layer("Dropout", rate=value)]).validate()
+
+
+def test_wiring_problems_lists_every_node_that_cannot_be_built_as_wired():
+    g, n = _residual_graph()
+    g.pin_heads()
+    g.disconnect(n["add"], 1)  # an Add with one input
+    g.add_node(make_layer("Conv2D", name="spare"), [(n["a"], 0)])  # a dead end
+    g.sort_topologically()
+    problems = g.wiring_problems()
+    spare = g.node_by_name("spare").id
+    assert problems == {
+        n["add"]: "Add needs two or more inputs; 1 is connected",
+        n["b"]: problems[n["b"]],  # conv b now feeds nothing: a dead end too
+        spare: problems[spare],
+    }
+    assert "dead-end" in problems[n["b"]] and "dead-end" in problems[spare]
+    with pytest.raises(SpecError, match=r'Add "add": Add needs two or more inputs; 1 is connected'):
+        g.validate()  # a missing input before the dead ends it leaves upstream

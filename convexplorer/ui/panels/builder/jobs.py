@@ -11,13 +11,8 @@ def build_with_weights(spec: ModelSpec, weights: dict[str, Any] | None, compile:
                        progress: Any = None, cancel: Any = None) -> Any:
     """Build the design; with weights kept from an opened model, unchanged nodes get them back."""
     from convexplorer.core.builder import build_model
-    from convexplorer.core.modelio import apply_weights
 
-    if not weights:
-        return build_model(spec, compile=compile, progress=progress, cancel=cancel)
-    model = build_model(spec, compile=compile, load_weights=False, progress=progress, cancel=cancel)
-    apply_weights(model, spec, weights)
-    return model
+    return build_model(spec, compile=compile, progress=progress, cancel=cancel, initial_weights=weights)
 
 
 def build_and_save(spec: ModelSpec, path: str, weights: dict[str, Any] | None = None,

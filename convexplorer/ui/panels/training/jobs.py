@@ -137,12 +137,9 @@ def _run_training_job(job: TrainingJob, cancel: threading.Event | None) -> JobOu
             else:
                 from convexplorer.core.builder import build_model
 
-                kept = getattr(job.spec, "initial_weights", None)  # an opened model's weights (Builder's Design)
-                model = build_model(job.spec, compile=True, load_weights=not kept, cancel=cancel)
-                if kept:
-                    from convexplorer.core.modelio import apply_weights
-
-                    apply_weights(model, job.spec, kept)  # on the nodes left unchanged; the others start fresh
+                # an opened model's weights (the Builder's Design) go back on the nodes left unchanged
+                model = build_model(job.spec, compile=True, cancel=cancel,
+                                    initial_weights=getattr(job.spec, "initial_weights", None))
         elif strategy is not None:
             from convexplorer.core.distribute import rebuild_in_scope
 

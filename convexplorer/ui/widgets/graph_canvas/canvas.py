@@ -34,7 +34,6 @@ from .commands import (
     UngroupCommand,
 )
 from .node_item import NodeLook
-from .problems import node_problems
 from .scene import DrawnEdge, GraphScene
 from .view import KIND_MIME_TYPE, GraphView
 
@@ -432,7 +431,7 @@ class GraphCanvas(QWidget):
         boxes_ids, edges = self._visible_graph()
         names = spec.layer_names()
         index = {layer.id: i for i, layer in enumerate(spec.layers)}
-        problems = node_problems(spec)
+        problems = spec.wiring_problems()
         heads: dict[str, list[str]] = {}
         implied = not spec.heads
         for h in spec.output_heads():
