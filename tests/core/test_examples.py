@@ -147,7 +147,8 @@ def test_shapes_dataset_with_its_own_preparation():
     test = ds.subset_indices("test")
     sub = ex.top_examples_for_layer(model, "c2", ds, k=2, subset="test")
     ref_sub = brute_force(keras.Model(model.inputs[0], model.get_layer("c2").output), imgs[test], 2)
-    assert [[e.index for e in sub.examples(f)] for f in range(5)] == [[int(test[i]) for i, _v, _p in r] for r in ref_sub]
+    expected = [[int(test[i]) for i, _v, _p in r] for r in ref_sub]
+    assert [[e.index for e in sub.examples(f)] for f in range(5)] == expected
 
 
 def test_dataset_fitted_to_the_model_like_the_inspect_panel(stack):
