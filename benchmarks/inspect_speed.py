@@ -10,6 +10,10 @@ shared machine the best run is the fair figure):
 * Filter patterns of 16 filters: batched (one gradient-ascent pass for all 16)
   vs one filter at a time, printed as a ratio, for the MNIST preset's last conv
   (40 steps) and VGG16's block3_conv1 (``--steps``, ``--size``).
+* Dataset examples (``core.examples``): one pass over ``--examples-n`` Shapes images
+  drawn at 28x28 and delivered grayscale, through the MNIST preset, for its first
+  and last conv layer (every filter's top 9 at once); the same images as an array
+  (the model and the top-k alone); and another filter of the same layer from the cache.
 
     python benchmarks/inspect_speed.py [--repeat N] [--steps S] [--no-vgg]
 """
@@ -60,6 +64,7 @@ def main() -> int:
     ap.add_argument("--steps", type=int, default=5, help="gradient-ascent steps for the filter patterns")
     ap.add_argument("--size", type=int, default=96, help="filter pattern size in pixels")
     ap.add_argument("--no-vgg", action="store_true", help="skip the VGG16 figures")
+    ap.add_argument("--examples-n", type=int, default=10_000, help="Shapes images for the dataset examples (0: skip)")
     args = ap.parse_args()
 
     import keras
@@ -94,6 +99,9 @@ def main() -> int:
         f"-> batched is {times[1] / times[16]:.1f}x faster"
     )
 
+    if args.examples_n > 0:
+        dataset_examples_figures(model, args.examples_n)
+
     if args.no_vgg:
         return 0
     vgg = keras.applications.VGG16(weights=None, include_top=True, input_shape=(224, 224, 3))
@@ -120,6 +128,43 @@ def main() -> int:
     trace = ins._get_trace(vgg, (args.size, args.size, 3), stop_at="block3_conv1")
     print(f"  (batch_size=None picks {ins.auto_batch_size(trace, trace.index('block3_conv1'), 16)} here on this machine)")
     return 0
+
+
+def dataset_examples_figures(model, n: int) -> None:
+    """Dataset examples over ``n`` Shapes images (28x28 grayscale) with the MNIST preset: pass, array pass, cache."""
+    from convexplorer.core import examples as ex
+    from convexplorer.core.datasets import ShapesDataset
+
+    convs = [info.name for info in ins.layers(model) if info.is_conv]
+    first, last = convs[0], convs[-1]
+    warm = np.random.default_rng(2).random((300, 28, 28, 1), dtype=np.float32)
+    for layer in (first, last):  # trace the extractors (full and partial batches)
+        ex.top_examples_for_layer(model, layer, warm, k=9)
+    ds = ShapesDataset(n=n, size=28, seed=0).with_options(color_mode="grayscale")
+    for layer in (first, last):
+        ex.clear_examples_cache()
+        t = time.perf_counter()
+        res = ex.top_examples_for_layer(model, layer, ds, k=9)
+        took = time.perf_counter() - t
+        print(
+            f"Dataset examples, MNIST preset {layer} ({res.num_filters} filters, top 9 each), {n} Shapes 28x28 gray "
+            f"(drawn on demand): {took:.2f} s = {took / n * 1e6:.0f} us/image; running state {res.peak_items} entries"
+        )
+    t = time.perf_counter()
+    arr = np.stack([ds.image(i) for i in range(len(ds))])
+    drawn = time.perf_counter() - t
+    for layer in (first, last):
+        ex.clear_examples_cache()
+        t = time.perf_counter()
+        ex.top_examples_for_layer(model, layer, arr, k=9)
+        took = time.perf_counter() - t
+        print(f"  same {n} images as an array (model + top-k only), {layer}: {took:.2f} s (drawing them: {drawn:.2f} s)")
+    ex.clear_examples_cache()
+    ex.top_activating_examples(model, last, 0, ds, k=9)
+    best, med = timeit(lambda: ex.top_activating_examples(model, last, 5, ds, k=9), 10)
+    row(f"  another filter of {last} (cache hit, data fingerprint)", best, med)
+    best, med = timeit(lambda: ex.top_activating_examples(model, last, 5, arr, k=9), 10)
+    row(f"  the same from the array ({arr.nbytes >> 20} MB hashed each call)", best, med)
 
 
 if __name__ == "__main__":

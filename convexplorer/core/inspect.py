@@ -955,6 +955,26 @@ def receptive_field(
     return (int(max(0, top)), int(max(0, left)), int(min(h, bottom)), int(min(w, right)))
 
 
+# --- dataset examples (convexplorer.core.examples) --------------------------------------------
+
+
+def top_activating_examples(
+    model: Any,
+    layer_name: str,
+    filter_index: int,
+    images: Any,
+    k: int = 9,
+    progress: Optional[ProgressFn] = None,
+    cancel: Optional[threading.Event] = None,
+    **options: Any,
+) -> list:
+    """The ``k`` images (array ``N x H x W x C`` or Dataset) that activate one filter most: a list of
+    ``(image index, activation, (y0, x0, y1, x1) box)``, best first; see :mod:`convexplorer.core.examples`."""
+    from .examples import top_activating_examples as _top
+
+    return _top(model, layer_name, filter_index, images, k, progress, cancel, **options)
+
+
 # --- images -----------------------------------------------------------------------------------
 
 
