@@ -424,3 +424,22 @@ def test_rebuild_in_scope_copies_weights_and_compile():
     new.fit(x, y, batch_size=6, epochs=1, verbose=0, shuffle=False)
     for a, b in zip(new.get_weights(), model.get_weights()):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
+
+
+def test_an_opened_models_weights_come_back_when_it_trains_under_a_strategy():
+    """The Builder hands training the design of an opened model with its weights: the distributed build keeps them."""
+    import keras
+
+    from convexplorer.core.modelio import import_model
+
+    keras.utils.set_random_seed(3)
+    inp = keras.Input((8, 8, 1))
+    x = keras.layers.Conv2D(4, 3, name="c")(inp)
+    out = keras.layers.Dense(3, activation="softmax", name="d")(keras.layers.Flatten()(x))
+    original = keras.Model(inp, out)
+    opened = import_model(original)
+    spec = opened.spec
+    spec.initial_weights = opened.weights  # what the Builder's Design attaches
+    rebuilt = ds.build_spec_in_scope(spec, ds.make_strategy("mirrored"))
+    images = np.random.default_rng(0).random((2, 8, 8, 1)).astype("float32")
+    np.testing.assert_allclose(np.asarray(rebuilt(images)), np.asarray(original(images)), rtol=1e-5, atol=1e-6)
