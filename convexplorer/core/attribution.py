@@ -36,11 +36,11 @@ METHODS: tuple[str, ...] = ("saliency", "smoothgrad", "integrated_gradients", "g
                             "occlusion")
 #: Methods whose map is signed before normalisation (``sign`` chooses what the [0, 1] map shows).
 SIGNED_METHODS: tuple[str, ...] = ("integrated_gradients", "occlusion")
-#: Methods that loop (and take ``progress``, ``cancel`` and ``batch_size``).
+#: Methods that loop in batches (and take ``batch_size``; they report progress per batch).
 LOOPING_METHODS: tuple[str, ...] = ("smoothgrad", "integrated_gradients", "scorecam", "occlusion")
 
-_COMMON = ("head", "normalize")
-_LOOP = ("progress", "cancel", "batch_size")
+_COMMON = ("head", "normalize", "progress", "cancel")
+_LOOP = ("batch_size",)
 OPTIONS: dict[str, tuple[str, ...]] = {
     "saliency": _COMMON,
     "gradcam": _COMMON + ("layer_name",),
@@ -158,12 +158,35 @@ def _target(model: Any, batch: np.ndarray, shape: Any, head: str | None, class_i
     return _Target(trace, hname, kind, int(class_index), w)
 
 
+#: Activation bytes per batch for the attribution loops. Measured with benchmarks/inspect_speed.py
+#: on a 2-core CPU: VGG16 at 224x224 (12.8 MB per image) ran occlusion at ~100 ms a patch in
+#: batches of 4-8 against ~235 ms one at a time, and IG 220 vs 315 ms a step in batches of 4;
+#: these loops batch well beyond the 1 MB that suits filter patterns' gradient ascent.
+CPU_BATCH_BYTES = 64 << 20
+GPU_BATCH_BYTES = 1 << 30
+MAX_BATCH = 64
+
+
+def auto_batch_size(trace: Any, n: int) -> int:
+    """Images per batch for an attribution loop of ``n`` images: as many as fit the activation budget (1 to 64)."""
+    import tensorflow as tf
+
+    per_image = 4
+    for r in trace.records:
+        if ins._rank(r.tensor) < 0:
+            continue
+        dims = [d for d in r.tensor.shape[1:] if d is not None]
+        per_image = max(per_image, 4 * int(np.prod(dims)) if dims else 4)
+    budget = GPU_BATCH_BYTES if tf.config.list_logical_devices("GPU") else CPU_BATCH_BYTES
+    return int(max(1, min(MAX_BATCH, n, budget // per_image)))
+
+
 def _batch_size(trace: Any, n: int, batch_size: int | None) -> int:
     if batch_size is not None:
         if int(batch_size) < 1:
             raise AttributionError(f"the batch size must be at least 1, received {batch_size}")
         return int(batch_size)
-    return ins.auto_batch_size(trace, len(trace.records) - 1, n)
+    return auto_batch_size(trace, n)
 
 
 def _normalise(m: np.ndarray, sign: str = "positive") -> np.ndarray:
@@ -478,16 +501,25 @@ def attribution(model: Any, image: np.ndarray, method: str, class_index: int | N
     opts = dict(options)
     normalize = bool(opts.pop("normalize", True))
     head = opts.pop("head", None)
-    if key in ("saliency", "gradcam"):
-        if not normalize:
-            raise AttributionError(f"{key} maps come normalised to [0, 1] only (normalize=False is for the other methods)")
-        if key == "saliency":
-            return ins.saliency(model, image, class_index, head=head)
-        return ins.grad_cam(model, image, class_index, opts.get("layer_name"), head=head)
+    if key in ("saliency", "gradcam", "gradcam++"):  # one pass: cancel before it, progress after it
+        progress, cancel = opts.pop("progress", None), opts.pop("cancel", None)
+        check_cancel(cancel)
+        if key == "saliency" or key == "gradcam":
+            if not normalize:
+                raise AttributionError(
+                    f"{key} maps come normalised to [0, 1] only (normalize=False is for the other methods)")
+            if key == "saliency":
+                heat = ins.saliency(model, image, class_index, head=head)
+            else:
+                heat = ins.grad_cam(model, image, class_index, opts.get("layer_name"), head=head)
+        else:
+            heat = gradcam_plus_plus(model, image, class_index, head=head, normalize=normalize, **opts)
+        report(progress, 1, 1, key)
+        return heat
     if key == "integrated_gradients":
         res = integrated_gradients(model, image, class_index, head=head, **opts)
         return res.heatmap if normalize else res.raw
-    fn = {"smoothgrad": smoothgrad, "gradcam++": gradcam_plus_plus, "scorecam": scorecam, "occlusion": occlusion}[key]
+    fn = {"smoothgrad": smoothgrad, "scorecam": scorecam, "occlusion": occlusion}[key]
     return fn(model, image, class_index, head=head, normalize=normalize, **opts)
 
 
@@ -578,8 +610,8 @@ def randomization_check(
     hname = trace.head(options.get("head"))
     tgt = _target(model, batch, shape, hname, class_index)
     class_index = tgt.index if tgt.kind == "classes" or tgt.index >= 0 else None
-    for bad in ("progress", "cancel"):
-        options.pop(bad, None)
+    options = {k: v for k, v in options.items() if k not in ("progress", "cancel")}
+    options["cancel"] = cancel
     order = weighted_layers(model, shape)
     if layers is None:
         chosen = order

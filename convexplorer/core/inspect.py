@@ -745,7 +745,9 @@ def attribution(model: Any, image: np.ndarray, method: str, class_index: int | N
 
     * every method: ``head=None`` (a head name from :func:`output_heads`; None: the first
       classifier head), ``normalize=True`` (False: the raw map; "saliency" and "gradcam"
-      come normalised only and refuse False).
+      come normalised only and refuse False), ``progress=None`` (``progress(done, total,
+      message)``; one-pass methods report (1, 1) when done) and ``cancel=None`` (a
+      ``threading.Event``; once set, ``Cancelled`` is raised before the next batch).
     * "saliency": ``max_c |d score / d pixel|`` over its max (:func:`saliency`).
     * "gradcam", "gradcam++", "scorecam": ``layer_name=None`` (the last conv layer,
       :func:`default_conv_layer`). Maps are ReLU'd, upsampled bilinearly, over their max.
@@ -763,9 +765,9 @@ def attribution(model: Any, image: np.ndarray, method: str, class_index: int | N
       normalised map is ``max(raw, 0) / max``: evidence for the score) or "absolute"
       (``|raw| / max |raw|``).
     * looping methods ("smoothgrad", "integrated_gradients", "scorecam", "occlusion"):
-      ``batch_size=None`` (picked from the activation memory, :func:`auto_batch_size`),
-      ``progress=None`` (``progress(done, total, message)``) and ``cancel=None`` (a
-      ``threading.Event``; setting it raises ``Cancelled``).
+      ``batch_size=None`` (images per batch; None: as many as fit 64 MB of activations on
+      a CPU, 1 GB on a GPU, at most 64: ``attribution.auto_batch_size``); they report
+      progress after every batch.
     """
     from .attribution import attribution as _attribution
 

@@ -406,7 +406,10 @@ def test_errors_progress_and_cancel(bars_model):
     seen = []
     ins.attribution(model, x, "occlusion", patch=5, stride=5, batch_size=4, progress=lambda d, t, m: seen.append((d, t, m)))
     assert [d for d, _t, _m in seen] == [4, 8, 12, 16] and seen[-1][2] == "Occlusion: 16 of 16 patches"
-    for method in at.LOOPING_METHODS:
+    seen.clear()
+    ins.attribution(model, x, "gradcam", progress=lambda d, t, m: seen.append((d, t)))
+    assert seen == [(1, 1)]
+    for method in at.METHODS:
         stop = threading.Event()
         stop.set()
         with pytest.raises(Cancelled):
