@@ -627,8 +627,8 @@ def randomization_check(
     if not chosen:
         raise AttributionError("the model has no layer with weights to randomize")
     total = len(chosen) + 2
-    report(progress, 0, total, "original map")
     original = attribution(model, image, method, class_index, **options)
+    report(progress, 1, total, "the original map")
     check_cancel(cancel)
     copy = _copy_model(model, shape)
     ctrace = ins._get_trace(copy, shape)
@@ -644,9 +644,9 @@ def randomization_check(
             return float("nan")
         return float(spearmanr(original.ravel(), m.ravel())[0])
 
-    report(progress, 1, total, "the copy before any change")
     first = attribution(copy, image, method, class_index, **options)
     steps = [RandomizationStep("", (), rank_corr(first), first)]
+    report(progress, 2, total, "the copy before any change")
     done_layers: list[str] = []
     for k, n in enumerate(chosen):
         check_cancel(cancel)
@@ -659,5 +659,5 @@ def randomization_check(
         done_layers.append(n)
         m = attribution(copy, image, method, class_index, **options)
         steps.append(RandomizationStep(n, tuple(done_layers), rank_corr(m), m))
-        report(progress, k + 2, total, f"randomized {n}")
+        report(progress, k + 3, total, f"randomized {n}")
     return steps
