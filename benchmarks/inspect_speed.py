@@ -14,8 +14,14 @@ shared machine the best run is the fair figure):
   drawn at 28x28 and delivered grayscale, through the MNIST preset, for its first
   and last conv layer (every filter's top 9 at once); the same images as an array
   (the model and the top-k alone); and another filter of the same layer from the cache.
+* Attribution methods (``core.inspect.attribution``) with their defaults on both
+  models: saliency, SmoothGrad (25 samples), Integrated Gradients (32 steps),
+  Grad-CAM, Grad-CAM++, Score-CAM, occlusion; the batch size each loop used, and
+  the IG completeness gap. On VGG16 each looping method runs once after a small
+  warm-up (same batch shape), Score-CAM on the 64 most varying of 512 channels
+  (``--scorecam-channels``), with the time per unit to extrapolate.
 
-    python benchmarks/inspect_speed.py [--repeat N] [--steps S] [--no-vgg]
+    python benchmarks/inspect_speed.py [--repeat N] [--steps S] [--no-vgg] [--no-attr] [--scorecam-channels K]
 """
 
 from __future__ import annotations
@@ -65,6 +71,8 @@ def main() -> int:
     ap.add_argument("--size", type=int, default=96, help="filter pattern size in pixels")
     ap.add_argument("--no-vgg", action="store_true", help="skip the VGG16 figures")
     ap.add_argument("--examples-n", type=int, default=10_000, help="Shapes images for the dataset examples (0: skip)")
+    ap.add_argument("--no-attr", action="store_true", help="skip the attribution-method figures")
+    ap.add_argument("--scorecam-channels", type=int, default=64, help="Score-CAM channels on VGG16 (0: all 512)")
     args = ap.parse_args()
 
     import keras
@@ -101,6 +109,8 @@ def main() -> int:
 
     if args.examples_n > 0:
         dataset_examples_figures(model, args.examples_n)
+    if not args.no_attr:
+        attribution_rows("MNIST preset", model, x, args.repeat)
 
     if args.no_vgg:
         return 0
@@ -127,6 +137,8 @@ def main() -> int:
     )
     trace = ins._get_trace(vgg, (args.size, args.size, 3), stop_at="block3_conv1")
     print(f"  (batch_size=None picks {ins.auto_batch_size(trace, trace.index('block3_conv1'), 16)} here on this machine)")
+    if not args.no_attr:
+        attribution_rows("VGG16 224x224", vgg, img, 0, scorecam_channels=args.scorecam_channels or None)
     return 0
 
 
@@ -165,6 +177,46 @@ def dataset_examples_figures(model, n: int) -> None:
     row(f"  another filter of {last} (cache hit, data fingerprint)", best, med)
     best, med = timeit(lambda: ex.top_activating_examples(model, last, 5, arr, k=9), 10)
     row(f"  the same from the array ({arr.nbytes >> 20} MB hashed each call)", best, med)
+#: Looping methods: the option that counts their units, its default, and the unit's name.
+_UNITS = {"smoothgrad": ("samples", 25, "sample"), "integrated_gradients": ("steps", 32, "step"),
+          "scorecam": ("channels", None, "channel"), "occlusion": (None, None, "patch")}
+_PLURAL = {"patch": "patches"}
+
+
+def attribution_rows(label: str, model, x, repeat: int, scorecam_channels: int | None = None) -> None:
+    """One line per attribution method with its defaults; ``repeat`` 0: one timed run after a small warm-up."""
+    from convexplorer.core import attribution as at
+
+    trace = ins._get_trace(model, x.shape)
+    h, w = x.shape[:2]
+    patch = max(1, min(h, w) // 8)
+    n_patches = len(at._positions(h, patch, max(1, patch // 2))) * len(at._positions(w, patch, max(1, patch // 2)))
+    conv = ins.default_conv_layer(model)
+    n_channels = int(trace.records[trace.index(conv)].tensor.shape[-1])
+    for method in at.METHODS:
+        opts: dict = {}
+        units = {"smoothgrad": 25, "integrated_gradients": 32, "occlusion": n_patches, "scorecam": n_channels}.get(method)
+        if method == "scorecam" and scorecam_channels:
+            opts["channels"] = units = min(scorecam_channels, n_channels)
+        name = f"{label}: {method}" + (f" ({units} {_PLURAL.get(_UNITS[method][2], _UNITS[method][2] + 's')})" if units else "")
+        if repeat > 0:
+            best, med = timeit(lambda: ins.attribution(model, x, method, **opts), max(3, repeat // 6))
+        else:
+            small = {"smoothgrad": {"samples": 1}, "integrated_gradients": {"steps": 1}, "scorecam": {"channels": 1},
+                     "occlusion": {"patch": h}}.get(method, {})
+            ins.attribution(model, x, method, **small)  # warm-up: traces the same batch shape
+            t = time.perf_counter()
+            ins.attribution(model, x, method, **opts)
+            best = med = (time.perf_counter() - t) * 1000
+        row(name, best, med)
+        if units:
+            bs = at.auto_batch_size(trace, units)
+            extra = ""
+            if method == "scorecam" and units < n_channels:
+                extra = f", all {n_channels}: ~{best / units * n_channels / 1000:.1f} s"
+            print(f"  -> {best / units:.2f} ms per {_UNITS[method][2]}, batches of {bs}{extra}")
+    res = at.integrated_gradients(model, x, steps=32)
+    print(f"  IG completeness (32 steps): sum {res.total:+.4f} vs f(x) - f(baseline) {res.delta:+.4f}, gap {res.gap:.2e}")
 
 
 if __name__ == "__main__":
