@@ -35,8 +35,9 @@ a ``cancel`` event like every long core call; TensorFlow is imported lazily.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable, Optional, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -220,23 +221,25 @@ class Objective:
     head: str | None = None  # logit objectives: the head (None: the model's first classifier head)
 
     @classmethod
-    def filter(cls, layer: str, index: int, where: str = "channel") -> "Objective":
+    def filter(cls, layer: str, index: int, where: str = "channel") -> Objective:
         """One filter of ``layer``: ``where="channel"`` climbs its mean activation over positions (a
         2-position border left out when the map is larger than 4x4, as ``filter_patterns`` does);
-        ``where="neuron"`` climbs its activation at the centre position ``(H // 2, W // 2)`` only."""
+        ``where="neuron"`` climbs its value at the centre position ``(H // 2, W // 2)`` only, taken
+        before the layer's ReLU when it has one (a ReLU layer, or a Conv2D or Dense with
+        ``activation="relu"``), so that a unit closed at the start still gets a gradient."""
         if where not in PLACES:
             raise InspectError(f"a filter objective is read at {' or '.join(PLACES)}, received {where!r}")
         return cls("filter", int(index), str(layer), where, None)
 
     @classmethod
-    def filters(cls, layer: str, indices: Sequence[int] | int, where: str = "channel") -> list["Objective"]:
+    def filters(cls, layer: str, indices: Sequence[int] | int, where: str = "channel") -> list[Objective]:
         """One :meth:`filter` objective per index (an int ``n``: filters ``0 .. n-1``)."""
         if isinstance(indices, int):
             indices = range(indices)
         return [cls.filter(layer, i, where) for i in indices]
 
     @classmethod
-    def logit(cls, class_index: int, head: str | None = None) -> "Objective":
+    def logit(cls, class_index: int, head: str | None = None) -> Objective:
         """The pre-softmax score of class ``class_index`` (of ``head``; None: the first classifier head).
 
         When the model ends in a softmax (a Softmax layer, or a Dense layer with a softmax
@@ -265,7 +268,8 @@ class FeatureVisSettings:
       ``input_range`` for the model). False: pixels are free, as in the textbook recipe, and the
       result is standardised for display (mean 0.5, 4 standard deviations across [0, 1]).
     * ``optimizer``: "adam" or "ascent" (``x += learning_rate * g / ||g||`` per image).
-    * ``jitter``: the largest random shift in pixels per step (None: ``size // 16``; 0: none).
+    * ``jitter``: the largest random shift in pixels per step (None: ``size // 16``, at most a quarter
+      of a filter objective's receptive field; 0: none). See :meth:`jitter_for`.
     * ``scale``: zoom factors drawn from per step (``(1.0,)``: none).
     * ``rotate``: the largest random rotation in degrees per step (0: none).
     * ``steps``, ``learning_rate``: optimisation steps and step size.
@@ -298,7 +302,7 @@ class FeatureVisSettings:
     decay_power: float = 1.0
 
     @classmethod
-    def preset(cls, name: str, **changes: Any) -> "FeatureVisSettings":
+    def preset(cls, name: str, **changes: Any) -> FeatureVisSettings:
         """A named preset (:data:`PRESETS`: "none" or "distill"), with any fields changed by keyword."""
         try:
             base = PRESETS[name]
@@ -306,9 +310,14 @@ class FeatureVisSettings:
             raise InspectError(f"no feature-visualization preset named {name!r}; the presets are: {', '.join(PRESETS)}") from None
         return replace(base, **changes) if changes else base
 
-    def jitter_for(self, size: int) -> int:
-        """The jitter in pixels used at image side ``size`` (resolves None to ``size // 16``)."""
-        return max(0, int(size) // 16) if self.jitter is None else max(0, int(self.jitter))
+    def jitter_for(self, size: int, receptive: int | None = None) -> int:
+        """The jitter in pixels used at image side ``size``: ``jitter``, or for None ``size // 16``,
+        at most a quarter of ``receptive`` (the objective's receptive field side, when known): a
+        unit that sees 3x3 pixels cannot be shown a pattern that jumps by 2 pixels every step."""
+        if self.jitter is not None:
+            return max(0, int(self.jitter))
+        j = int(size) // 16
+        return max(0, min(j, int(receptive) // 4) if receptive else j)
 
     @property
     def transforms(self) -> bool:
@@ -364,7 +373,8 @@ class FeatureVisResult:
 
     ``images``: ``N x size x size x C`` float32 in [0, 1], one per entry of ``objectives``.
     ``values``: ``N x steps`` float32, each image's objective at every step (measured on that
-    step's transformed image, before the step's update; diversity penalty not included).
+    step's transformed image, before the step's update; diversity penalty not included; a neuron
+    objective's value is taken before the layer's ReLU, see :meth:`Objective.filter`).
     ``final``: ``N`` float32, the objective on each final image as the model sees it, untransformed.
     ``objectives``: the objective of each image (an objective asked for several images repeats).
     ``layer``: the full name of the objective's layer (logits: the head's name).
@@ -405,8 +415,8 @@ def feature_visualization(
     settings: FeatureVisSettings | str | None = None,
     images_per_objective: int = 1,
     batch_size: int | None = None,
-    progress: Optional[ProgressFn] = None,
-    cancel: Optional[threading.Event] = None,
+    progress: ProgressFn | None = None,
+    cancel: threading.Event | None = None,
 ) -> FeatureVisResult:
     """Images that maximise ``objective`` (one :class:`Objective` or several of one layer or head).
 
@@ -450,8 +460,10 @@ def feature_visualization(
         bad = [o.index for o in objs if not 0 <= o.index < n_units]
         if bad:
             raise InspectError(f"{name} has filters 0 to {n_units - 1}, received {bad[0]}")
-        outputs = [target_t]
+        pre_t = _pre_relu(trace, i) if first.where == "neuron" else None
+        outputs = [target_t if pre_t is None else pre_t, target_t]
         layer_label, key_part = name, ("filter", i, first.where)
+        receptive = _receptive_side(model, name, own, full.records[full.index(name)].tensor.shape)
     else:
         if fixed is not None and None not in fixed:
             shape = tuple(int(v) for v in fixed)
@@ -474,15 +486,13 @@ def feature_visualization(
             _check_target(trace, hname, o.index)
         n_units = int(scores_t.shape[-1])
         outputs = [scores_t]
-        if s.diversity > 0:
+        if s.diversity > 0 and per > 1:
             outputs.append(trace.records[trace.index(default_conv_layer(model, shape))].tensor)
         layer_label, key_part = hname, ("logit", hname)
+        receptive = None  # a class score sees the whole image
 
     diverse = s.diversity > 0 and per > 1
-    if diverse and len(outputs) == 1:
-        outputs = outputs + [outputs[0]]
-    elif not diverse:
-        outputs = outputs[:1]
+    outputs = outputs[:2] if diverse else outputs[:1]  # [objective's tensor, diversity's tensor]
     transforming = s.transforms
     key = ("featvis", key_part, s.parameterization, s.decorrelate and channels == 3, s.constrain, s.optimizer,
            transforming, diverse, float(s.decay_power))
@@ -503,7 +513,7 @@ def feature_visualization(
         bs = max(per, (bs // per) * per)
 
     steps = int(s.steps)
-    jitter = s.jitter_for(size)
+    jitter = s.jitter_for(size, receptive)
     rng = np.random.default_rng(s.seed)
     images = np.empty((n, size, size, channels), np.float32)
     values = np.zeros((n, steps), np.float32)
@@ -540,6 +550,45 @@ def feature_visualization(
         img = np.asarray(img)
         images[idx] = np.clip(img, 0.0, 1.0) if s.constrain else _deprocess(img)
     return FeatureVisResult(images, values, final, targets, layer_label, s)
+
+
+def _receptive_side(model: Any, name: str, shape: Sequence[int], out_shape: Sequence[int | None]) -> int | None:
+    """The side in pixels of the receptive field of layer ``name``'s centre unit, or None if unknown."""
+    from .inspect import receptive_field
+
+    try:
+        h, w = int(out_shape[1]), int(out_shape[2])
+        top, left, bottom, right = receptive_field(model, name, h // 2, w // 2, shape)
+    except Exception:  # noqa: BLE001 - no geometry for this layer: no cap on the jitter
+        return None
+    return int(max(bottom - top, right - left))
+
+
+def _pre_relu(trace: Any, i: int) -> Any:
+    """The symbolic value before layer ``i``'s ReLU (a ReLU layer, or a Conv2D/Dense with a relu), else None.
+
+    A neuron objective climbs it: a unit whose ReLU is closed at the start would give no
+    gradient at all (Lucid climbs "pre_relu" tensors for the same reason)."""
+    import keras
+
+    rec = trace.records[i]
+    layer = rec.layer
+    kind = type(layer).__name__
+    act = getattr(getattr(layer, "activation", None), "__name__", "")
+    if len(rec.inputs) != 1:
+        return None
+    src = trace.records[rec.inputs[0]].tensor if rec.inputs[0] >= 0 else trace.inp
+    if kind == "ReLU" or (kind == "Activation" and act == "relu"):
+        if kind == "ReLU" and (getattr(layer, "threshold", 0) or getattr(layer, "negative_slope", 0)):
+            return None
+        return src
+    if act != "relu" or kind not in ("Conv2D", "Convolution2D", "Dense"):
+        return None
+    try:
+        pre = layer.convolution_op(src, layer.kernel) if kind != "Dense" else keras.ops.matmul(src, layer.kernel)
+        return keras.ops.add(pre, layer.bias) if getattr(layer, "use_bias", False) else pre
+    except Exception:  # noqa: BLE001 - an unusual layer: climb its output instead
+        return None
 
 
 def _initial(rng: np.random.Generator, s: FeatureVisSettings, b: int, size: int, channels: int) -> np.ndarray:
