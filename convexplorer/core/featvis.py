@@ -197,11 +197,12 @@ def apply_transforms(images: Any, matrices: Any) -> Any:
     import tensorflow as tf
 
     images = tf.convert_to_tensor(images, tf.float32)
-    shape = tf.shape(images)[1:3]
-    return tf.raw_ops.ImageProjectiveTransformV3(
-        images=images, transforms=tf.convert_to_tensor(matrices, tf.float32), output_shape=shape,
+    out = tf.raw_ops.ImageProjectiveTransformV3(
+        images=images, transforms=tf.convert_to_tensor(matrices, tf.float32), output_shape=tf.shape(images)[1:3],
         interpolation="BILINEAR", fill_mode="REFLECT", fill_value=0.0,
     )
+    out.set_shape(images.shape)  # keep the static shape: the objective reads the centre and crops borders
+    return out
 
 
 # --- objectives and settings --------------------------------------------------------------------
@@ -224,9 +225,8 @@ class Objective:
     def filter(cls, layer: str, index: int, where: str = "channel") -> Objective:
         """One filter of ``layer``: ``where="channel"`` climbs its mean activation over positions (a
         2-position border left out when the map is larger than 4x4, as ``filter_patterns`` does);
-        ``where="neuron"`` climbs its value at the centre position ``(H // 2, W // 2)`` only, taken
-        before the layer's ReLU when it has one (a ReLU layer, or a Conv2D or Dense with
-        ``activation="relu"``), so that a unit closed at the start still gets a gradient."""
+        ``where="neuron"`` climbs its activation at the centre position ``(H // 2, W // 2)`` only.
+        See ``FeatureVisSettings.redirect_relu`` for units whose ReLU is closed at the start."""
         if where not in PLACES:
             raise InspectError(f"a filter objective is read at {' or '.join(PLACES)}, received {where!r}")
         return cls("filter", int(index), str(layer), where, None)
@@ -284,6 +284,9 @@ class FeatureVisSettings:
     * ``input_range``: constrained images in [0, 1] are fed to the model as
       ``lo + (hi - lo) * image`` (``(0, 255)`` for a model that rescales by 1/255 itself).
     * ``decay_power``: the exponent of the Fourier scaling (1.0: ``1/f``).
+    * ``redirect_relu``: while a filter objective is 0 because the layer's ReLU is closed wherever
+      it is read (common at a grey start: the textbook ascent then stays grey), climb the value
+      before the ReLU instead; for a ReLU layer, or a Conv2D or Dense layer with ``activation="relu"``.
     """
 
     parameterization: str = "fourier"
@@ -293,13 +296,14 @@ class FeatureVisSettings:
     jitter: int | None = None
     scale: tuple[float, ...] = (0.9, 0.95, 1.0, 1.05, 1.1)
     rotate: float = 10.0
-    steps: int = 128
+    steps: int = 64
     learning_rate: float = 0.05
     size: int | None = None
     diversity: float = 0.0
     seed: int = 0
     input_range: tuple[float, float] = (0.0, 1.0)
     decay_power: float = 1.0
+    redirect_relu: bool = True
 
     @classmethod
     def preset(cls, name: str, **changes: Any) -> FeatureVisSettings:
@@ -349,19 +353,23 @@ class FeatureVisSettings:
 
 #: The presets. "none" is the textbook gradient ascent in raw pixels (Chollet, Deep Learning with
 #: Python), the very computation of ``inspect.filter_patterns``: 40 normalised-gradient steps of
-#: size 10 from a grey image with a little noise, no transformation, no colour or frequency
-#: change of basis, the result standardised for display. "distill" follows the Distill article
-#: and Lucid's defaults: Fourier coefficients with 1/f scaling and decorrelated colours, a sigmoid
-#: into [0, 1], Adam with learning rate 0.05, and per step a jitter of size/16 pixels (8 at 128),
-#: a zoom of 0.9-1.1 and a rotation of up to 10 degrees. Lucid runs 512 steps; 128 is where the
-#: images have settled on the small nets this app trains, and keeps a batch of 8 VGG16 block3
-#: filters at 128x128 under a minute on two CPU cores (benchmarks/inspect_speed.py). Diversity
-#: is 0 in both: it only means something for several images of one objective; 0.5 is a good
-#: start then.
+#: size 10 from a grey image with a little noise, no transformation, no change of basis, no ReLU
+#: redirection, the result standardised for display. "distill" follows the Distill article and
+#: Lucid's defaults: Fourier coefficients with 1/f scaling and decorrelated colours, a sigmoid
+#: into [0, 1], Adam with learning rate 0.05, and per step a jitter of size/16 pixels (8 at 128;
+#: at most a quarter of the unit's receptive field), a zoom of 0.9-1.1 and a rotation of up to
+#: 10 degrees; closed ReLUs are climbed through. Lucid runs 512 steps; 64 is where the images of
+#: a small shapes convnet trained here had settled (64 and 128 steps looked alike, objectives
+#: within 5 %), and it keeps a batch of 8 VGG16 block3 filters at 128x128 near 40 s on two
+#: shared CPU cores (benchmarks/inspect_speed.py). Raise ``steps`` for big pretrained nets.
+#: Diversity is 0 in both: it only means something for several images of one objective. 1.0 is a
+#: good start then: on a shapes-net filter it took the Gram similarity of 4 images from 0.995 to
+#: 0.72 and kept their objectives within 25 %; at 3.0 it fell to 0.29 but two images lost most
+#: of their objective.
 PRESETS: dict[str, FeatureVisSettings] = {
     "none": FeatureVisSettings(
         parameterization="pixels", decorrelate=False, constrain=False, optimizer="ascent", jitter=0, scale=(1.0,),
-        rotate=0.0, steps=40, learning_rate=10.0,
+        rotate=0.0, steps=40, learning_rate=10.0, redirect_relu=False,
     ),
     "distill": FeatureVisSettings(),
 }
@@ -373,8 +381,7 @@ class FeatureVisResult:
 
     ``images``: ``N x size x size x C`` float32 in [0, 1], one per entry of ``objectives``.
     ``values``: ``N x steps`` float32, each image's objective at every step (measured on that
-    step's transformed image, before the step's update; diversity penalty not included; a neuron
-    objective's value is taken before the layer's ReLU, see :meth:`Objective.filter`).
+    step's transformed image, before the step's update; diversity penalty not included).
     ``final``: ``N`` float32, the objective on each final image as the model sees it, untransformed.
     ``objectives``: the objective of each image (an objective asked for several images repeats).
     ``layer``: the full name of the objective's layer (logits: the head's name).
@@ -460,8 +467,8 @@ def feature_visualization(
         bad = [o.index for o in objs if not 0 <= o.index < n_units]
         if bad:
             raise InspectError(f"{name} has filters 0 to {n_units - 1}, received {bad[0]}")
-        pre_t = _pre_relu(trace, i) if first.where == "neuron" else None
-        outputs = [target_t if pre_t is None else pre_t, target_t]
+        pre_t = _pre_relu(trace, i) if s.redirect_relu else None
+        div_t = target_t
         layer_label, key_part = name, ("filter", i, first.where)
         receptive = _receptive_side(model, name, own, full.records[full.index(name)].tensor.shape)
     else:
@@ -485,18 +492,20 @@ def feature_visualization(
         for o in objs:
             _check_target(trace, hname, o.index)
         n_units = int(scores_t.shape[-1])
-        outputs = [scores_t]
-        if s.diversity > 0 and per > 1:
-            outputs.append(trace.records[trace.index(default_conv_layer(model, shape))].tensor)
+        pre_t = None  # a class score has no ReLU
+        div_t = trace.records[trace.index(default_conv_layer(model, shape))].tensor if s.diversity > 0 and per > 1 else None
+        target_t = scores_t
         layer_label, key_part = hname, ("logit", hname)
         receptive = None  # a class score sees the whole image
 
     diverse = s.diversity > 0 and per > 1
-    outputs = outputs[:2] if diverse else outputs[:1]  # [objective's tensor, diversity's tensor]
+    # The model's outputs: the objective's tensor, then the diversity's and the pre-ReLU values when used.
+    outputs = [target_t] + ([div_t] if diverse else []) + ([pre_t] if pre_t is not None else [])
     transforming = s.transforms
     key = ("featvis", key_part, s.parameterization, s.decorrelate and channels == 3, s.constrain, s.optimizer,
-           transforming, diverse, float(s.decay_power))
-    fns = trace.cached(key, lambda: _make_step(trace.inp, outputs, first, s, size, channels, transforming, diverse))
+           transforming, diverse, pre_t is not None, float(s.decay_power))
+    fns = trace.cached(key, lambda: _make_step(trace.inp, outputs, first, s, size, channels, transforming, diverse,
+                                               pre_t is not None))
     step_fn, eval_fn = fns
 
     # The list of images: each objective repeated, the images of one objective next to each other.
@@ -565,10 +574,7 @@ def _receptive_side(model: Any, name: str, shape: Sequence[int], out_shape: Sequ
 
 
 def _pre_relu(trace: Any, i: int) -> Any:
-    """The symbolic value before layer ``i``'s ReLU (a ReLU layer, or a Conv2D/Dense with a relu), else None.
-
-    A neuron objective climbs it: a unit whose ReLU is closed at the start would give no
-    gradient at all (Lucid climbs "pre_relu" tensors for the same reason)."""
+    """The symbolic value before layer ``i``'s ReLU (a ReLU layer, or a Conv2D/Dense with a relu), else None."""
     import keras
 
     rec = trace.records[i]
@@ -602,7 +608,7 @@ def _initial(rng: np.random.Generator, s: FeatureVisSettings, b: int, size: int,
 
 
 def _make_step(inp: Any, outputs: list[Any], objective: Objective, s: FeatureVisSettings, size: int, channels: int,
-               transforming: bool, diverse: bool) -> tuple[Callable[..., Any], Callable[..., Any]]:
+               transforming: bool, diverse: bool, redirect: bool) -> tuple[Callable[..., Any], Callable[..., Any]]:
     """The traced step ``(param, adam m, adam v, t, onehot, groups, transforms, lr, div_w, range) ->
     (param, m, v, objective per image)`` and the final evaluation ``(param, onehot, range) -> (image, objective)``."""
     import keras
@@ -661,9 +667,14 @@ def _make_step(inp: Any, outputs: list[Any], objective: Objective, s: FeatureVis
             outs = list(outs) if isinstance(outs, (list, tuple)) else [outs]
             value = objective_of(outs[0], onehot)
             total = tf.reduce_sum(value)
+            if redirect:
+                # A unit whose ReLU is closed everywhere it is read gives no gradient: climb the
+                # value before the ReLU instead until it opens (Lucid redirects ReLU gradients alike).
+                closed = tf.stop_gradient(tf.cast(value <= 0.0, tf.float32))
+                total = total + tf.reduce_sum(closed * objective_of(outs[-1], onehot))
             if diverse:
                 weight = div_w * tf.stop_gradient(tf.abs(value))
-                total = total - tf.reduce_sum(weight * similarity(outs[-1], groups))
+                total = total - tf.reduce_sum(weight * similarity(outs[1], groups))
         g = tape.gradient(total, param)
         if adam:
             b1, b2 = 0.9, 0.999

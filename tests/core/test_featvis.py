@@ -74,6 +74,10 @@ def test_transformations_keep_shape_are_seeded_and_shift_by_whole_pixels():
     assert np.array_equal(a, b) and not np.array_equal(a, c)
     out_a, out_b = np.asarray(fv.apply_transforms(imgs, a)), np.asarray(fv.apply_transforms(imgs, b))
     assert out_a.shape == imgs.shape and np.array_equal(out_a, out_b)
+    # Traced, the static shape survives too (objectives read the centre and crop borders from it).
+    traced = tf.function(fv.apply_transforms).get_concrete_function(
+        tf.TensorSpec((None, 20, 20, 3), tf.float32), tf.TensorSpec((None, 8), tf.float32))
+    assert tuple(traced.structured_outputs.shape) == (None, 20, 20, 3)
     assert not np.allclose(out_a, imgs)
     # No transformation at all is the identity.
     ident = fv.transform_matrices(np.random.default_rng(0), 3, 20, 20)
