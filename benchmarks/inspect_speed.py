@@ -10,8 +10,14 @@ shared machine the best run is the fair figure):
 * Filter patterns of 16 filters: batched (one gradient-ascent pass for all 16)
   vs one filter at a time, printed as a ratio, for the MNIST preset's last conv
   (40 steps) and VGG16's block3_conv1 (``--steps``, ``--size``).
+* Feature visualization (``core.featvis``), one batch of 8 filters: the "distill"
+  preset (Fourier + decorrelated colour + jitter/scale/rotation, Adam) vs the
+  "none" preset (the plain ascent of ``filter_patterns``), time per step and for
+  each preset's own number of steps, on the MNIST preset's last conv (28x28) and
+  VGG16's block3_conv1 at 128x128 (``--featvis-steps``; ``--only-featvis`` skips
+  the rest).
 
-    python benchmarks/inspect_speed.py [--repeat N] [--steps S] [--no-vgg]
+    python benchmarks/inspect_speed.py [--repeat N] [--steps S] [--no-vgg] [--only-featvis]
 """
 
 from __future__ import annotations
@@ -54,12 +60,43 @@ def row(name: str, best: float, median: float, budget: float | None = None) -> N
     print(f"{name:<52} best {best:8.2f} ms  median {median:8.2f} ms{limit}{verdict}")
 
 
+def featvis_figures(model, layer: str, size: int | None, steps: int, label: str) -> None:
+    """Print the time per step of one batch of 8 filters: regularized ("distill") vs plain ("none") ascent.
+
+    Per step = (time of ``steps`` steps - time of 1 step) / (steps - 1), so the fixed cost of a
+    call (start image, final evaluation, look-ups) is printed apart; both after a traced warm-up.
+    """
+    from convexplorer.core import featvis as fv
+
+    objectives = fv.Objective.filters(layer, 8)
+    per_step = {}
+
+    def run(name: str, n: int) -> float:
+        t = time.perf_counter()
+        fv.feature_visualization(model, objectives, fv.FeatureVisSettings.preset(name, steps=n, size=size), batch_size=8)
+        return time.perf_counter() - t
+
+    for name in ("none", "distill"):
+        run(name, 1)  # warm-up: trace the step
+        one = min(run(name, 1) for _ in range(3))
+        many = run(name, steps)
+        per_step[name] = sec = max(0.0, (many - one) / max(1, steps - 1))
+        own = fv.PRESETS[name].steps
+        print(
+            f"{label} {layer}, featvis {name:<7} 8 filters: {sec * 1000:8.1f} ms/step, fixed {(one - sec) * 1000:6.1f} ms"
+            f"  -> the preset's {own} steps: {one - sec + sec * own:6.2f} s"
+        )
+    print(f"  -> a distill step costs {per_step['distill'] / per_step['none']:.2f} plain steps")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=30)
     ap.add_argument("--steps", type=int, default=5, help="gradient-ascent steps for the filter patterns")
     ap.add_argument("--size", type=int, default=96, help="filter pattern size in pixels")
     ap.add_argument("--no-vgg", action="store_true", help="skip the VGG16 figures")
+    ap.add_argument("--featvis-steps", type=int, default=20, help="timed steps for the feature visualization")
+    ap.add_argument("--only-featvis", action="store_true", help="print only the feature visualization figures")
     args = ap.parse_args()
 
     import keras
@@ -70,6 +107,12 @@ def main() -> int:
 
     print(f"TensorFlow {tf.__version__}, Keras {keras.__version__}, load average {os.getloadavg()[0]:.2f}")
     model = build_model(preset("MNIST convnet"), compile=False)
+    if args.only_featvis:
+        featvis_figures(model, ins.default_conv_layer(model), None, args.featvis_steps, "MNIST preset")
+        if not args.no_vgg:
+            vgg = keras.applications.VGG16(weights=None, include_top=False, input_shape=(128, 128, 3))
+            featvis_figures(vgg, "block3_conv1", 128, args.featvis_steps, "VGG16 128x128")
+        return 0
     x = np.random.default_rng(0).random((28, 28, 1), dtype=np.float32)
     n_maps = len(ins.feature_maps(model, x))
     row(f"MNIST preset: feature maps of all {n_maps} spatial layers", *timeit(lambda: ins.feature_maps(model, x), args.repeat), 10)
@@ -93,6 +136,8 @@ def main() -> int:
         f"MNIST preset {conv}, 16 filters, 40 steps: batch 16: {times[16]:.2f} s, one at a time: {times[1]:.2f} s "
         f"-> batched is {times[1] / times[16]:.1f}x faster"
     )
+
+    featvis_figures(model, conv, None, args.featvis_steps, "MNIST preset")
 
     if args.no_vgg:
         return 0
@@ -119,6 +164,8 @@ def main() -> int:
     )
     trace = ins._get_trace(vgg, (args.size, args.size, 3), stop_at="block3_conv1")
     print(f"  (batch_size=None picks {ins.auto_batch_size(trace, trace.index('block3_conv1'), 16)} here on this machine)")
+
+    featvis_figures(vgg, "block3_conv1", 128, args.featvis_steps, "VGG16 128x128")
     return 0
 
 
