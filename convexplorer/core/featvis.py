@@ -360,8 +360,9 @@ class FeatureVisSettings:
 #: at most a quarter of the unit's receptive field), a zoom of 0.9-1.1 and a rotation of up to
 #: 10 degrees; closed ReLUs are climbed through. Lucid runs 512 steps; 64 is where the images of
 #: a small shapes convnet trained here had settled (64 and 128 steps looked alike, objectives
-#: within 5 %), and it keeps a batch of 8 VGG16 block3 filters at 128x128 near 40 s on two
-#: shared CPU cores (benchmarks/inspect_speed.py). Raise ``steps`` for big pretrained nets.
+#: within 5 %), and it keeps a batch of 8 VGG16 block3 filters at 128x128 at 15-40 s on two
+#: shared CPU cores (0.23-0.6 s a step, by load; benchmarks/inspect_speed.py). Raise ``steps``
+#: for big pretrained nets.
 #: Diversity is 0 in both: it only means something for several images of one objective. 1.0 is a
 #: good start then: on a shapes-net filter it took the Gram similarity of 4 images from 0.995 to
 #: 0.72 and kept their objectives within 25 %; at 3.0 it fell to 0.29 but two images lost most
