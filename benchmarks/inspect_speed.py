@@ -20,8 +20,15 @@ shared machine the best run is the fair figure):
   the IG completeness gap. On VGG16 each looping method runs once after a small
   warm-up (same batch shape), Score-CAM on the 64 most varying of 512 channels
   (``--scorecam-channels``), with the time per unit to extrapolate.
+* Feature visualization (``core.featvis``), one batch of 8 filters: the "distill"
+  preset (Fourier + decorrelated colour + jitter/scale/rotation, Adam) vs the
+  "none" preset (the plain ascent of ``filter_patterns``), time per step and for
+  each preset's own number of steps, on the MNIST preset's last conv (28x28) and
+  VGG16's block3_conv1 at 128x128 (``--featvis-steps``; ``--only-featvis`` skips
+  the rest).
 
     python benchmarks/inspect_speed.py [--repeat N] [--steps S] [--no-vgg] [--no-attr] [--scorecam-channels K]
+        [--featvis-steps S] [--only-featvis] [--examples-n N]
 """
 
 from __future__ import annotations
@@ -64,6 +71,35 @@ def row(name: str, best: float, median: float, budget: float | None = None) -> N
     print(f"{name:<52} best {best:8.2f} ms  median {median:8.2f} ms{limit}{verdict}")
 
 
+def featvis_figures(model, layer: str, size: int | None, steps: int, label: str) -> None:
+    """Print the time per step of one batch of 8 filters: regularized ("distill") vs plain ("none") ascent.
+
+    Per step = (time of ``steps`` steps - time of 1 step) / (steps - 1), so the fixed cost of a
+    call (start image, final evaluation, look-ups) is printed apart; both after a traced warm-up.
+    """
+    from convexplorer.core import featvis as fv
+
+    objectives = fv.Objective.filters(layer, 8)
+    per_step = {}
+
+    def run(name: str, n: int) -> float:
+        t = time.perf_counter()
+        fv.feature_visualization(model, objectives, fv.FeatureVisSettings.preset(name, steps=n, size=size), batch_size=8)
+        return time.perf_counter() - t
+
+    for name in ("none", "distill"):
+        run(name, 1)  # warm-up: trace the step
+        one = min(run(name, 1) for _ in range(3))
+        many = run(name, steps)
+        per_step[name] = sec = max(0.0, (many - one) / max(1, steps - 1))
+        own = fv.PRESETS[name].steps
+        print(
+            f"{label} {layer}, featvis {name:<7} 8 filters: {sec * 1000:8.1f} ms/step, fixed {(one - sec) * 1000:6.1f} ms"
+            f"  -> the preset's {own} steps: {one - sec + sec * own:6.2f} s"
+        )
+    print(f"  -> a distill step costs {per_step['distill'] / per_step['none']:.2f} plain steps")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=30)
@@ -73,6 +109,8 @@ def main() -> int:
     ap.add_argument("--examples-n", type=int, default=10_000, help="Shapes images for the dataset examples (0: skip)")
     ap.add_argument("--no-attr", action="store_true", help="skip the attribution-method figures")
     ap.add_argument("--scorecam-channels", type=int, default=64, help="Score-CAM channels on VGG16 (0: all 512)")
+    ap.add_argument("--featvis-steps", type=int, default=20, help="timed steps for the feature visualization")
+    ap.add_argument("--only-featvis", action="store_true", help="print only the feature visualization figures")
     args = ap.parse_args()
 
     import keras
@@ -83,6 +121,12 @@ def main() -> int:
 
     print(f"TensorFlow {tf.__version__}, Keras {keras.__version__}, load average {os.getloadavg()[0]:.2f}")
     model = build_model(preset("MNIST convnet"), compile=False)
+    if args.only_featvis:
+        featvis_figures(model, ins.default_conv_layer(model), None, args.featvis_steps, "MNIST preset")
+        if not args.no_vgg:
+            vgg = keras.applications.VGG16(weights=None, include_top=False, input_shape=(128, 128, 3))
+            featvis_figures(vgg, "block3_conv1", 128, args.featvis_steps, "VGG16 128x128")
+        return 0
     x = np.random.default_rng(0).random((28, 28, 1), dtype=np.float32)
     n_maps = len(ins.feature_maps(model, x))
     row(f"MNIST preset: feature maps of all {n_maps} spatial layers", *timeit(lambda: ins.feature_maps(model, x), args.repeat), 10)
@@ -111,6 +155,7 @@ def main() -> int:
         dataset_examples_figures(model, args.examples_n)
     if not args.no_attr:
         attribution_rows("MNIST preset", model, x, args.repeat)
+    featvis_figures(model, conv, None, args.featvis_steps, "MNIST preset")
 
     if args.no_vgg:
         return 0
@@ -139,6 +184,8 @@ def main() -> int:
     print(f"  (batch_size=None picks {ins.auto_batch_size(trace, trace.index('block3_conv1'), 16)} here on this machine)")
     if not args.no_attr:
         attribution_rows("VGG16 224x224", vgg, img, 0, scorecam_channels=args.scorecam_channels or None)
+
+    featvis_figures(vgg, "block3_conv1", 128, args.featvis_steps, "VGG16 128x128")
     return 0
 
 
