@@ -173,7 +173,7 @@ def self_test() -> int:
         window.close()
         if broken:
             raise RuntimeError(f"panels failed to load: {', '.join(broken)}")
-        steps.append(f"{len(window.panels)} panels constructed")
+        steps.append(f"{len(window.panels)} panels constructed on Qt's {app.platformName()} platform")
     except Exception as exc:  # noqa: BLE001
         for s in steps:
             print(f"ok    {s}")
