@@ -93,7 +93,8 @@ class ExamplesTab(QWidget):
     def set_layers(self, names: list[str]) -> None:
         """Offer these layers; keep the chosen one, else pick the last."""
         with self.filling():
-            fill_combo(self.layer_combo, names, self.layer_combo.currentText() or (names[-1] if names else None))
+            old = self.layer_combo.currentText()
+            fill_combo(self.layer_combo, names, old if old in names else (names[-1] if names else None))
         if self.layer_combo.currentText():
             self.layer_chosen.emit(self.layer_combo.currentText())
 

@@ -103,7 +103,8 @@ class MethodOptions(QWidget):
 
     def set_layers(self, names: list[str], current: str | None) -> None:
         """Offer these conv layers for the CAM methods (``current`` picked if none is yet)."""
-        fill_combo(self.layer_combo, names, self.layer_combo.currentText() or current)
+        old = self.layer_combo.currentText()
+        fill_combo(self.layer_combo, names, old if old in names else current)
 
     def options(self, method: str) -> dict[str, Any]:
         """The keyword options of ``inspect.attribution`` for ``method`` as set here."""

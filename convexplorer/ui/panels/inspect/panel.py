@@ -254,6 +254,9 @@ class InspectPanel(Panel):
         self.side.show_kind("classes")
         self.side.box_view.clear()
         self.maps_tab.set_model(model)
+        # The old model's layer names mean nothing to this one: the analysis offers the new ones.
+        self.examples_tab.set_layers([])
+        self.attributions_tab.set_layers([], None)
         self._set_message("")
         try:
             shape = self.subject.model_input_shape()
@@ -563,6 +566,10 @@ class InspectPanel(Panel):
         """Whether an image is loaded."""
         return self.subject.raw_image is not None
 
+    def model_ready(self) -> bool:
+        """Whether a model is loaded and no other is being loaded."""
+        return self.has_model() and not (self.model_box.worker is not None and self.model_box.worker.is_running())
+
     def analysed(self) -> bool:
         """Whether the current model and image have been classified and drawn."""
         return self.subject.analysis is not None and self.has_model() and self.has_image()
@@ -582,6 +589,11 @@ class InspectPanel(Panel):
     def sanity_shown(self) -> int:
         """How many maps of randomized layers the sanity check shows."""
         return self.attributions_tab.shown()
+
+    def sanity_method(self) -> str:
+        """The method of the sanity check on screen ("" for none)."""
+        r = self.attributions_tab.sanity
+        return r["method"] if r is not None and self.sanity_shown() else ""
 
     def use_sample(self, name: str) -> None:
         """Use one of the built-in sample images (``convexplorer.core.samples.SAMPLES``)."""

@@ -180,7 +180,8 @@ class PatternsTab(QWidget):
 
     def set_layers(self, convs: list[str]) -> None:
         """Offer these layers; keep the chosen one, else pick the last."""
-        fill_combo(self.pattern_layer_combo, convs, self.pattern_layer_combo.currentText() or (convs[-1] if convs else None))
+        old = self.pattern_layer_combo.currentText()
+        fill_combo(self.pattern_layer_combo, convs, old if old in convs else (convs[-1] if convs else None))
 
     def fit_size(self, side: int) -> None:
         """Search patterns as large as the model's input (``side`` pixels, within the allowed range)."""
