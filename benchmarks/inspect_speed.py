@@ -14,8 +14,21 @@ shared machine the best run is the fair figure):
   drawn at 28x28 and delivered grayscale, through the MNIST preset, for its first
   and last conv layer (every filter's top 9 at once); the same images as an array
   (the model and the top-k alone); and another filter of the same layer from the cache.
+* Attribution methods (``core.inspect.attribution``) with their defaults on both
+  models: saliency, SmoothGrad (25 samples), Integrated Gradients (32 steps),
+  Grad-CAM, Grad-CAM++, Score-CAM, occlusion; the batch size each loop used, and
+  the IG completeness gap. On VGG16 each looping method runs once after a small
+  warm-up (same batch shape), Score-CAM on the 64 most varying of 512 channels
+  (``--scorecam-channels``), with the time per unit to extrapolate.
+* Feature visualization (``core.featvis``), one batch of 8 filters: the "distill"
+  preset (Fourier + decorrelated colour + jitter/scale/rotation, Adam) vs the
+  "none" preset (the plain ascent of ``filter_patterns``), time per step and for
+  each preset's own number of steps, on the MNIST preset's last conv (28x28) and
+  VGG16's block3_conv1 at 128x128 (``--featvis-steps``; ``--only-featvis`` skips
+  the rest).
 
-    python benchmarks/inspect_speed.py [--repeat N] [--steps S] [--no-vgg]
+    python benchmarks/inspect_speed.py [--repeat N] [--steps S] [--no-vgg] [--no-attr] [--scorecam-channels K]
+        [--featvis-steps S] [--only-featvis] [--examples-n N]
 """
 
 from __future__ import annotations
@@ -58,6 +71,35 @@ def row(name: str, best: float, median: float, budget: float | None = None) -> N
     print(f"{name:<52} best {best:8.2f} ms  median {median:8.2f} ms{limit}{verdict}")
 
 
+def featvis_figures(model, layer: str, size: int | None, steps: int, label: str) -> None:
+    """Print the time per step of one batch of 8 filters: regularized ("distill") vs plain ("none") ascent.
+
+    Per step = (time of ``steps`` steps - time of 1 step) / (steps - 1), so the fixed cost of a
+    call (start image, final evaluation, look-ups) is printed apart; both after a traced warm-up.
+    """
+    from convexplorer.core import featvis as fv
+
+    objectives = fv.Objective.filters(layer, 8)
+    per_step = {}
+
+    def run(name: str, n: int) -> float:
+        t = time.perf_counter()
+        fv.feature_visualization(model, objectives, fv.FeatureVisSettings.preset(name, steps=n, size=size), batch_size=8)
+        return time.perf_counter() - t
+
+    for name in ("none", "distill"):
+        run(name, 1)  # warm-up: trace the step
+        one = min(run(name, 1) for _ in range(3))
+        many = run(name, steps)
+        per_step[name] = sec = max(0.0, (many - one) / max(1, steps - 1))
+        own = fv.PRESETS[name].steps
+        print(
+            f"{label} {layer}, featvis {name:<7} 8 filters: {sec * 1000:8.1f} ms/step, fixed {(one - sec) * 1000:6.1f} ms"
+            f"  -> the preset's {own} steps: {one - sec + sec * own:6.2f} s"
+        )
+    print(f"  -> a distill step costs {per_step['distill'] / per_step['none']:.2f} plain steps")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=30)
@@ -65,6 +107,10 @@ def main() -> int:
     ap.add_argument("--size", type=int, default=96, help="filter pattern size in pixels")
     ap.add_argument("--no-vgg", action="store_true", help="skip the VGG16 figures")
     ap.add_argument("--examples-n", type=int, default=10_000, help="Shapes images for the dataset examples (0: skip)")
+    ap.add_argument("--no-attr", action="store_true", help="skip the attribution-method figures")
+    ap.add_argument("--scorecam-channels", type=int, default=64, help="Score-CAM channels on VGG16 (0: all 512)")
+    ap.add_argument("--featvis-steps", type=int, default=20, help="timed steps for the feature visualization")
+    ap.add_argument("--only-featvis", action="store_true", help="print only the feature visualization figures")
     args = ap.parse_args()
 
     import keras
@@ -75,6 +121,12 @@ def main() -> int:
 
     print(f"TensorFlow {tf.__version__}, Keras {keras.__version__}, load average {os.getloadavg()[0]:.2f}")
     model = build_model(preset("MNIST convnet"), compile=False)
+    if args.only_featvis:
+        featvis_figures(model, ins.default_conv_layer(model), None, args.featvis_steps, "MNIST preset")
+        if not args.no_vgg:
+            vgg = keras.applications.VGG16(weights=None, include_top=False, input_shape=(128, 128, 3))
+            featvis_figures(vgg, "block3_conv1", 128, args.featvis_steps, "VGG16 128x128")
+        return 0
     x = np.random.default_rng(0).random((28, 28, 1), dtype=np.float32)
     n_maps = len(ins.feature_maps(model, x))
     row(f"MNIST preset: feature maps of all {n_maps} spatial layers", *timeit(lambda: ins.feature_maps(model, x), args.repeat), 10)
@@ -101,6 +153,9 @@ def main() -> int:
 
     if args.examples_n > 0:
         dataset_examples_figures(model, args.examples_n)
+    if not args.no_attr:
+        attribution_rows("MNIST preset", model, x, args.repeat)
+    featvis_figures(model, conv, None, args.featvis_steps, "MNIST preset")
 
     if args.no_vgg:
         return 0
@@ -127,6 +182,10 @@ def main() -> int:
     )
     trace = ins._get_trace(vgg, (args.size, args.size, 3), stop_at="block3_conv1")
     print(f"  (batch_size=None picks {ins.auto_batch_size(trace, trace.index('block3_conv1'), 16)} here on this machine)")
+    if not args.no_attr:
+        attribution_rows("VGG16 224x224", vgg, img, 0, scorecam_channels=args.scorecam_channels or None)
+
+    featvis_figures(vgg, "block3_conv1", 128, args.featvis_steps, "VGG16 128x128")
     return 0
 
 
@@ -165,6 +224,46 @@ def dataset_examples_figures(model, n: int) -> None:
     row(f"  another filter of {last} (cache hit, data fingerprint)", best, med)
     best, med = timeit(lambda: ex.top_activating_examples(model, last, 5, arr, k=9), 10)
     row(f"  the same from the array ({arr.nbytes >> 20} MB hashed each call)", best, med)
+#: Looping methods: the option that counts their units, its default, and the unit's name.
+_UNITS = {"smoothgrad": ("samples", 25, "sample"), "integrated_gradients": ("steps", 32, "step"),
+          "scorecam": ("channels", None, "channel"), "occlusion": (None, None, "patch")}
+_PLURAL = {"patch": "patches"}
+
+
+def attribution_rows(label: str, model, x, repeat: int, scorecam_channels: int | None = None) -> None:
+    """One line per attribution method with its defaults; ``repeat`` 0: one timed run after a small warm-up."""
+    from convexplorer.core import attribution as at
+
+    trace = ins._get_trace(model, x.shape)
+    h, w = x.shape[:2]
+    patch = max(1, min(h, w) // 8)
+    n_patches = len(at._positions(h, patch, max(1, patch // 2))) * len(at._positions(w, patch, max(1, patch // 2)))
+    conv = ins.default_conv_layer(model)
+    n_channels = int(trace.records[trace.index(conv)].tensor.shape[-1])
+    for method in at.METHODS:
+        opts: dict = {}
+        units = {"smoothgrad": 25, "integrated_gradients": 32, "occlusion": n_patches, "scorecam": n_channels}.get(method)
+        if method == "scorecam" and scorecam_channels:
+            opts["channels"] = units = min(scorecam_channels, n_channels)
+        name = f"{label}: {method}" + (f" ({units} {_PLURAL.get(_UNITS[method][2], _UNITS[method][2] + 's')})" if units else "")
+        if repeat > 0:
+            best, med = timeit(lambda: ins.attribution(model, x, method, **opts), max(3, repeat // 6))
+        else:
+            small = {"smoothgrad": {"samples": 1}, "integrated_gradients": {"steps": 1}, "scorecam": {"channels": 1},
+                     "occlusion": {"patch": h}}.get(method, {})
+            ins.attribution(model, x, method, **small)  # warm-up: traces the same batch shape
+            t = time.perf_counter()
+            ins.attribution(model, x, method, **opts)
+            best = med = (time.perf_counter() - t) * 1000
+        row(name, best, med)
+        if units:
+            bs = at.auto_batch_size(trace, units)
+            extra = ""
+            if method == "scorecam" and units < n_channels:
+                extra = f", all {n_channels}: ~{best / units * n_channels / 1000:.1f} s"
+            print(f"  -> {best / units:.2f} ms per {_UNITS[method][2]}, batches of {bs}{extra}")
+    res = at.integrated_gradients(model, x, steps=32)
+    print(f"  IG completeness (32 steps): sum {res.total:+.4f} vs f(x) - f(baseline) {res.delta:+.4f}, gap {res.gap:.2e}")
 
 
 if __name__ == "__main__":

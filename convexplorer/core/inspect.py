@@ -728,6 +728,76 @@ def saliency(model: Any, image: np.ndarray, class_index: int | None = None, head
     return (sal / top if top > 0 else np.zeros_like(sal)).astype(np.float32)
 
 
+# --- attribution methods and their sanity check (convexplorer.core.attribution) --------------
+
+
+def attribution(model: Any, image: np.ndarray, method: str, class_index: int | None = None, **options: Any) -> np.ndarray:
+    """An attribution map of one image: float32 ``H x W`` at the image's size, in [0, 1] unless ``normalize=False``.
+
+    ``method`` is one of "saliency", "smoothgrad", "integrated_gradients", "gradcam",
+    "gradcam++", "scorecam", "occlusion" (``attribution.METHODS``). The map follows one
+    score: the pre-softmax score of class ``class_index`` (None: the top class) of a
+    classifier head, or box coordinate ``class_index`` (0-3; None: the sum of the four) of
+    a box head, as :func:`grad_cam_details`. Unknown methods or options raise
+    ``AttributionError`` (an :class:`InspectError`) naming the accepted ones.
+
+    Options (``attribution.OPTIONS`` lists them per method), with their defaults:
+
+    * every method: ``head=None`` (a head name from :func:`output_heads`; None: the first
+      classifier head), ``normalize=True`` (False: the raw map; "saliency" and "gradcam"
+      come normalised only and refuse False), ``progress=None`` (``progress(done, total,
+      message)``; one-pass methods report (1, 1) when done) and ``cancel=None`` (a
+      ``threading.Event``; once set, ``Cancelled`` is raised before the next batch).
+    * "saliency": ``max_c |d score / d pixel|`` over its max (:func:`saliency`).
+    * "gradcam", "gradcam++", "scorecam": ``layer_name=None`` (the last conv layer,
+      :func:`default_conv_layer`). Maps are ReLU'd, upsampled bilinearly, over their max.
+    * "scorecam": ``channels=None`` (all; k: the k channels whose activations vary most).
+    * "smoothgrad": ``samples=25``, ``noise=0.15`` (sigma as a fraction of the image's
+      max - min), ``seed=0``; the mean of the noisy copies' saliency maps, over its max.
+    * "integrated_gradients": ``baseline=None`` (a black image; or a number, or an image
+      of the input's shape), ``steps=32`` (midpoint rule). ``normalize=False`` returns the
+      signed attributions summed over channels: they add up to about f(x) - f(baseline)
+      (``attribution.integrated_gradients`` returns both with the gap).
+    * "occlusion": ``patch=None`` (int or (h, w); None: 1/8 of the shorter side),
+      ``stride=None`` (half the patch), ``fill=0.0`` (or "mean"); raw = the mean drop of
+      the score over the patches covering each pixel.
+    * signed methods ("integrated_gradients", "occlusion"): ``sign="positive"`` (the
+      normalised map is ``max(raw, 0) / max``: evidence for the score) or "absolute"
+      (``|raw| / max |raw|``).
+    * looping methods ("smoothgrad", "integrated_gradients", "scorecam", "occlusion"):
+      ``batch_size=None`` (images per batch; None: as many as fit 64 MB of activations on
+      a CPU, 1 GB on a GPU, at most 64: ``attribution.auto_batch_size``); they report
+      progress after every batch.
+    """
+    from .attribution import attribution as _attribution
+
+    return _attribution(model, image, method, class_index, **options)
+
+
+def randomization_check(model: Any, image: np.ndarray, method: str, layers: Sequence[str] | int | None = None,
+                        **options: Any) -> list:
+    """Model-randomization sanity check (Adebayo et al. 2018): how far a map moves when weights are made random.
+
+    A copy of the model (``keras.models.clone_model`` + the weights; the model itself is
+    never changed) has its layers re-initialised from the output down, each with its own
+    initializers, seeded (weights without one are shuffled). ``layers``: None (every layer
+    with weights, nested ones as ``outer/inner``, top first: ``attribution.weighted_layers``),
+    an int k (the top k of those) or names (randomized in the order given).
+    Keyword options: ``cascading=True`` (False: each layer alone on otherwise intact
+    weights), ``seed=0``, ``class_index=None`` (resolved once on the original model and
+    kept), ``progress``, ``cancel``, and the method's own options as in :func:`attribution`.
+
+    Returns a list of ``attribution.RandomizationStep(layer, randomized, correlation,
+    heatmap)``: first the copy before any change (layer "", correlation about 1), then one
+    per layer in ``layers``; ``correlation`` is the Spearman rank correlation of the
+    step's map with the original map (nan when either map is constant), ``heatmap`` the
+    map as :func:`attribution` returns it.
+    """
+    from .attribution import randomization_check as _check
+
+    return _check(model, image, method, layers, **options)
+
+
 # --- weights and filters ----------------------------------------------------------------------
 
 

@@ -32,13 +32,14 @@ class InputSettings(QGroupBox):
                               (self.channels_spin, "channels (1 grey, 3 colour)", 64)):
             spin.setRange(1, hi)
             spin.setToolTip(f"input {tip}")
+            spin.setMinimumWidth(56)
             shape_row.addWidget(spin)
         self.classes_spin = QSpinBox()
         self.classes_spin.setRange(1, 100_000)
         self.classes_spin.setToolTip("number of classes: the output layer's units when 'Units = classes' is on")
         f.addRow(self.follow_dataset_check)
         f.addRow(self.dataset_label)
-        f.addRow("Height × width × ch.", shape_row)
+        f.addRow("Input (H × W × C)", shape_row)
         f.addRow("Classes", self.classes_spin)
         for spin in self.spins():
             spin.valueChanged.connect(self.edited)
