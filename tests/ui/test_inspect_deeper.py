@@ -220,7 +220,7 @@ def test_sanity_check_row_one_map_per_layer_with_its_correlation(loaded, qtbot):
     np.testing.assert_allclose(panel.sanity_row.correlations, [s.correlation for s in steps[1:]], atol=1e-6)
     for s, m in zip(steps[1:], panel.sanity_row.maps):
         np.testing.assert_allclose(m, s.heatmap, atol=1e-6)
-    assert panel.sanity_row.captions[0] == "original model"
+    assert panel.sanity_row.captions[0] == "original model\nGrad-CAM"
     assert "c2" in panel.sanity_row.captions[2] and "ρ" in panel.sanity_row.captions[2]
 
 

@@ -195,8 +195,9 @@ class AttributionsTab(QWidget):
         self.sanity = result
         steps = result["steps"]
         first = original if original is not None else steps[0].heatmap
-        self.sanity_row.show_steps(self._base, first, steps, self.cmap_combo.currentText(), self.opacity.value() / 100.0)
         words = dict(METHODS)[result["method"]]
+        self.sanity_row.show_steps(self._base, first, steps, self.cmap_combo.currentText(), self.opacity.value() / 100.0,
+                                   words)
         rho = ", ".join(f"{c:.2f}" for c in self.sanity_row.correlations)
         self.sanity_info.setText(
             f"{words} on copies of the model with random weights, cascading from the top layer down. ρ: the rank "

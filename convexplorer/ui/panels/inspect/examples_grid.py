@@ -13,6 +13,8 @@ from convexplorer.ui.widgets.thumbnail_grid import array_to_pixmap
 
 #: Colour of the receptive-field outline and of the crop's frame.
 BOX_COLOR = "#ff3b30"
+#: Smallest outline drawn (pixels): a receptive field of a few input pixels still shows.
+MIN_BOX = 7.0
 
 
 @dataclass(frozen=True)
@@ -50,7 +52,12 @@ def tile_pixmap(tile: ExampleTile, side: int) -> QPixmap:
     pen.setWidth(2)
     p.setPen(pen)
     y0, x0, y1, x1 = tile.box
-    p.drawRect(QRectF(x0 * sx, y0 * sy, max(1.0, (x1 - x0) * sx - 1), max(1.0, (y1 - y0) * sy - 1)))
+    rect = QRectF(x0 * sx, y0 * sy, max(1.0, (x1 - x0) * sx - 1), max(1.0, (y1 - y0) * sy - 1))
+    if rect.width() < MIN_BOX or rect.height() < MIN_BOX:  # a few pixels: outline a visible square around them
+        c = rect.center()
+        side = max(MIN_BOX, rect.width(), rect.height())
+        rect = QRectF(c.x() - side / 2, c.y() - side / 2, side, side)
+    p.drawRect(rect)
     if half and tile.crop is not None and np.size(tile.crop) > 0:
         crop = array_to_pixmap(_rgb(tile.crop), half)
         cx = pic.width() + 6
@@ -107,6 +114,7 @@ class ExamplesGrid(QScrollArea):
         """No tiles."""
         for b in self.buttons:
             self._grid.removeWidget(b)
+            b.hide()  # gone at once, not only when the event loop deletes it
             b.deleteLater()
         self.buttons = []
 

@@ -234,4 +234,5 @@ def feature_vis(model: Any, objective: str, layer: str | None, start: int, count
     res = fv.feature_visualization(model, objs, settings, images_per_objective=per_objective, progress=progress,
                                    cancel=cancel)
     return {"images": res.images, "final": res.final, "labels": [o.label for o in res.objectives],
+            "indices": [o.index for o in res.objectives],
             "layer": res.layer, "preset": preset, "objective": objective}

@@ -280,11 +280,15 @@ class PatternsTab(QWidget):
         """Draw ``jobs.feature_vis``'s images in the grid of their regularization."""
         images, preset = result["images"], result["preset"]
         self.shown = self.shown_by[preset] = len(images)
-        labels = result["labels"]
+        idx = result["indices"]
+        logit = result["objective"] == "logit"
         what = {"channel": "whole channel", "filter": "centre neuron", "logit": "class score"}[result["objective"]]
-        span = labels[0] if len(set(labels)) == 1 else f"{labels[0]} … {labels[-1]}"
+        unit = "class" if logit else "filter"
+        span = f"{unit} {idx[0]}" if len(set(idx)) == 1 else f"{unit}s {idx[0]}–{idx[-1]}"
+        where = "" if logit else f"{result['layer']}, "
         how = "Distill" if preset == "distill" else "no regularization"
-        self._grid(preset).set_maps(images, rgb=True, caption=f"{how}, {what}: {span} ({len(images)} images)")
+        each = f", {len(images) // len(set(idx))} images each" if len(images) > len(set(idx)) else ""
+        self._grid(preset).set_maps(images, rgb=True, caption=f"{where}{span} ({what}{each}) · {how}")
         self._show_grids()
 
     def _finished(self) -> None:

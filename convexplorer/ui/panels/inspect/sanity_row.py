@@ -46,15 +46,16 @@ class SanityRow(QScrollArea):
         """No maps."""
         for t in self._tiles:
             self._row.removeWidget(t)
+            t.hide()
             t.deleteLater()
         self._tiles = []
         self.maps, self.layers, self.correlations, self.captions = [], [], [], []
 
     def show_steps(self, image: np.ndarray | None, original: np.ndarray, steps: list[Any], colormap: str = "inferno",
-                   opacity: float = 0.6) -> None:
-        """The ``original`` map, then each ``RandomizationStep`` after the first (the untouched copy) over ``image``."""
+                   opacity: float = 0.6, method: str = "") -> None:
+        """The ``original`` map (of ``method``), then each ``RandomizationStep`` after the first (the untouched copy)."""
         self.clear()
-        self._add(image, original, "original model", colormap, opacity)
+        self._add(image, original, f"original model\n{method}".strip(), colormap, opacity)
         for s in steps[1:]:
             short = s.layer.rsplit("/", 1)[-1]
             self._add(image, s.heatmap, f"random up to\n{short}\n{correlation_text(s.correlation)}", colormap, opacity,
