@@ -112,3 +112,127 @@ def open_model_file(path: str, progress: Optional[Callable[[int, int, str], None
 
         return keras.saving.load_model(path, safe_mode=True)
     return load_keras_model(path, allow_unsafe=False, compile=False, progress=progress, cancel=cancel)
+
+
+# --- dataset examples, attributions, the sanity check, feature visualization ------------------------------------
+
+#: Filters shown at most in the "all filters" grid (one image each).
+MAX_ALL_FILTERS = 512
+#: The built-in set used for dataset examples when no data set is loaded: (images, side).
+BUILTIN_EXAMPLES = (200, 64)
+
+
+def builtin_examples_set() -> Any:
+    """The offline Shapes set the examples tab scans when the Data panel has none."""
+    from convexplorer.core.datasets.shapes import ShapesDataset
+
+    n, side = BUILTIN_EXAMPLES
+    return ShapesDataset(n=n, size=side, seed=0)
+
+
+def dataset_examples(model: Any, layer: str, images: Any, k: int, filter_index: int | None,
+                     app_name: str | None = None, progress=None, cancel=None) -> dict:
+    """The top-``k`` images of ``images`` for one filter of ``layer`` (``filter_index`` None: the best image of
+    every filter), with the images as fed to the model and their receptive-field crops."""
+    from convexplorer.core import examples as ex
+
+    if images is None:
+        images = builtin_examples_set()
+    found = ex.top_examples_for_layer(model, layer, images, k, progress, cancel, app_name=app_name)
+    if filter_index is None:
+        items = [(f, e) for f, e in enumerate(found.best())][:MAX_ALL_FILTERS]
+    else:
+        items = [(int(filter_index), e) for e in found.examples(int(filter_index))]
+    tiles = []
+    for f, e in items:
+        img = ex.example_image(model, images, e.index)
+        tiles.append({"filter": f, "index": int(e.index), "activation": float(e.activation), "box": tuple(e.box),
+                      "image": img, "crop": ex.crop_box(img, e.box)})
+    return {"layer": found.layer_name, "filter": filter_index, "k": k, "tiles": tiles, "filters": found.num_filters,
+            "images": found.num_images, "map_shape": found.map_shape, "source": images}
+
+
+def _baseline(value: float, x: np.ndarray, app_name: str | None) -> np.ndarray:
+    """A flat image of ``value`` (in [0, 1] image terms), preprocessed as the model's input is."""
+    from convexplorer.core import zoo
+
+    flat = np.full(x.shape, float(value), np.float32)
+    return zoo.preprocess(app_name, flat) if app_name else flat
+
+
+def _method_options(method: str, options: dict, x: np.ndarray, app_name: str | None) -> dict:
+    opts = dict(options)
+    if "baseline" in opts and opts["baseline"] is not None and np.isscalar(opts["baseline"]):
+        opts["baseline"] = _baseline(float(opts["baseline"]), x, app_name)
+    return opts
+
+
+def _top_class(model: Any, x: np.ndarray, class_index: int | None, head: str | None) -> int | None:
+    """The class (or box coordinate) the map follows; None for a box head's sum."""
+    from convexplorer.core import inspect as ins
+
+    if class_index is not None:
+        return int(class_index)
+    kinds = {h.name: h.kind for h in ins.output_heads(model, x.shape)}
+    name = head if head in kinds else ins.default_head(model, x.shape)
+    if kinds.get(name) == "boxes":
+        return None
+    return int(np.argmax(ins.predict(model, x, name)))
+
+
+def attribution_map(model: Any, x: np.ndarray, method: str, class_index: int | None, head: str | None,
+                    options: dict, app_name: str | None = None, progress=None, cancel=None) -> dict:
+    """One attribution map (``method`` as ``inspect.attribution`` names it) of the class picked (None: the top);
+    for Integrated Gradients also the sum of the raw attributions and f(x) - f(baseline)."""
+    from convexplorer.core import attribution as at
+    from convexplorer.core import inspect as ins
+
+    cls = _top_class(model, x, class_index, head)
+    opts = _method_options(method, options, x, app_name)
+    if head is not None:
+        opts["head"] = head
+    out: dict[str, Any] = {"method": method, "class_index": cls, "options": dict(options), "ig": None}
+    if method in at.LOOPING_METHODS:
+        opts.update(progress=progress, cancel=cancel)
+    if method == "integrated_gradients":
+        ig = at.integrated_gradients(model, x, cls, **opts)
+        out["heatmap"] = ig.heatmap
+        out["ig"] = {"total": ig.total, "delta": ig.delta, "score": ig.score, "baseline_score": ig.baseline_score}
+    else:
+        out["heatmap"] = ins.attribution(model, x, method, cls, **opts)
+    return out
+
+
+def sanity_check(model: Any, x: np.ndarray, method: str, class_index: int | None, head: str | None,
+                 options: dict, layers: int, app_name: str | None = None, progress=None, cancel=None) -> dict:
+    """The randomization check of ``method``: the top ``layers`` layers re-initialised one after another."""
+    from convexplorer.core import inspect as ins
+
+    cls = _top_class(model, x, class_index, head)
+    opts = _method_options(method, options, x, app_name)
+    if head is not None:
+        opts["head"] = head
+    steps = ins.randomization_check(model, x, method, layers=int(layers), class_index=cls, progress=progress,
+                                    cancel=cancel, **opts)
+    return {"method": method, "class_index": cls, "steps": steps}
+
+
+def feature_vis(model: Any, objective: str, layer: str | None, start: int, count: int, preset: str,
+                changes: dict, per_objective: int = 1, head: str | None = None, progress=None, cancel=None) -> dict:
+    """Feature visualization of ``count`` filters (or classes) from ``start`` with a preset and its changes.
+
+    ``objective``: "filter" (the centre neuron of a filter), "channel" (a filter's whole map) or "logit".
+    """
+    from convexplorer.core import featvis as fv
+
+    if objective == "logit":
+        objs = [fv.Objective.logit(start + i, head) for i in range(count)]
+    else:
+        where = "neuron" if objective == "filter" else "channel"
+        objs = [fv.Objective.filter(str(layer), start + i, where) for i in range(count)]
+    settings = fv.FeatureVisSettings.preset(preset, **changes)
+    res = fv.feature_visualization(model, objs, settings, images_per_objective=per_objective, progress=progress,
+                                   cancel=cancel)
+    return {"images": res.images, "final": res.final, "labels": [o.label for o in res.objectives],
+            "indices": [o.index for o in res.objectives],
+            "layer": res.layer, "preset": preset, "objective": objective}

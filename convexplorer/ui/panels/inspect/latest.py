@@ -1,4 +1,4 @@
-"""Background requests of which only the newest of each kind counts (analysis, maps, Grad-CAM, patterns)."""
+"""Background requests of which only the newest of each kind counts (analysis, maps, Grad-CAM, patterns, examples...)."""
 
 from __future__ import annotations
 
@@ -22,6 +22,10 @@ class LatestOnly:
         """A new request of ``kind``: older ones' results will be dropped."""
         self._tokens[kind] = self._tokens.get(kind, 0) + 1
         return self._tokens[kind]
+
+    def is_current(self, kind: str, token: int) -> bool:
+        """Whether ``token`` is the newest request of ``kind``."""
+        return self._tokens.get(kind) == token
 
     def submit(self, kind: str, fn: Callable[..., Any], *args: Any, on_result: Callable[[Any], None]) -> None:
         """Run ``fn(*args)`` in a worker; ``on_result`` gets its value if it is still the newest of ``kind``."""

@@ -17,8 +17,23 @@ from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QPushButton, QSplitter, 
 
 from convexplorer.core.errors import ConvExplorerError
 from convexplorer.ui.panels.base import Panel
+from convexplorer.ui.panels.inspect.attributions_tab import AttributionsTab
 from convexplorer.ui.panels.inspect.cam_tab import CamTab
-from convexplorer.ui.panels.inspect.jobs import analyse, cam_and_saliency, filter_count, layer_maps, load_application, open_model_file
+from convexplorer.ui.panels.inspect.examples_tab import ExamplesTab
+from convexplorer.ui.panels.inspect.job_bar import JobBar
+from convexplorer.ui.panels.inspect.jobs import (
+    BUILTIN_EXAMPLES,
+    analyse,
+    attribution_map,
+    cam_and_saliency,
+    dataset_examples,
+    feature_vis,
+    filter_count,
+    layer_maps,
+    load_application,
+    open_model_file,
+    sanity_check,
+)
 from convexplorer.ui.panels.inspect.kernels_tab import KernelGrid
 from convexplorer.ui.panels.inspect.latest import LatestOnly
 from convexplorer.ui.panels.inspect.maps_tab import FeatureMapsTab
@@ -29,13 +44,14 @@ from convexplorer.ui.workers import Worker
 
 
 class InspectPanel(Panel):
-    """Predictions, feature maps, filter patterns, kernels, Grad-CAM and saliency of a model on an image."""
+    """Predictions, feature maps, filter patterns, kernels, Grad-CAM, attributions and dataset examples of a model."""
 
     title = "Inspect"
     key = "inspect"
     needs_tensorflow = True
 
-    #: A view was brought up to date: "model", "analysis", "maps", "cam", "patterns".
+    #: A view was brought up to date: "model", "analysis", "maps", "cam", "patterns", "examples", "attribution",
+    #: "sanity" (or "error").
     updated = Signal(str)
 
     def __init__(self, state, parent: QWidget | None = None) -> None:
@@ -44,12 +60,14 @@ class InspectPanel(Panel):
         self.subject = Subject()
         self._build_parts()
         self._expose_widgets()
-        #: Analysis, maps, Grad-CAM and pattern requests: only the newest of each kind is drawn.
+        #: Analysis, maps, Grad-CAM, pattern, example and attribution requests: only the newest of each kind is drawn.
         self.requests = LatestOnly(self.run_in_thread, self.busy_label.setText, self.updated.emit, self._show_error)
         self._wire()
         state.model_changed.connect(self._on_model_changed)
         state.image_opened.connect(self.load_image_file)
         state.image_array_opened.connect(self._on_image_array)
+        state.dataset_changed.connect(lambda _d: self._show_data_source())
+        self._show_data_source()
         self._set_tf_enabled(state.tf_ready)
         if state.tf_ready and state.model is not None:
             self._on_model_changed(state.model, state.model_label)
@@ -75,9 +93,12 @@ class InspectPanel(Panel):
         self.patterns_tab = PatternsTab()
         self.kernel_grid = KernelGrid()
         self.cam_tab = CamTab()
+        self.attributions_tab = AttributionsTab()
+        self.examples_tab = ExamplesTab()
         self.timeline_view = TimelineView()  # the learning timeline of the current (or last) training run
         for tab, text in ((self.maps_tab, "Feature maps"), (self.patterns_tab, "Filter patterns"),
                           (self.kernel_grid, "First-layer kernels"), (self.cam_tab, "Grad-CAM and saliency"),
+                          (self.attributions_tab, "Attributions"), (self.examples_tab, "Dataset examples"),
                           (self.timeline_view, "Timeline")):
             self.tabs.addTab(tab, text)
         self.state.timeline_changed.connect(lambda tl, live: self.timeline_view.set_timeline(tl, live=live))
@@ -127,6 +148,28 @@ class InspectPanel(Panel):
         self.cam_view = self.cam_tab.cam_view
         self.saliency_view = self.cam_tab.saliency_view
         self.cam_info = self.cam_tab.cam_info
+        self.regularization_combo = self.patterns_tab.regularization_combo
+        self.objective_combo = self.patterns_tab.objective_combo
+        self.diversity_spin = self.patterns_tab.diversity_spin
+        self.distill_grid = self.patterns_tab.distill_grid
+        self.examples_layer_combo = self.examples_tab.layer_combo
+        self.examples_filter_spin = self.examples_tab.filter_spin
+        self.examples_k_spin = self.examples_tab.k_spin
+        self.examples_mode_combo = self.examples_tab.mode_combo
+        self.examples_button = self.examples_tab.examples_button
+        self.examples_cancel_button = self.examples_tab.examples_cancel_button
+        self.examples_progress = self.examples_tab.examples_progress
+        self.examples_grid = self.examples_tab.grid
+        self.attr_method_combo = self.attributions_tab.method_combo
+        self.attr_class_combo = self.attributions_tab.class_combo
+        self.attr_button = self.attributions_tab.attr_button
+        self.attr_cancel_button = self.attributions_tab.attr_cancel_button
+        self.attr_view = self.attributions_tab.view
+        self.ig_line = self.attributions_tab.ig_line
+        self.sanity_button = self.attributions_tab.sanity_button
+        self.sanity_cancel_button = self.attributions_tab.sanity_cancel_button
+        self.sanity_layers_spin = self.attributions_tab.sanity_layers
+        self.sanity_row = self.attributions_tab.sanity_row
 
     def _wire(self) -> None:
         self.side.head_chosen.connect(self._on_head_chosen)
@@ -136,11 +179,18 @@ class InspectPanel(Panel):
         self.maps_tab.layer_chosen.connect(self._on_layer_chosen)
         self.patterns_tab.compute_requested.connect(self._on_patterns)
         self.cam_tab.settings_changed.connect(self._on_cam_settings)
+        self.examples_tab.compute_requested.connect(self._on_examples)
+        self.examples_tab.layer_chosen.connect(self._on_examples_layer)
+        self.examples_tab.example_clicked.connect(self._on_example_clicked)
+        self.attributions_tab.compute_requested.connect(self._on_attribution)
+        self.attributions_tab.sanity_requested.connect(self._on_sanity)
         self.export_button.clicked.connect(self._on_export)
 
     def _set_tf_enabled(self, ready: bool) -> None:
         self.model_box.set_tf_ready(ready)
         self.patterns_tab.set_tf_ready(ready)
+        self.examples_tab.set_tf_ready(ready)
+        self.attributions_tab.set_tf_ready(ready)
 
     # --- what tests read: the subject and the running workers ----------------------------------
     @property
@@ -204,6 +254,9 @@ class InspectPanel(Panel):
         self.side.show_kind("classes")
         self.side.box_view.clear()
         self.maps_tab.set_model(model)
+        # The old model's layer names mean nothing to this one: the analysis offers the new ones.
+        self.examples_tab.set_layers([])
+        self.attributions_tab.set_layers([], None)
         self._set_message("")
         try:
             shape = self.subject.model_input_shape()
@@ -283,6 +336,7 @@ class InspectPanel(Panel):
         self.image_box.show_image(s.image, s.image_name, s.raw_image.shape[:2], shape)
         self.maps_tab.set_input(s.image)
         self.cam_tab.set_base(s.image)
+        self.attributions_tab.set_base(s.image)
 
     # --- analysis ------------------------------------------------------------------------------
     def _refresh(self) -> None:
@@ -315,13 +369,17 @@ class InspectPanel(Panel):
         self.cam_tab.head_named = len(heads) > 1
         self.maps_tab.set_layers(out["spatial"], out["maps"][0] if out["maps"] else None)
         self.patterns_tab.set_layers(out["convs"] or out["spatial"])
+        self.examples_tab.set_layers(out["convs"] or out["spatial"])
         cam = out.get("cam")
         self.cam_tab.set_layers(out["spatial"], cam.layer_name if cam else None)
+        self.attributions_tab.set_layers(out["spatial"], cam.layer_name if cam else None)
         if out.get("box") is not None:
             self.cam_tab.set_box_targets()
+            self.attributions_tab.set_box_targets()
             self.box_view.show_box(self.subject.image, out["box"], out["head"])
         elif out["probs"] is not None:
             self.cam_tab.set_classes(len(out["probs"]), self.subject.label)
+            self.attributions_tab.set_classes(len(out["probs"]), self.subject.label)
         if out["topk"] is not None:
             note = "random weights: scores mean nothing" if "random weights" in self.subject.model_label else ""
             self.topk_chart.set_predictions(out["topk"], note)
@@ -361,6 +419,9 @@ class InspectPanel(Panel):
             return
         asked = self.patterns_tab.settings()
         layer, n = asked.layer, asked.count
+        if not asked.plain():
+            self._on_feature_vis(asked)
+            return
         if not layer:
             self._set_message("This model has no convolution layer to show patterns of.")
             return
@@ -381,6 +442,121 @@ class InspectPanel(Panel):
             "patterns", t, (ly, v), lambda r: self.patterns_tab.show_patterns(*r)))
         worker.error.connect(self._show_error)
 
+    def _on_feature_vis(self, asked: Any) -> None:
+        """Feature visualization (``core.featvis``) with the regularization and objective picked."""
+        model, logit = self.subject.model, asked.objective == "logit"
+        if not logit and not asked.layer:
+            self._set_message("This model has no convolution layer to show patterns of.")
+            return
+        total = self.cam_tab.class_count if logit else filter_count(model, asked.layer)
+        if logit and (total == 0 or self.cam_tab.kind != "classes"):
+            self._set_message("Class logits need a classifier: open an image so that the model's classes are known.")
+            return
+        n, start = asked.count, asked.start
+        if total is not None and start >= total:
+            self._set_message(f"there are {total} {'classes' if logit else 'filters'}: pick a first one below {total}")
+            return
+        if total is not None and start + n > total:
+            n = total - start
+            self._set_message(f"showing {'classes' if logit else 'filters'} {start}–{total - 1} of {total}.")
+        else:
+            self._set_message("")
+        self.patterns_tab.cancel()
+        changes = {"steps": asked.steps, "learning_rate": asked.step_size, "diversity": asked.diversity}
+        if not logit:
+            changes["size"] = asked.size
+        token = self.requests.next_token("patterns")
+        worker = self.run_in_thread(feature_vis, model, asked.objective, asked.layer or None, start, n, asked.preset,
+                                    changes, asked.per_objective, self.side.chosen_head())
+        if worker is None:
+            return
+        self.patterns_tab.begin()
+        self.patterns_tab.watch(worker)
+        worker.result.connect(lambda v, t=token: self.requests.deliver(
+            "patterns", t, v, self.patterns_tab.show_visualization))
+        worker.error.connect(lambda m, d, t=token: self.requests.is_current("patterns", t) and self._show_error(m, d))
+
+    # --- dataset examples, attributions, the sanity check ---------------------------------------
+    def _start_job(self, kind: str, bar: JobBar, fn: Callable[..., Any], *args: Any,
+                   on_result: Callable[[Any], None]) -> Any:
+        """Run ``fn`` for a tab with progress and cancel; only the newest request of ``kind`` is drawn."""
+        bar.cancel()  # a new request replaces a running one
+        token = self.requests.next_token(kind)
+        worker = self.run_in_thread(fn, *args)
+        if worker is None:
+            return None
+        self._set_message("")
+        bar.watch(worker)
+        worker.result.connect(lambda v, t=token: self.requests.deliver(kind, t, v, on_result))
+        worker.error.connect(lambda m, d, t=token: self.requests.is_current(kind, t) and self._show_error(m, d))
+        return worker
+
+    def examples_source(self) -> Any:
+        """The images the examples tab scans: the Data panel's data set (None: the built-in Shapes set)."""
+        return getattr(self.state, "dataset", None)
+
+    def _show_data_source(self) -> None:
+        ds = self.examples_source()
+        if ds is None:
+            n, side = BUILTIN_EXAMPLES
+            self.examples_tab.set_data(f"No data set loaded: the built-in Shapes set ({n} images of {side}x{side}) is "
+                                       "used. Load another in the Data panel (built-in, a folder or a download).")
+        else:
+            name = getattr(ds, "name", "") or type(ds).__name__
+            try:
+                count = f", {len(ds)} images"
+            except TypeError:
+                count = ""
+            self.examples_tab.set_data(f"Data set: {name}{count} (from the Data panel); each image is fitted "
+                                       "to the model's input as the image on the left is.")
+
+    def _on_examples_layer(self, name: str) -> None:
+        if self.subject.model is not None and name:
+            self.examples_tab.set_filter_count(filter_count(self.subject.model, name))
+
+    def _on_examples(self) -> None:
+        s = self.subject
+        if s.model is None:
+            self._set_message("Load a model first.")
+            return
+        asked = self.examples_tab.request()
+        if not asked.layer:
+            self._set_message("Open an image first: the layers are listed once the model has seen one.")
+            return
+        worker = self._start_job("examples", self.examples_tab.job, dataset_examples, s.model, asked.layer,
+                                 self.examples_source(), asked.k, asked.filter_index, s.app_name,
+                                 on_result=self.examples_tab.show_examples)
+        if worker is not None:
+            self.examples_tab.caption.setText("Looking through the data set…")
+
+    def _on_example_clicked(self, index: int, position: int) -> None:
+        """Open example ``index`` (as the model was fed it) in Inspect."""
+        r = self.examples_tab.result
+        if r is None:
+            return
+        tile = r["tiles"][position]
+        name = getattr(r["source"], "name", "") or "data set"
+        self.set_image(tile["image"], f"{name} #{index}")
+
+    def _on_attribution(self) -> None:
+        s, tab = self.subject, self.attributions_tab
+        if not s.ready():
+            self._set_message("Load a model and open an image first.")
+            return
+        self._start_job("attribution", tab.job, attribution_map, s.model, s.x, tab.method(), tab.chosen_class(),
+                        self.side.chosen_head(), tab.method_options(), s.app_name,
+                        on_result=lambda r: tab.show_map(r, s.label))
+
+    def _on_sanity(self) -> None:
+        s, tab = self.subject, self.attributions_tab
+        if not s.ready():
+            self._set_message("Load a model and open an image first.")
+            return
+        tab.sanity_info.setText("Randomizing the top layers one after another…")
+        self._start_job("sanity", tab.sanity_job, sanity_check, s.model, s.x, tab.method(), tab.chosen_class(),
+                        self.side.chosen_head(), tab.method_options(), tab.sanity_layers.value(), s.app_name,
+                        on_result=tab.show_sanity)
+
     # --- read-outs for lessons and tests --------------------------------------------------------
     def has_model(self) -> bool:
         """Whether a model is loaded."""
@@ -390,6 +566,10 @@ class InspectPanel(Panel):
         """Whether an image is loaded."""
         return self.subject.raw_image is not None
 
+    def model_ready(self) -> bool:
+        """Whether a model is loaded and no other is being loaded."""
+        return self.has_model() and not (self.model_box.worker is not None and self.model_box.worker.is_running())
+
     def analysed(self) -> bool:
         """Whether the current model and image have been classified and drawn."""
         return self.subject.analysis is not None and self.has_model() and self.has_image()
@@ -397,6 +577,23 @@ class InspectPanel(Panel):
     def patterns_shown(self) -> int:
         """How many filter patterns are on screen."""
         return self.patterns_tab.shown
+
+    def examples_shown(self) -> int:
+        """How many dataset examples are on screen."""
+        return self.examples_tab.shown()
+
+    def attribution_shown(self) -> bool:
+        """Whether an attribution map of the current image is drawn."""
+        return self.attributions_tab.result is not None
+
+    def sanity_shown(self) -> int:
+        """How many maps of randomized layers the sanity check shows."""
+        return self.attributions_tab.shown()
+
+    def sanity_method(self) -> str:
+        """The method of the sanity check on screen ("" for none)."""
+        r = self.attributions_tab.sanity
+        return r["method"] if r is not None and self.sanity_shown() else ""
 
     def use_sample(self, name: str) -> None:
         """Use one of the built-in sample images (``convexplorer.core.samples.SAMPLES``)."""
