@@ -145,22 +145,27 @@ class PatternsTab(QWidget):
         self._on_objective()
 
     def _lay_out(self) -> None:
-        rbar = QHBoxLayout()
-        for text, w in (("Regularization", self.regularization_combo), ("Objective", self.objective_combo),
-                        (self.diversity_label, self.diversity_spin), (self.per_label, self.per_spin)):
-            rbar.addWidget(text if isinstance(text, QLabel) else QLabel(text))
-            rbar.addWidget(w)
-        rbar.addStretch(1)
-        pbar = QHBoxLayout()
+        # Three short rows rather than two long ones: the tab must fit beside the model column
+        # on a 1400-pixel-wide window (two rows asked for 1,100 pixels).
         self.count_label = QLabel("Filters")
-        for text, w in (("Layer", self.pattern_layer_combo), ("From", self.pattern_start), (self.count_label, self.pattern_count),
-                        ("Steps", self.pattern_steps), (self.step_size_label, self.pattern_step_size),
-                        ("Size", self.pattern_size)):
-            pbar.addWidget(text if isinstance(text, QLabel) else QLabel(text))
-            pbar.addWidget(w)
-        pbar.addStretch(1)
-        pbar.addWidget(self.patterns_button)
-        pbar.addWidget(self.pattern_cancel_button)
+        rows = (
+            (("Regularization", self.regularization_combo), ("Objective", self.objective_combo),
+             ("Layer", self.pattern_layer_combo)),
+            (("From", self.pattern_start), (self.count_label, self.pattern_count),
+             (self.diversity_label, self.diversity_spin), (self.per_label, self.per_spin)),
+            (("Steps", self.pattern_steps), (self.step_size_label, self.pattern_step_size),
+             ("Size", self.pattern_size)),
+        )
+        bars = []
+        for row in rows:
+            bar = QHBoxLayout()
+            for text, w in row:
+                bar.addWidget(text if isinstance(text, QLabel) else QLabel(text))
+                bar.addWidget(w)
+            bar.addStretch(1)
+            bars.append(bar)
+        bars[-1].addWidget(self.patterns_button)
+        bars[-1].addWidget(self.pattern_cancel_button)
         grids = QHBoxLayout()
         for g in (self.pattern_grid, self.distill_grid):
             col = QVBoxLayout()
@@ -168,8 +173,8 @@ class PatternsTab(QWidget):
             col.addWidget(g, 1)
             grids.addLayout(col, 1)
         pt = QVBoxLayout(self)
-        pt.addLayout(rbar)
-        pt.addLayout(pbar)
+        for bar in bars:
+            pt.addLayout(bar)
         pt.addWidget(self.pattern_progress)
         pt.addLayout(grids, 1)
 
