@@ -550,3 +550,28 @@ def test_the_box_head_learns_boxes_and_the_class_head_labels():
     assert targets == {"classes": "labels", "box": "boxes"}
     back = ModelSpec.from_json(spec.to_json())
     assert {h.name: h.target for h in back.heads} == targets
+
+
+@pytest.mark.parametrize("name, params, shape, reference", BLOCK_CASES,
+                         ids=[f"{c[0]}-{i}" for i, c in enumerate(BLOCK_CASES)])
+def test_every_blocks_summary_equals_keras_digit_for_digit(name, params, shape, reference):
+    """Our summary of each block (no TensorFlow) against Keras's own: rows, shapes, counts, Connected to, text."""
+    from tests.core.test_summary import assert_graph_matches_keras
+
+    spec, _ = _block_spec(shape, name, **params)
+    assert_graph_matches_keras(spec)
+
+
+def test_unet_stages_and_the_localization_heads_summary_equals_keras():
+    from tests.core.test_summary import assert_graph_matches_keras
+
+    spec = ModelSpec("unet", (32, 32, 3), 2)
+    down = insert_block(spec, "U-Net down stage", (INPUT_ID, 0), filters=8)
+    insert_block(spec, "U-Net up stage", down.output, down.skip, filters=8)
+    assert_graph_matches_keras(spec)
+    spec = ModelSpec("loc", (24, 24, 3), 4, [make_layer("Conv2D", filters=8, padding="same")])
+    conv = spec.layers[0].id
+    spec.add_node(make_layer("GlobalAveragePooling2D"), [(conv, 0)])
+    spec.add_node(make_layer("Dense", units_from_classes=True, activation="softmax"))
+    insert_block(spec, "Localization head", (conv, 0))
+    assert_graph_matches_keras(spec)
