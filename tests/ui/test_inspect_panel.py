@@ -299,3 +299,28 @@ def test_the_head_picker_switches_top_k_to_the_box_and_grad_cam_to_box_coordinat
     with _wait(qtbot, panel, "analysis"):
         panel.state.set_model(_tiny(), "tiny")
     assert panel.head_row.isHidden()
+
+
+def test_a_long_message_wraps_and_scrolls_inside_the_column_without_covering_the_boxes(panel, qtbot):
+    """An offline download's long message, with a long file name in it: wrapped to the column's width,
+    at most a few lines tall (then it scrolls), below the boxes; the text reads as it was given."""
+    from convexplorer.core import samples
+    from convexplorer.ui.panels.inspect.side_column import MESSAGE_MAX_HEIGHT
+
+    panel.resize(1300, 820)
+    panel.show()
+    panel.set_image(samples.scene(), "scene.png", analyse=False)
+    text = ("could not get mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224.h5: the network cannot be "
+            "reached (no internet connection?). ImageNet weights for MobileNetV2 are not in the cache yet: "
+            "connect once to download them (14 MB), or put the file in ~/.keras/models. ") * 3
+    panel.side.set_message(text)
+    qtbot.wait(20)
+    area, label = panel.side.message_area, panel.message
+    assert area.isVisible() and panel.message.text() == text
+    assert area.height() <= MESSAGE_MAX_HEIGHT and area.verticalScrollBar().maximum() > 0  # it scrolls
+    assert label.width() <= area.viewport().width()  # wrapped, the long file name too: nothing cut off
+    top = area.geometry().top()
+    for box in (panel.side.model_box, panel.side.image_box, panel.side.pred_box):
+        assert box.geometry().bottom() < top, type(box).__name__
+    panel.side.set_message("")
+    assert not area.isVisible()

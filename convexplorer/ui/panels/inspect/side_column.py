@@ -2,16 +2,41 @@
 
 from __future__ import annotations
 
+import re
+
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QComboBox, QGroupBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QFrame, QGroupBox, QHBoxLayout, QLabel, QScrollArea, QSizePolicy, QVBoxLayout, QWidget
 
 from convexplorer.ui.panels.inspect.box_view import BoxView
 from convexplorer.ui.panels.inspect.combos import Filling
-
 from convexplorer.ui.panels.inspect.image_box import ImageBox
 from convexplorer.ui.panels.inspect.model_box import ModelBox
 from convexplorer.ui.style import set_role
 from convexplorer.ui.widgets.topk_chart import TopKChart
+
+
+#: The tallest the message area grows before it scrolls (about six lines).
+MESSAGE_MAX_HEIGHT = 110
+_LONG_TOKEN = re.compile(r"\S{24,}")
+
+
+def breakable(text: str) -> str:
+    """``text`` with invisible break points after _ / . \\ - in long unbroken words (file names, URLs),
+    so that a word-wrapped label can wrap them instead of growing wider than its column."""
+    return _LONG_TOKEN.sub(lambda m: re.sub(r"([_/.\\-])", "\\1\u200b", m.group(0)), text)
+
+
+class MessageLabel(QLabel):
+    """A word-wrapped label that also wraps long unbroken words; ``text()`` is the text as given."""
+
+    def setText(self, text: str) -> None:  # noqa: N802 - Qt naming
+        """Show ``text`` with break points in its long words."""
+        self._raw = text
+        super().setText(breakable(text))
+
+    def text(self) -> str:
+        """The text as given (without the invisible break points)."""
+        return getattr(self, "_raw", super().text())
 
 
 class SideColumn(QWidget):
@@ -46,15 +71,26 @@ class SideColumn(QWidget):
         pl.addWidget(self.head_row)
         pl.addWidget(self.topk_chart)
         pl.addWidget(self.box_view)
-        self.message = QLabel("")
+        self.message = MessageLabel("")
         self.message.setWordWrap(True)
+        self.message.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.message.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # the column's width
         set_role(self.message, "error")
-        self.message.setVisible(False)
+        # A long message (an offline download's, say) scrolls inside a few lines of its own
+        # instead of squeezing the boxes above it or being clipped.
+        self.message_area = QScrollArea()
+        self.message_area.setWidget(self.message)
+        self.message_area.setWidgetResizable(True)
+        self.message_area.setFrameShape(QFrame.Shape.NoFrame)
+        self.message_area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.message_area.setMaximumHeight(MESSAGE_MAX_HEIGHT)
+        self.message_area.setVisible(False)
         self.busy_label = QLabel("")
         set_role(self.busy_label, "hint")
         sl = QVBoxLayout(self)
         sl.setContentsMargins(0, 0, 4, 0)
-        for w in (self.model_box, self.image_box, pred_box, self.message, self.busy_label):
+        for w in (self.model_box, self.image_box, pred_box, self.message_area, self.busy_label):
             sl.addWidget(w)
         sl.addStretch(1)
         self.model_box.busy.connect(self.busy_label.setText)
@@ -95,6 +131,9 @@ class SideColumn(QWidget):
             self.head_chosen.emit(self.head_combo.currentData())
 
     def set_message(self, text: str) -> None:
-        """Show ``text`` in red under the prediction (hidden when empty)."""
+        """Show ``text`` in red under the prediction, scrolling when long (hidden when empty)."""
         self.message.setText(text)
-        self.message.setVisible(bool(text))
+        self.message_area.setVisible(bool(text))
+        self.message_area.verticalScrollBar().setValue(0)
+        fits = self.message.heightForWidth(max(self.message_area.viewport().width(), 200))
+        self.message_area.setFixedHeight(min(MESSAGE_MAX_HEIGHT, max(fits, 0) + 4) if text else 0)
