@@ -38,3 +38,19 @@ def tiny_spec(name: str = "tiny"):
             LayerSpec("Dense", {"units_from_classes": True, "activation": "softmax"}),
         ],
     )
+
+
+def residual_graph():
+    """input -> conv a -> conv b; add(a, b) -> global pool -> dense: a residual unit by hand.
+
+    Returns the design and its node ids by role ("a", "b", "add", "pool", "out").
+    """
+    from convexplorer.core.spec import INPUT_ID, ModelSpec, make_layer
+
+    g = ModelSpec(input_shape=(32, 32, 3), num_classes=4)
+    a = g.add_node(make_layer("Conv2D", padding="same"), [(INPUT_ID, 0)])
+    b = g.add_node(make_layer("Conv2D", padding="same"), [(a.id, 0)])
+    add = g.add_node(make_layer("Add"), [(a.id, 0), (b.id, 0)])
+    pool = g.add_node(make_layer("GlobalAveragePooling2D"), [(add.id, 0)])
+    out = g.add_node(make_layer("Dense", units_from_classes=True, activation="softmax"), [(pool.id, 0)])
+    return g, {"a": a.id, "b": b.id, "add": add.id, "pool": pool.id, "out": out.id}

@@ -31,14 +31,10 @@ def canvas(qtbot):
 
 
 def residual() -> tuple[ModelSpec, dict[str, str]]:
-    """input -> conv a -> conv b; add(a, b) -> global pool -> dense."""
-    g = ModelSpec(input_shape=(32, 32, 3), num_classes=4)
-    a = g.add_node(make_layer("Conv2D", padding="same"), [(INPUT_ID, 0)])
-    b = g.add_node(make_layer("Conv2D", padding="same"), [(a.id, 0)])
-    add = g.add_node(make_layer("Add"), [(a.id, 0), (b.id, 0)])
-    pool = g.add_node(make_layer("GlobalAveragePooling2D"), [(add.id, 0)])
-    out = g.add_node(make_layer("Dense", units_from_classes=True, activation="softmax"), [(pool.id, 0)])
-    return g, {"a": a.id, "b": b.id, "add": add.id, "pool": pool.id, "out": out.id}
+    """A residual unit by hand (tests/models.residual_graph)."""
+    from tests.models import residual_graph
+
+    return residual_graph()
 
 
 def inception() -> ModelSpec:
