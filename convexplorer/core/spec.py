@@ -826,9 +826,12 @@ def validate_layer(layer: LayerSpec, index: int = 0) -> None:
                 raise SpecError(f"{where}: {label} must be at least {p.minimum:g}, got {value}")
             if p.maximum is not None and value > p.maximum:
                 raise SpecError(f"{where}: {label} must be at most {p.maximum:g}, got {value}")
-        elif p.type == "float":
+        elif p.type in ("float", "float_or_none"):
+            if value is None and p.type == "float_or_none":
+                continue
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-                raise SpecError(f"{where}: {label} must be a number, got {value!r:.40}")
+                what = "a number" if p.type == "float" else "a number or empty"
+                raise SpecError(f"{where}: {label} must be {what}, got {value!r:.40}")
             if p.minimum is not None and value < p.minimum:
                 raise SpecError(f"{where}: {label} must be at least {p.minimum:g}, got {value:g}")
             if p.maximum is not None and value > p.maximum:
@@ -841,15 +844,6 @@ def validate_layer(layer: LayerSpec, index: int = 0) -> None:
                 raise SpecError(f"{where}: {label} must be a whole number or a pair like [3, 3], got {value!r:.40}")
             if min(pair) < 1:
                 raise SpecError(f"{where}: {label} must be at least 1, got {pair[0]}x{pair[1]}")
-        elif p.type == "float_or_none":
-            if value is None:
-                continue
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-                raise SpecError(f"{where}: {label} must be a number or empty, got {value!r:.40}")
-            if p.minimum is not None and value < p.minimum:
-                raise SpecError(f"{where}: {label} must be at least {p.minimum:g}, got {value:g}")
-            if p.maximum is not None and value > p.maximum:
-                raise SpecError(f"{where}: {label} must be at most {p.maximum:g}, got {value:g}")
         elif p.type == "quad":
             q = normalize_quad(value)
             if q is None:

@@ -156,7 +156,7 @@ def _wait_opened(panel, qtbot, count):
 
 def test_a_functional_model_opens_as_a_graph_and_keeps_its_weights(panel, qtbot, tmp_path):
     keras = pytest.importorskip("keras")
-    from convexplorer.ui.panels.builder.jobs import build_with_weights
+    from convexplorer.core.builder import build_model
 
     inputs = keras.Input((16, 16, 3))
     x = keras.layers.Conv2D(8, 3, padding="same", activation="relu", name="stem")(inputs)
@@ -174,7 +174,7 @@ def test_a_functional_model_opens_as_a_graph_and_keeps_its_weights(panel, qtbot,
     assert {"stem", "left", "right", "join"} <= set(panel.spec.layer_names())
     assert "editable graph" in panel.message_label.text() and panel.summary.total == model.count_params()
     assert set(panel.design.initial_weights) and getattr(panel.state.spec, "initial_weights", None)
-    rebuilt = build_with_weights(panel.spec, panel.design.initial_weights, compile=False)
+    rebuilt = build_model(panel.spec, compile=False, initial_weights=panel.design.initial_weights)
     x_in = np.random.default_rng(0).random((2, 16, 16, 3), dtype=np.float32)
     np.testing.assert_allclose(np.asarray(rebuilt(x_in)), np.asarray(model(x_in)), rtol=1e-5, atol=1e-6)
     stem = panel.spec.node_by_name("stem")

@@ -7,20 +7,13 @@ from typing import Any
 from convexplorer.core.spec import ModelSpec
 
 
-def build_with_weights(spec: ModelSpec, weights: dict[str, Any] | None, compile: bool = True,
-                       progress: Any = None, cancel: Any = None) -> Any:
-    """Build the design; with weights kept from an opened model, unchanged nodes get them back."""
-    from convexplorer.core.builder import build_model
-
-    return build_model(spec, compile=compile, progress=progress, cancel=cancel, initial_weights=weights)
-
-
 def build_and_save(spec: ModelSpec, path: str, weights: dict[str, Any] | None = None,
                    progress: Any = None, cancel: Any = None) -> str:
     """Build, compile and save the design as .keras (runs on a worker); kept weights go on unchanged nodes."""
+    from convexplorer.core.builder import build_model
     from convexplorer.core.modelio import save_keras_model
 
-    model = build_with_weights(spec, weights, compile=True, progress=progress, cancel=cancel)
+    model = build_model(spec, compile=True, progress=progress, cancel=cancel, initial_weights=weights)
     save_keras_model(model, path, cancel=cancel)
     return path
 
