@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import sys
 import threading
 import urllib.parse
 from dataclasses import dataclass
@@ -219,6 +220,86 @@ def _source_url(origin: str, fname: str) -> str:
 
 
 
+# --- ImageNet weights on disk: Keras's cache, weights bundled with a release --------------------
+
+#: Environment variable naming extra folders (``os.pathsep``-separated) that hold weights files
+#: under Keras's names; a release built with ``packaging/build.sh --with-weights DIR`` carries a
+#: ``weights/`` folder beside its executable, which is searched too.
+WEIGHTS_DIR_ENV = "CONVEXPLORER_WEIGHTS_DIR"
+
+
+def bundled_weights_dirs() -> list[Path]:
+    """Folders searched for weights files before downloading: ``$CONVEXPLORER_WEIGHTS_DIR``, then
+    ``weights/`` beside a frozen build's executable."""
+    dirs = [Path(p) for p in os.environ.get(WEIGHTS_DIR_ENV, "").split(os.pathsep) if p.strip()]
+    if getattr(sys, "frozen", False):
+        dirs.append(Path(sys.executable).resolve().parent / "weights")
+    return [d for d in dirs if d.is_dir()]
+
+
+def _bundled_file(fname: str) -> Path | None:
+    for folder in bundled_weights_dirs():
+        candidate = folder / fname
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+# Keras's file names for the ImageNet weights, at each model's default width (alpha 1) and size.
+_NAMED_BY_MODEL = {  # name -> (with classifier, without)
+    "ResNet50": ("resnet50_weights_tf_dim_ordering_tf_kernels.h5", "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5"),
+    "InceptionResNetV2": ("inception_resnet_v2_weights_tf_dim_ordering_tf_kernels.h5",
+                          "inception_resnet_v2_weights_tf_dim_ordering_tf_kernels_notop.h5"),
+    "MobileNet": ("mobilenet_1_0_224_tf.h5", "mobilenet_1_0_224_tf_no_top.h5"),
+    "MobileNetV2": ("mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224.h5",
+                    "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5"),
+}
+
+
+def weights_file_name(name: str, include_top: bool = True) -> str | None:
+    """The file name Keras gives ``name``'s ImageNet weights at its default width and input size.
+
+    None where Keras offers no ImageNet weights. Names for other widths (``alpha``) or sizes
+    (MobileNet, MobileNetV2) differ; :func:`cached_weights` only answers for the defaults.
+    """
+    info = application_info(name)
+    if name in _NAMED_BY_MODEL:
+        return _NAMED_BY_MODEL[name][0 if include_top else 1]
+    url = info.weights_url if include_top else info.weights_url_notop
+    if url:
+        return os.path.basename(urllib.parse.urlsplit(url).path)
+    lower = name.lower()
+    if info.module in ("resnet", "resnet_v2"):
+        return f"{lower}_weights_tf_dim_ordering_tf_kernels{'' if include_top else '_notop'}.h5"
+    if info.module == "mobilenet_v3":
+        kind = "large" if name.endswith("Large") else "small"
+        return f"weights_mobilenet_v3_{kind}_224_1.0_float{'' if include_top else '_no_top_v2'}.h5"
+    if info.module == "efficientnet":
+        stem = lower  # efficientnetb0
+    elif info.module == "efficientnet_v2":
+        stem = "efficientnetv2-" + lower.removeprefix("efficientnetv2")  # efficientnetv2-b0
+    elif info.module == "convnext":
+        stem = "convnext_" + lower.removeprefix("convnext")  # convnext_tiny
+    else:
+        return None
+    return stem + (".h5" if include_top else "_notop.h5")
+
+
+def cached_weights(name: str, include_top: bool = True) -> Path | None:
+    """The ImageNet weights of ``name`` (default width and size) already on this machine, or None.
+
+    Looks in Keras's cache (``keras_home()/models``) and in the bundled folders
+    (:func:`bundled_weights_dirs`); nothing is downloaded.
+    """
+    fname = weights_file_name(name, include_top)
+    if not fname:
+        return None
+    cached = keras_home() / "models" / fname
+    if cached.is_file():
+        return cached
+    return _bundled_file(fname)
+
+
 def fetch_cached(
     fname: str,
     origin: str,
@@ -238,6 +319,9 @@ def fetch_cached(
     if fname in HASH_OVERRIDES:
         file_hash = HASH_OVERRIDES[fname]
     dest = keras_home() / cache_subdir / fname
+    bundled = _bundled_file(fname) if not dest.is_file() else None
+    if bundled is not None:
+        return bundled
     url = _source_url(origin, fname)
     expected = file_hash.lower().strip() if file_hash else None
     sha256 = expected if expected and len(expected) == 64 else None
@@ -424,9 +508,22 @@ def preprocess(name: str, images: np.ndarray) -> np.ndarray:
     return np.asarray(out, dtype=np.float32)
 
 
+def shipped_class_index() -> Path:
+    """The ImageNet class index that ships with the app (Keras's ``imagenet_class_index.json``)."""
+    from .resources import resources_dir
+
+    return resources_dir() / CLASS_INDEX_FILE
+
+
 def imagenet_class_names(progress: Optional[ProgressFn] = None, cancel: Optional[threading.Event] = None) -> list[str]:
-    """The 1000 ImageNet class names (downloaded once into the Keras cache, then used offline)."""
-    path = fetch_cached(CLASS_INDEX_FILE, CLASS_INDEX_URL, CLASS_INDEX_HASH, "models", progress, cancel)
+    """The 1000 ImageNet class names.
+
+    They ship with the app (``resources/imagenet_class_index.json``, the mapping Keras downloads);
+    without that file they are downloaded once into the Keras cache, then used offline.
+    """
+    path = shipped_class_index()
+    if not path.is_file():
+        path = fetch_cached(CLASS_INDEX_FILE, CLASS_INDEX_URL, CLASS_INDEX_HASH, "models", progress, cancel)
     try:
         index = json.loads(Path(path).read_text(encoding="utf-8"))
         names_ = [str(index[str(i)][1]).replace("_", " ") for i in range(len(index))]

@@ -1,35 +1,17 @@
-"""Access to the top-level ``resources/`` folder (icons, lessons, style sheets) in every kind of install.
+"""The application icon, drawn from the top-level ``resources/`` folder.
 
-It installs as the package ``convexplorer.resources`` (see setup.py); a
-PyInstaller build carries it at ``convexplorer/resources``; a source checkout
-used without installing has it at the repository's root.
+:func:`resources_dir` (where that folder is in every kind of install) lives in
+:mod:`convexplorer.core.resources`, without Qt; it is re-exported here for the UI.
 """
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
 
+from convexplorer.core.resources import resources_dir
 
-def resources_dir() -> Path:
-    """The resources folder, also inside a PyInstaller build."""
-    base = getattr(sys, "_MEIPASS", None)
-    if base:
-        frozen = Path(base) / "convexplorer" / "resources"
-        if frozen.is_dir():
-            return frozen
-    try:
-        spec = importlib.util.find_spec("convexplorer.resources")
-    except ImportError:
-        spec = None
-    for location in (spec.submodule_search_locations or []) if spec is not None else []:
-        if Path(location).is_dir():
-            return Path(location)
-    return Path(__file__).resolve().parents[2] / "resources"
+__all__ = ["resources_dir"]
 
 
 def _drawn_icon() -> QIcon:

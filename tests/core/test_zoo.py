@@ -51,8 +51,25 @@ def server(tmp_path):
 def keras_home(tmp_path, monkeypatch):
     home = tmp_path / "keras_home"
     monkeypatch.setenv("KERAS_HOME", str(home))
+    monkeypatch.delenv(zoo.WEIGHTS_DIR_ENV, raising=False)
     monkeypatch.setattr(zoo, "HASH_OVERRIDES", {})
     return home
+
+
+@pytest.fixture()
+def no_shipped_index(tmp_path, monkeypatch):
+    """As if the app shipped no class index: names come from the (served) download."""
+    monkeypatch.setattr(zoo, "shipped_class_index", lambda: tmp_path / "not-shipped.json")
+
+
+def _dead_url() -> str:
+    """An address on 127.0.0.1 where nothing listens: any download fails at once."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"http://127.0.0.1:{port}/"
 
 
 def _legacy_h5(model, path: Path) -> None:
@@ -124,7 +141,7 @@ def test_imagenet_download_with_progress_then_offline_cache(server, keras_home, 
         zoo.build_application("MobileNetV2", "imagenet", input_shape=(96, 96, 3), alpha=0.35)
 
 
-def test_imagenet_download_bad_checksum(server, keras_home, monkeypatch):
+def test_imagenet_download_bad_checksum(server, keras_home, no_shipped_index, monkeypatch):
     root, base, _stop = server
     (root / zoo.CLASS_INDEX_FILE).write_text("{}")
     monkeypatch.setattr(zoo, "WEIGHTS_BASE_URL", base)
@@ -133,7 +150,7 @@ def test_imagenet_download_bad_checksum(server, keras_home, monkeypatch):
     assert not (keras_home / "models" / zoo.CLASS_INDEX_FILE).exists()
 
 
-def test_decode_with_served_class_index(server, keras_home, monkeypatch):
+def test_decode_with_served_class_index(server, keras_home, no_shipped_index, monkeypatch):
     root, base, _stop = server
     index = {str(i): [f"n{i:08d}", f"class_{i}"] for i in range(1000)}
     data = json.dumps(index).encode()
@@ -177,3 +194,100 @@ def test_preprocess_matches_keras_and_leaves_input_alone(name):
     np.testing.assert_array_equal(img, before)
     with pytest.raises(ShapeError, match="H x W x 3"):
         zoo.preprocess(name, np.zeros((8, 8, 1)))
+
+
+# --- the shipped class index, weights file names, bundled weights -------------------------------
+
+
+def test_shipped_class_index_is_imagenets_and_needs_no_network(keras_home, monkeypatch):
+    """1000 classes in ImageNet's order (WordNet ids ascending), read with no download at all."""
+    monkeypatch.setattr(zoo, "WEIGHTS_BASE_URL", _dead_url())
+    index = json.loads(zoo.shipped_class_index().read_text(encoding="utf-8"))
+    wnids = [index[str(i)][0] for i in range(1000)]
+    assert len(index) == 1000 and wnids == sorted(wnids) and len(set(wnids)) == 1000
+    assert all(w.startswith("n") and len(w) == 9 for w in wnids)
+    names = zoo.imagenet_class_names()
+    assert names[0] == "tench" and names[1] == "goldfish" and names[999] == "toilet tissue"
+    assert not (keras_home / "models" / zoo.CLASS_INDEX_FILE).exists()  # nothing was fetched
+
+
+def test_decode_equals_keras_decode_predictions_with_the_shipped_index(monkeypatch):
+    """Our top-5 equals keras.applications' decode_predictions fed the same class index."""
+    from keras.src.applications import imagenet_utils
+    from keras.src.utils import file_utils
+
+    monkeypatch.setattr(imagenet_utils, "CLASS_INDEX", None)
+    monkeypatch.setattr(file_utils, "get_file", lambda *a, **k: str(zoo.shipped_class_index()))
+    preds = np.random.default_rng(3).dirichlet(np.ones(1000), size=4)
+    ours = zoo.decode("MobileNetV2", preds, top=5)
+    theirs = imagenet_utils.decode_predictions(preds, top=5)
+    for row_ours, row_theirs in zip(ours, theirs):
+        assert [n for _i, n, _p in row_ours] == [n.replace("_", " ") for _w, n, _p in row_theirs]
+        np.testing.assert_allclose([p for *_x, p in row_ours], [p for *_x, p in row_theirs], rtol=1e-6)
+
+
+# Representatives of every naming scheme: (name, include_top).
+_NAMING_CASES = [
+    ("MobileNetV2", True), ("MobileNetV2", False), ("MobileNetV3Small", True), ("MobileNetV3Large", False),
+    ("EfficientNetB0", True), ("EfficientNetB0", False), ("EfficientNetV2B0", True), ("ResNet50", False),
+    ("ResNet50V2", True), ("MobileNet", True), ("ConvNeXtTiny", False), ("VGG16", True),
+    ("InceptionResNetV2", False),
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name,include_top", _NAMING_CASES)
+def test_weights_file_name_is_the_one_keras_asks_for(name, include_top, monkeypatch):
+    """Build the Keras model with weights="imagenet" and catch the file name it asks get_file for."""
+    from keras.src.utils import file_utils
+
+    asked = []
+
+    class _Asked(Exception):
+        pass
+
+    def record(fname=None, origin=None, *args, **kwargs):
+        asked.append(fname or Path(origin).name)
+        raise _Asked()
+
+    monkeypatch.setattr(file_utils, "get_file", record)
+    with pytest.raises(_Asked):
+        getattr(keras.applications, name)(weights="imagenet", include_top=include_top)
+    assert asked == [zoo.weights_file_name(name, include_top)]
+
+
+def test_no_file_name_where_keras_has_no_weights():
+    assert zoo.weights_file_name("NASNetLarge") is not None  # URL constants
+    assert all(zoo.weights_file_name(n) for n in zoo.APPLICATIONS)
+
+
+def test_cached_weights_looks_in_the_cache_and_the_bundled_folders(tmp_path, keras_home, monkeypatch):
+    fname = zoo.weights_file_name("MobileNetV2")
+    assert zoo.cached_weights("MobileNetV2") is None
+    bundled = tmp_path / "bundled"
+    bundled.mkdir()
+    (bundled / fname).write_bytes(b"weights")
+    monkeypatch.setenv(zoo.WEIGHTS_DIR_ENV, str(bundled))
+    assert zoo.cached_weights("MobileNetV2") == bundled / fname
+    (keras_home / "models").mkdir(parents=True)
+    (keras_home / "models" / fname).write_bytes(b"weights")
+    assert zoo.cached_weights("MobileNetV2") == keras_home / "models" / fname  # Keras's cache first
+    assert zoo.cached_weights("MobileNetV2", include_top=False) is None
+
+
+def test_a_frozen_build_classifies_offline_with_the_weights_it_carries(tmp_path, keras_home, monkeypatch):
+    """packaging/build.sh --with-weights puts weights/ beside the executable: used with no network."""
+    import sys
+
+    app = tmp_path / "convexplorer"
+    (app / "weights").mkdir(parents=True)
+    source = keras.applications.MobileNetV2(weights=None, include_top=False, input_shape=(96, 96, 3), alpha=0.35)
+    _legacy_h5(source, app / "weights" / MNV2_NOTOP_96)
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    monkeypatch.setattr(sys, "executable", str(app / "convexplorer"))
+    monkeypatch.setattr(zoo, "WEIGHTS_BASE_URL", _dead_url())
+    assert zoo.bundled_weights_dirs() == [app / "weights"]
+    model = zoo.build_application("MobileNetV2", "imagenet", input_shape=(96, 96, 3), alpha=0.35)
+    for a, b in zip(model.get_weights(), source.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert not (keras_home / "models" / MNV2_NOTOP_96).exists()  # read in place, not copied

@@ -93,8 +93,8 @@ def load_application(name: str, weights: str | None, include_top: bool, input_sh
                                   progress=progress, cancel=cancel)
     labels = None
     if include_top:
-        cached = (keras_home() / "models" / zoo.CLASS_INDEX_FILE).is_file()
-        if cached or weights == "imagenet":
+        shipped = zoo.shipped_class_index().is_file() or (keras_home() / "models" / zoo.CLASS_INDEX_FILE).is_file()
+        if shipped or weights == "imagenet":
             try:
                 labels = zoo.imagenet_class_names(progress, cancel)
             except ConvExplorerError:
