@@ -220,6 +220,20 @@ def _source_url(origin: str, fname: str) -> str:
 
 
 
+# --- the default classifier: what classifies a photo opened with no model loaded ---------------
+
+#: ImageNet top-1 accuracy as Keras documents it (keras.io/api/applications; MobileNetV3 from the
+#: table in keras.applications.mobilenet_v3's docstring), for the candidates README compares.
+DOCUMENTED_TOP1 = {"MobileNetV2": 0.713, "EfficientNetB0": 0.771, "MobileNetV3Large": 0.756, "MobileNetV3Small": 0.681}
+
+#: The network behind "drop a photo, see what it is": the fastest of the candidates on a CPU
+#: and the smallest download (benchmarks/first_minute.py measures them; README says why).
+DEFAULT_CLASSIFIER = "MobileNetV2"
+
+#: The size of the default classifier's weights file with its classifier (Keras's table: 14 MB).
+DEFAULT_CLASSIFIER_MB = 14
+
+
 # --- ImageNet weights on disk: Keras's cache, weights bundled with a release --------------------
 
 #: Environment variable naming extra folders (``os.pathsep``-separated) that hold weights files

@@ -72,6 +72,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.state = state or AppState()
         self.settings = settings or QSettings()
+        self.state.settings = self.settings
         self.setWindowTitle(f"ConvExplorer {__version__}")
         self.setAcceptDrops(True)
         self.setDockNestingEnabled(True)

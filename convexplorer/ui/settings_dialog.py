@@ -292,6 +292,42 @@ class ComputePage(QWidget):
         self.message_label.setVisible(bool(message))
 
 
+class InspectPage(QWidget):
+    """Settings ▸ Inspect: what happens to a photo opened while no model is loaded."""
+
+    def __init__(self, choice: str, parent: Optional[QWidget] = None) -> None:
+        from convexplorer.core.zoo import DEFAULT_CLASSIFIER, DEFAULT_CLASSIFIER_MB
+        from convexplorer.ui.panels.inspect.first_photo import ASK, NO, YES
+
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+        box = QGroupBox("A photo opened while no model is loaded")
+        form = QFormLayout(box)
+        self.photo_combo = QComboBox()
+        self.photo_combo.addItem("Ask before downloading anything", ASK)
+        self.photo_combo.addItem(f"Classify it with {DEFAULT_CLASSIFIER} (ImageNet weights, "
+                                 f"{DEFAULT_CLASSIFIER_MB} MB, downloaded once)", YES)
+        self.photo_combo.addItem("Leave it unclassified until I load a model", NO)
+        form.addRow("Then:", self.photo_combo)
+        layout.addWidget(box)
+        note = QLabel(f"Once {DEFAULT_CLASSIFIER}'s weights are on this machine (Keras's cache, or a release "
+                      "built with its weights), photos are classified at once, offline.")
+        note.setWordWrap(True)
+        set_role(note, "hint")
+        layout.addWidget(note)
+        layout.addStretch(1)
+        self.set_choice(choice)
+
+    def set_choice(self, choice: str) -> None:
+        """Show the remembered answer ("ask", "yes" or "no")."""
+        index = self.photo_combo.findData(choice)
+        self.photo_combo.setCurrentIndex(max(index, 0))
+
+    def choice(self) -> str:
+        """The answer the combo shows."""
+        return str(self.photo_combo.currentData())
+
+
 class SettingsDialog(QDialog):
     """Settings: one page per area, chosen on the left; Compute is the first."""
 
@@ -309,6 +345,10 @@ class SettingsDialog(QDialog):
         self.pages = QStackedWidget()
         self.compute_page = ComputePage(compute_settings(self.settings))
         self.add_page("Compute", self.compute_page)
+        from convexplorer.ui.panels.inspect.first_photo import default_classifier_choice
+
+        self.inspect_page = InspectPage(default_classifier_choice(self.settings))
+        self.add_page("Inspect", self.inspect_page)
         self.pages_list.currentRowChanged.connect(self.pages.setCurrentIndex)
         self.pages_list.setCurrentRow(0)
 
@@ -349,10 +389,16 @@ class SettingsDialog(QDialog):
         return self._worker
 
     def _restore_defaults(self) -> None:
+        from convexplorer.ui.panels.inspect.first_photo import ASK
+
         self.compute_page.set_values(DEFAULTS)
+        self.inspect_page.set_choice(ASK)
 
     def accept(self) -> None:
         """Store the values; apply mixed precision now when TensorFlow is loaded."""
+        from convexplorer.ui.panels.inspect.first_photo import set_default_classifier_choice
+
+        set_default_classifier_choice(self.inspect_page.choice(), self.settings)
         values = self.compute_page.values()
         old = compute_settings(self.settings)
         save_compute_settings(values, self.settings)

@@ -43,6 +43,8 @@ class AppState(QObject):
         self.spec: Any = None
         self.model: Any = None
         self.model_label = ""
+        #: The window's QSettings (None: the application's default store), for answers panels remember.
+        self.settings: Any = None
 
     def mark_tensorflow_ready(self) -> None:
         """Record that TensorFlow is importable now and tell the panels."""

@@ -1,7 +1,7 @@
 """The application's style sheet (``resources/styles/convexplorer.qss``) and widget roles.
 
 A widget says what it is (``set_role(label, "error")``) and the style sheet says how
-that looks; roles: hint, title, ok, warning, error, plain, banner.
+that looks; roles: hint, title, ok, warning, error, plain, banner, offer (a frame asking a question).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QApplication, QWidget
 
 from convexplorer.ui.resources import resources_dir
 
-ROLES = ("hint", "title", "ok", "warning", "error", "plain", "banner")
+ROLES = ("hint", "title", "ok", "warning", "error", "plain", "banner", "offer")
 
 
 @lru_cache(maxsize=1)

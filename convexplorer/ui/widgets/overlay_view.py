@@ -63,6 +63,10 @@ class OverlayView(ArrayView):
         self._heat = None if heat is None else np.asarray(heat, np.float32)
         self._redraw()
 
+    def has_heat(self) -> bool:
+        """Whether a heat map is shown over the image."""
+        return self._heat is not None and self._base is not None
+
     def set_opacity(self, opacity: float) -> None:
         """How much of the heat map shows (0 = image only, 1 = map only)."""
         self._opacity = float(opacity)

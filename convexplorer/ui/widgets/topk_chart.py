@@ -33,6 +33,10 @@ class TopKChart(QWidget):
         """The bars shown, best first."""
         return list(self._preds)
 
+    def note_text(self) -> str:
+        """The note shown under the bars, or instead of them when there are none."""
+        return self._note
+
     def set_predictions(self, preds: Sequence[Prediction], note: str = "") -> None:
         """Show ``(class index, label or None, probability)`` rows (best first)."""
         self._preds = [(int(i), label, float(p)) for i, label, p in preds]

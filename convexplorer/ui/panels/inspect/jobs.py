@@ -53,6 +53,21 @@ def analyse(model: Any, x: np.ndarray, layer: str | None, cam_class: int | None,
     return out
 
 
+def prediction(model: Any, x: np.ndarray, labels: list[str] | None, k: int = 5, head: str | None = None) -> dict:
+    """Only the top ``k`` classes of a classifier head (the first thing drawn; :func:`analyse` does the rest).
+
+    ``out["topk"]`` is None for a head that does not predict classes (a box head, a regressor).
+    """
+    from convexplorer.core import inspect as ins
+
+    out: dict[str, Any] = {"topk": None}
+    try:
+        out["topk"] = ins.predict_topk(model, x, k=k, labels=labels, head=head)
+    except ConvExplorerError:
+        pass
+    return out
+
+
 def cam_and_saliency(model: Any, x: np.ndarray, cam_class: int | None, cam_layer: str | None,
                      head: str | None = None) -> dict:
     """Grad-CAM of ``cam_class`` (None: the top class, or a box head's sum of coordinates) from ``cam_layer``,

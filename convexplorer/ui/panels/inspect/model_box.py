@@ -58,6 +58,8 @@ class ModelBox(QGroupBox):
         self.model_cancel_button = QPushButton("Cancel")
         self.model_cancel_button.setVisible(False)
         self._lay_out()
+        self.app_combo.currentTextChanged.connect(lambda _n: self.default_weights())
+        self.include_top_check.toggled.connect(lambda _on: self.default_weights())
         self.open_model_button.clicked.connect(self._on_open_model)
         self.load_app_button.clicked.connect(self._on_load_app)
         self.model_cancel_button.clicked.connect(self.cancel)
@@ -82,6 +84,22 @@ class ModelBox(QGroupBox):
         self._tf_ready = ready
         for w in (self.open_model_button, self.load_app_button):
             w.setEnabled(ready)
+        if ready:
+            self.default_weights()
+
+    def default_weights(self) -> None:
+        """Weights default to ImageNet when the chosen network's ImageNet weights are on this machine
+        (Keras's cache or a release's bundled weights), else to random weights ("From file…" stays)."""
+        if not self._tf_ready or self.weights_combo.currentIndex() == 2:
+            return
+        from convexplorer.core import zoo
+        from convexplorer.core.errors import ConvExplorerError
+
+        try:
+            cached = zoo.cached_weights(self.app_combo.currentText(), self.include_top_check.isChecked())
+        except ConvExplorerError:
+            cached = None
+        self.weights_combo.setCurrentIndex(1 if cached is not None else 0)
 
     def show_model(self, label: str, input_shape: tuple | None) -> None:
         """Name the model being inspected and its input size (None: unknown, set by the image)."""
@@ -128,6 +146,7 @@ class ModelBox(QGroupBox):
         self.model_progress.setVisible(False)
         self.model_cancel_button.setVisible(False)
         self.load_app_button.setEnabled(self._tf_ready)
+        self.default_weights()  # a download may have just put the weights in the cache
         self.busy.emit("")
 
     # --- user actions --------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from convexplorer.ui.panels.base import Panel
 from convexplorer.ui.panels.inspect.attributions_tab import AttributionsTab
 from convexplorer.ui.panels.inspect.cam_tab import CamTab
 from convexplorer.ui.panels.inspect.examples_tab import ExamplesTab
+from convexplorer.ui.panels.inspect.first_photo import DefaultClassifier
 from convexplorer.ui.panels.inspect.job_bar import JobBar
 from convexplorer.ui.panels.inspect.jobs import (
     BUILTIN_EXAMPLES,
@@ -31,6 +32,7 @@ from convexplorer.ui.panels.inspect.jobs import (
     filter_count,
     layer_maps,
     load_application,
+    prediction,
     open_model_file,
     sanity_check,
 )
@@ -62,6 +64,8 @@ class InspectPanel(Panel):
         self._expose_widgets()
         #: Analysis, maps, Grad-CAM, pattern, example and attribution requests: only the newest of each kind is drawn.
         self.requests = LatestOnly(self.run_in_thread, self.busy_label.setText, self.updated.emit, self._show_error)
+        #: A photo opened with no model is classified by the default ImageNet network.
+        self.default_classifier = DefaultClassifier(self, self.side.offer)
         self._wire()
         state.model_changed.connect(self._on_model_changed)
         state.image_opened.connect(self.load_image_file)
@@ -71,6 +75,8 @@ class InspectPanel(Panel):
         self._set_tf_enabled(state.tf_ready)
         if state.tf_ready and state.model is not None:
             self._on_model_changed(state.model, state.model_label)
+        if state.tf_ready:
+            self.default_classifier.prepare()
 
     # --- parts ---------------------------------------------------------------------------------
     def _build_parts(self) -> None:
@@ -185,6 +191,8 @@ class InspectPanel(Panel):
         self.attributions_tab.compute_requested.connect(self._on_attribution)
         self.attributions_tab.sanity_requested.connect(self._on_sanity)
         self.export_button.clicked.connect(self._on_export)
+        self.side.cam_link.clicked.connect(lambda: self.tabs.setCurrentWidget(self.cam_tab))
+        self.side.maps_link.clicked.connect(lambda: self.tabs.setCurrentWidget(self.maps_tab))
 
     def _set_tf_enabled(self, ready: bool) -> None:
         self.model_box.set_tf_ready(ready)
@@ -229,6 +237,7 @@ class InspectPanel(Panel):
             self._on_model_changed(self.state.model, self.state.model_label)
         else:
             self._refresh()
+        self.default_classifier.tensorflow_ready()
 
     def open_path(self, path: Path) -> bool:
         """Take image files (dropped or from the command line)."""
@@ -253,6 +262,9 @@ class InspectPanel(Panel):
         self.side.set_heads([], None)  # the analysis offers the new model's heads
         self.side.show_kind("classes")
         self.side.box_view.clear()
+        self.side.why_row.setVisible(False)  # until the new model's prediction is drawn
+        self.side.offer.setVisible(False)
+        self.default_classifier.standby = None  # another model is inspected: no need to keep it
         self.maps_tab.set_model(model)
         # The old model's layer names mean nothing to this one: the analysis offers the new ones.
         self.examples_tab.set_layers([])
@@ -313,6 +325,7 @@ class InspectPanel(Panel):
             self._set_message(str(exc))
             return False
         self.set_image(img, Path(path).name)
+        self.default_classifier.photo_opened()
         return True
 
     def set_image(self, image: np.ndarray, name: str, analyse: bool = True) -> None:
@@ -345,6 +358,17 @@ class InspectPanel(Panel):
         if not s.ready() or not self.state.tf_ready:
             return
         self.topk_chart.clear("Classifying…")
+        # The top 5 first (one forward pass), then the maps, Grad-CAM and saliency.
+        self.requests.submit("prediction", prediction, s.model, s.x, s.labels, 5, self.side.chosen_head(),
+                             on_result=self._show_prediction)
+
+    def _show_prediction(self, out: dict) -> None:
+        s = self.subject
+        if out["topk"] is not None and not self.side.topk_chart.isHidden():
+            note = "random weights: scores mean nothing" if "random weights" in s.model_label else ""
+            self.topk_chart.set_predictions(out["topk"], note)
+        if not s.ready():
+            return
         self.requests.submit(
             "analysis", analyse, s.model, s.x, self.layer_combo.currentText() or None,
             self.cam_tab.cam_class, self.cam_tab.chosen_layer(), s.labels, 5, self.side.chosen_head(),
@@ -385,6 +409,7 @@ class InspectPanel(Panel):
             self.topk_chart.set_predictions(out["topk"], note)
         else:
             self.topk_chart.clear(out.get("topk_error", "This model is not a classifier."))
+        self.side.why_row.setVisible(out["topk"] is not None or out.get("box") is not None)
         if out["maps"] is not None:
             self.maps_tab.show_maps(*out["maps"])
         self.kernel_grid.show_kernels(out["kernels"])
@@ -626,4 +651,6 @@ class InspectPanel(Panel):
     def _show_error(self, message: str, details: str = "") -> None:
         self.busy_label.setText("")
         self._set_message(message)
+        if not self.has_model():
+            self.topk_chart.clear("No model yet.")
         self.updated.emit("error")

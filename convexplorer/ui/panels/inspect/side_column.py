@@ -5,10 +5,22 @@ from __future__ import annotations
 import re
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QComboBox, QFrame, QGroupBox, QHBoxLayout, QLabel, QScrollArea, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFrame,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
 
 from convexplorer.ui.panels.inspect.box_view import BoxView
 from convexplorer.ui.panels.inspect.combos import Filling
+from convexplorer.ui.panels.inspect.first_photo import DownloadOffer
 from convexplorer.ui.panels.inspect.image_box import ImageBox
 from convexplorer.ui.panels.inspect.model_box import ModelBox
 from convexplorer.ui.style import set_role
@@ -66,11 +78,30 @@ class SideColumn(QWidget):
         self.head_row.setVisible(False)
         self.box_view = BoxView()
         self.box_view.setVisible(False)
+        #: The question asked once before downloading the default classifier's weights.
+        self.offer = DownloadOffer()
+        #: One click from the prediction to why: Grad-CAM and the feature maps (shown after a prediction).
+        self.why_row = QWidget()
+        wr = QHBoxLayout(self.why_row)
+        wr.setContentsMargins(0, 0, 0, 0)
+        self.why_label = QLabel("See why:")
+        set_role(self.why_label, "hint")
+        self.cam_link = QPushButton("Grad-CAM")
+        self.cam_link.setToolTip("Where in the image the top class comes from")
+        self.maps_link = QPushButton("Feature maps")
+        self.maps_link.setToolTip("What each layer's filters respond to in this image")
+        wr.addWidget(self.why_label)
+        wr.addWidget(self.cam_link)
+        wr.addWidget(self.maps_link)
+        wr.addStretch(1)
+        self.why_row.setVisible(False)
         self._filling = Filling()
         pl = QVBoxLayout(pred_box)
         pl.addWidget(self.head_row)
+        pl.addWidget(self.offer)
         pl.addWidget(self.topk_chart)
         pl.addWidget(self.box_view)
+        pl.addWidget(self.why_row)
         self.message = MessageLabel("")
         self.message.setWordWrap(True)
         self.message.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
