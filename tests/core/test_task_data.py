@@ -347,3 +347,37 @@ def test_coco_polygons_and_rle_masks_match_pycocotools(tmp_path):
     reasons = {s.reason for s in seg.skipped}
     assert "annotation 3 its mask is 10x10 pixels but the image is 20x20" in reasons
     assert "annotation 4 has a polygon of fewer than three points" in reasons
+
+
+# --- feeding heads ----------------------------------------------------------------------------------------------
+def test_heads_get_grid_targets_and_masks():
+    from convexplorer.core import detection as det
+    from convexplorer.core.targets import HeadTarget, TargetError, detection_head, head_dataset, target_tables
+
+    ds = D.ShapesDetectionDataset(n=24, size=32, seed=0).with_split(0.25, 0.0, 0)
+    head = detection_head("objects", ds, grid_size=4, num_anchors=3)
+    assert head.target == "boxes" and head.grid_size == 4 and len(head.anchors) == 3
+    tables = target_tables(ds, [HeadTarget("kind"), head])
+    assert tables["objects"].shape == (24, 4, 4, 3, 9) and tables["kind"].tolist() == ds.labels().tolist()
+    # Each image's grid decodes back to its objects (as fractions).
+    for i in (0, 5):
+        boxes, _, classes = det.decode_grid(tables["objects"][i], np.array(head.anchors), 0.5)
+        want_boxes, want_classes = ds.object_fractions()[i]
+        if len(boxes) == len(want_boxes):  # unless two objects shared a cell and an anchor
+            order_a, order_b = np.lexsort(boxes.T[::-1]), np.lexsort(want_boxes.T[::-1])
+            np.testing.assert_allclose(boxes[order_a], want_boxes[order_b], atol=1e-5)
+            np.testing.assert_array_equal(classes[order_a], want_classes[order_b])
+    with pytest.raises(TargetError, match="several objects an image: the head must be a detection grid"):
+        target_tables(ds, [HeadTarget("objects", "boxes")])
+    val = ds.subset_indices("validation")
+    x, y = next(iter(head_dataset(ds, [HeadTarget("kind"), head], "validation", batch_size=64, shuffle=False)))
+    assert x.shape == (len(val), 32, 32, 3)
+    np.testing.assert_array_equal(y["objects"].numpy(), tables["objects"][val])
+
+    seg = D.ShapesSegmentationDataset(n=12, size=32, seed=0).with_split(0.25, 0.0, 0).with_options(image_size=(24, 24))
+    masks = target_tables(seg, [HeadTarget("pixels", "masks")])["pixels"]
+    assert masks.shape == (12, 24, 24) and masks.dtype == np.uint8
+    x, y = next(iter(head_dataset(seg, [HeadTarget("pixels", "masks")], "validation", batch_size=64, shuffle=False)))
+    val = seg.subset_indices("validation")
+    np.testing.assert_array_equal(y.numpy(), np.stack([seg.mask(i) for i in val]))
+    assert x.shape == (len(val), 24, 24, 3)

@@ -382,7 +382,10 @@ class ShapeScenes(ArrayDataset):
 
     materialize = ShapesDataset.materialize
     _raw_image = ShapesDataset._raw_image
-    _tf_source = ShapesDataset._tf_source
+
+    def _tf_source(self, idx: np.ndarray, shuffle: bool, seed: int):
+        self._images = self.materialize()
+        return ArrayDataset._tf_source(self, idx, shuffle, seed)
 
     def _scale(self) -> np.ndarray:
         h, w = self.image_shape[:2]
