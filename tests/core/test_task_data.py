@@ -226,6 +226,13 @@ def test_voc_boxes_conventions_and_bad_annotations(tmp_path):
     assert ("c.xml", "has no usable objects") in reasons
     assert any(n == "broken.xml" and r.startswith("is not valid XML") for n, r in reasons)
     assert ("gone.xml", "its image gone.jpg is not in JPEGImages/") in reasons
+    # verify() drops an unreadable image together with its annotations.
+    (root / "JPEGImages" / "a.jpg").write_bytes(b"not a jpeg")
+    checked = ds.verify(deep=True)
+    assert [os.path.basename(p) for p in checked.paths] == ["b.jpg"] and len(checked.object_fractions()) == 1
+    np.testing.assert_array_equal(checked.objects(0)[0], ds.objects(1)[0])
+    assert any(os.path.basename(s.path) == "a.jpg" for s in checked.skipped)
+    _rgb(root / "JPEGImages" / "a.jpg", size=(50, 40))
     # Without given classes: the names found (sorted), and the unknown one is a class.
     free = D.load_voc(root)
     assert free.class_names == ["cat", "dog", "unicorn"] and len(free) == 3
