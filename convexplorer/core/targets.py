@@ -5,7 +5,11 @@ it always did: :func:`head_dataset` then returns exactly
 ``Dataset.to_tf_dataset``. A graph design with several heads (a dict of
 outputs keyed by head name) trains on ``(images, {head name: target})``: the
 class label for a "labels" head, the box ``[x0, y0, x1, y1]`` as fractions of
-the image for a "boxes" head; "masks" are refused until a data set has them.
+the image for a "boxes" head, the class mask (H x W uint8, 0 background) for a
+"masks" head. On a detection set (several objects an image) a "boxes" head is a
+YOLO-style grid: :func:`detection_head` sizes it (grid, anchors by k-means over
+the set's boxes) and its target is ``core.detection.encode_batch`` of the
+objects, ``S x S x A x (5 + C)`` a sample.
 
 Augmentation that moves pixels (rotation, shift, shear, zoom, flips) would
 leave the boxes where the objects were: with a box head it is refused, with a
@@ -37,10 +41,27 @@ class TargetError(ConvExplorerError):
 
 @dataclass(frozen=True)
 class HeadTarget:
-    """One head to train: its name (the model's output key) and what it learns ("labels", "boxes", "masks")."""
+    """One head to train: its name (the model's output key) and what it learns ("labels", "boxes", "masks").
+
+    A "boxes" head on a detection set also names its grid: ``grid_size`` cells a side and
+    ``anchors`` (width, height as fractions of the image); see :func:`detection_head`.
+    """
 
     name: str
     target: str = "labels"
+    grid_size: int = 0
+    anchors: tuple[tuple[float, float], ...] = ()
+
+
+def detection_head(name: str, dataset: Any, grid_size: int, num_anchors: int = 5, seed: int = 0) -> HeadTarget:
+    """A "boxes" head on a ``grid_size`` grid with ``num_anchors`` anchors from k-means over ``dataset``'s boxes."""
+    from .detection import dataset_anchors
+
+    objects = dataset.object_fractions() if hasattr(dataset, "object_fractions") else None
+    if not objects:
+        raise TargetError(f'the head "{name}" is a detection grid, but {getattr(dataset, "name", "this data set")} has no objects')
+    anchors = dataset_anchors(objects, int(num_anchors), seed=seed)
+    return HeadTarget(name, "boxes", int(grid_size), tuple((float(w), float(h)) for w, h in anchors))
 
 
 def model_output_names(model: Any) -> list[str]:
@@ -91,13 +112,28 @@ def heads_for_training(model: Any, spec: Any = None) -> list[HeadTarget]:
 
 
 def target_tables(dataset: Any, heads: Sequence[HeadTarget]) -> dict[str, np.ndarray]:
-    """One table a head, a row a sample: labels (int32) or boxes (N x 4 fractions); TargetError naming the head."""
+    """One table a head, a row a sample: labels (int32), boxes (N x 4 fractions, or N x S x S x A x (5 + C) grids on a
+    detection set) or masks (N x H x W uint8); TargetError naming the head."""
     tables: dict[str, np.ndarray] = {}
     name = getattr(dataset, "name", "this data set")
     for h in heads:
         if h.target == "labels":
             tables[h.name] = np.asarray(dataset.labels(), np.int32)
         elif h.target == "boxes":
+            has_objects = getattr(dataset, "has_objects", lambda: False)()
+            if has_objects:
+                if not h.grid_size or not h.anchors:
+                    raise TargetError(
+                        f'the head "{h.name}" learns boxes, and {name} has several objects an image: the head must be '
+                        "a detection grid (S x S x anchors x (5 + classes)); give it a grid size and anchors"
+                    )
+                from .detection import encode_batch
+
+                table, _dropped = encode_batch(
+                    dataset.object_fractions(), h.grid_size, np.asarray(h.anchors), len(dataset.class_names)
+                )
+                tables[h.name] = table
+                continue
             boxes = dataset.box_fractions() if hasattr(dataset, "box_fractions") else None
             if boxes is None:
                 raise TargetError(
@@ -106,10 +142,13 @@ def target_tables(dataset: Any, heads: Sequence[HeadTarget]) -> dict[str, np.nda
                 )
             tables[h.name] = np.asarray(boxes, np.float32)
         elif h.target == "masks":
-            raise TargetError(
-                f'the head "{h.name}" learns masks, but {name} has no masks: this data set has no masks '
-                "(segmentation data sets are not here yet); change the head's target"
-            )
+            masks = dataset.all_masks() if getattr(dataset, "has_masks", lambda: False)() else None
+            if masks is None:
+                raise TargetError(
+                    f'the head "{h.name}" learns masks, but {name} has no masks: this data set has no masks '
+                    "(choose Shapes segmentation, a folder of images and masks, or COCO polygons); change the head's target"
+                )
+            tables[h.name] = np.asarray(masks, np.uint8)
         else:
             raise TargetError(f'the head "{h.name}" has an unknown target {h.target!r}; expected one of {", ".join(TARGETS)}')
     return tables

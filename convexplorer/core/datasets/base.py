@@ -153,6 +153,52 @@ class Dataset:
         return f"#{i} · {w}x{h} · {'RGB' if c == 3 else 'grayscale'}"
 
     # --- targets other than the label ------------------------------------------------
+    #: What the samples teach: "classification" (a label), "localization" (a label and one box),
+    #: "detection" (objects: a box and a class each, several an image) or "segmentation" (a class mask).
+    task: str = "classification"
+
+    def has_objects(self) -> bool:
+        """True when the samples come with objects (boxes and classes, several an image)."""
+        return False
+
+    def objects(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+        """Sample ``i``'s objects: boxes ``[x0, y0, x1, y1]`` (M x 4 float32, pixels of :attr:`image_shape`), classes (M int32)."""
+        raise DatasetError(f"{self.name} has no objects (boxes with classes): it is a {self.task} data set")
+
+    def object_fractions(self) -> list[tuple[np.ndarray, np.ndarray]] | None:
+        """Every sample's objects with boxes as fractions of the image, a (boxes, classes) each; None without objects."""
+        if not self.has_objects():
+            return None
+        h, w = self.image_shape[:2]
+        scale = np.array([w, h, w, h], np.float32)
+        out = []
+        for i in range(len(self)):
+            boxes, classes = self.objects(i)
+            out.append(((np.asarray(boxes, np.float32) / scale).astype(np.float32), np.asarray(classes, np.int32)))
+        return out
+
+    def object_counts(self) -> np.ndarray | None:
+        """Number of objects per class over all samples; None without objects."""
+        if not self.has_objects():
+            return None
+        classes = [self.objects(i)[1] for i in range(len(self))]
+        flat = np.concatenate(classes) if classes else np.zeros(0, np.int32)
+        return np.bincount(flat, minlength=len(self.class_names)).astype(np.int64)
+
+    def mask(self, i: int) -> np.ndarray:
+        """Sample ``i``'s class mask (H x W uint8 at :attr:`image_shape`; 0 is background)."""
+        raise DatasetError(f"{self.name} has no masks: it is a {self.task} data set")
+
+    def all_masks(self) -> np.ndarray | None:
+        """Every sample's class mask (N x H x W uint8); None without masks."""
+        if not self.has_masks():
+            return None
+        h, w = self.image_shape[:2]
+        out = np.empty((len(self), h, w), np.uint8)
+        for i in range(len(self)):
+            out[i] = self.mask(i)
+        return out
+
     def box_fractions(self) -> np.ndarray | None:
         """Every sample's box ``[x0, y0, x1, y1]`` as fractions of the image (N x 4 float32); None without boxes."""
         all_boxes = getattr(self, "all_boxes", None)
@@ -162,7 +208,7 @@ class Dataset:
         return (np.asarray(all_boxes(), np.float32) / np.array([w, h, w, h], np.float32)).astype(np.float32)
 
     def has_masks(self) -> bool:
-        """True when the samples come with per-pixel masks (none do yet)."""
+        """True when the samples come with per-pixel class masks (segmentation sets)."""
         return False
 
     # --- configuration ------------------------------------------------------------
