@@ -64,34 +64,40 @@ def write_weights(name: str) -> int:
 
 
 def candidates(repeat: int) -> None:
+    """Each candidate's build from the cache and its predictions, taken in turns (round robin), so
+    that a busy machine slows every candidate alike; medians over the rounds."""
     import keras
 
     from convexplorer.core import zoo
 
     image = np.random.default_rng(0).random((224, 224, 3)).astype(np.float32)
-    print(f"{'network':<18}{'top-1':>7}{'file':>9}{'build+load':>12}{'1st call':>10}{'later':>9}")
-    for name in CANDIDATES:
-        size = write_weights(name)
-        builds = []
-        for _ in range(repeat):
+    sizes = {name: write_weights(name) for name in CANDIDATES}
+    builds: dict[str, list[float]] = {n: [] for n in CANDIDATES}
+    firsts: dict[str, list[float]] = {n: [] for n in CANDIDATES}
+    later: dict[str, list[float]] = {n: [] for n in CANDIDATES}
+    for _round in range(repeat):
+        for name in CANDIDATES:
             keras.backend.clear_session()
             t0 = time.perf_counter()
             model = zoo.build_application(name, "imagenet", include_top=True)
-            builds.append(time.perf_counter() - t0)
-        x = zoo.preprocess(name, image)[None]
-        t0 = time.perf_counter()
-        model(x, training=False)
-        first = time.perf_counter() - t0
-        later = []
-        for _ in range(10):
+            builds[name].append(time.perf_counter() - t0)
+            x = zoo.preprocess(name, image)[None]
             t0 = time.perf_counter()
             model(x, training=False)
-            later.append(time.perf_counter() - t0)
-        print(f"{name:<18}{100 * zoo.DOCUMENTED_TOP1[name]:>6.1f}%{size / 1e6:>7.1f}MB"
-              f"{1000 * statistics.median(builds):>10.0f}ms{1000 * first:>8.0f}ms{1000 * statistics.median(later):>7.0f}ms",
-              flush=True)
-        del model
-        keras.backend.clear_session()
+            firsts[name].append(time.perf_counter() - t0)
+            for _ in range(5):
+                t0 = time.perf_counter()
+                model(x, training=False)
+                later[name].append(time.perf_counter() - t0)
+            del model
+    keras.backend.clear_session()
+    ms = lambda v: 1000 * statistics.median(v)  # noqa: E731
+    base = statistics.median(later[zoo.DEFAULT_CLASSIFIER])
+    print(f"{'network':<18}{'top-1':>7}{'file':>9}{'build+load':>12}{'1st call':>10}{'later':>9}{'vs default':>12}")
+    for name in CANDIDATES:
+        print(f"{name:<18}{100 * zoo.DOCUMENTED_TOP1[name]:>6.1f}%{sizes[name] / 1e6:>7.1f}MB"
+              f"{ms(builds[name]):>10.0f}ms{ms(firsts[name]):>8.0f}ms{ms(later[name]):>7.0f}ms"
+              f"{statistics.median(later[name]) / base:>11.2f}x", flush=True)
 
 
 def _photo(folder: Path, seed: int) -> Path:

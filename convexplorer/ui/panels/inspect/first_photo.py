@@ -47,6 +47,8 @@ class DownloadOffer(QFrame):
 
     #: The user's answer: True to download and classify, False for "not now".
     answered = Signal(bool)
+    #: The question was put (the panel scrolls it into view).
+    shown = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -74,6 +76,7 @@ class DownloadOffer(QFrame):
         """Show the question for network ``name`` and a ``megabytes`` download."""
         self.text.setText(offer_text(name, megabytes))
         self.setVisible(True)
+        self.shown.emit()
 
     def _answer(self, yes: bool) -> None:
         self.setVisible(False)

@@ -33,7 +33,9 @@ class ImageBox(QGroupBox):
         """Show ``fitted`` (the image as fed) and say how the ``raw_size`` (H, W) image became ``shape``."""
         h, w = raw_size
         self.image_label.setText(f"{name}: {w}x{h}, fed to the model as {shape[1]}x{shape[0]}x{shape[2]}")
-        self.input_thumb.setPixmap(array_to_pixmap(fitted, 200, smooth=True))
+        pixmap = array_to_pixmap(fitted, 200, smooth=True)
+        self.input_thumb.setPixmap(pixmap)
+        self.input_thumb.setMinimumHeight(max(140, pixmap.height()))  # never squeezed under the caption
 
     def _on_open_image(self) -> None:
         from convexplorer.core.images import IMAGE_EXTENSIONS

@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QPushButton, QSplitter, QTabWidget, QWidget
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import QFileDialog, QFrame, QHBoxLayout, QPushButton, QScrollArea, QSplitter, QTabWidget, QWidget
 
 from convexplorer.core.errors import ConvExplorerError
 from convexplorer.ui.panels.base import Panel
@@ -87,7 +87,16 @@ class InspectPanel(Panel):
         splitter = QSplitter(Qt.Orientation.Horizontal)
         root.addWidget(splitter)
         self.side = SideColumn()
-        splitter.addWidget(self.side)
+        # The column scrolls when the window is short, instead of squeezing its boxes over each other.
+        self.side_scroll = QScrollArea()
+        self.side_scroll.setWidget(self.side)
+        self.side_scroll.setWidgetResizable(True)
+        self.side_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.side_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        bar = self.side_scroll.verticalScrollBar().sizeHint().width()
+        self.side_scroll.setMinimumWidth(self.side.minimumWidth() + bar)
+        self.side_scroll.setMaximumWidth(self.side.maximumWidth() + bar)
+        splitter.addWidget(self.side_scroll)
         self.tabs = QTabWidget()
         self.export_button = QPushButton("Export PNG…")
         self.export_button.setToolTip("Save the view in the current tab as a PNG image")
@@ -191,6 +200,8 @@ class InspectPanel(Panel):
         self.attributions_tab.compute_requested.connect(self._on_attribution)
         self.attributions_tab.sanity_requested.connect(self._on_sanity)
         self.export_button.clicked.connect(self._on_export)
+        self.side.offer.shown.connect(
+            lambda: QTimer.singleShot(0, self, lambda: self.side_scroll.ensureWidgetVisible(self.side.offer)))
         self.side.cam_link.clicked.connect(lambda: self.tabs.setCurrentWidget(self.cam_tab))
         self.side.maps_link.clicked.connect(lambda: self.tabs.setCurrentWidget(self.maps_tab))
 
@@ -647,6 +658,8 @@ class InspectPanel(Panel):
 
     def _set_message(self, text: str) -> None:
         self.side.set_message(text)
+        if text:  # scrolled into view when the column is taller than the window
+            QTimer.singleShot(0, self, lambda: self.side_scroll.ensureWidgetVisible(self.side.message_area))
 
     def _show_error(self, message: str, details: str = "") -> None:
         self.busy_label.setText("")
