@@ -41,6 +41,8 @@ class TopKChart(QWidget):
         """Show ``(class index, label or None, probability)`` rows (best first)."""
         self._preds = [(int(i), label, float(p)) for i, label, p in preds]
         self._note = note
+        # Long class names are elided in the bars: the tooltip has them whole.
+        self.setToolTip("\n".join(f"{bar_text(i, label)}: {100 * p:.1f} %" for i, label, p in self._preds))
         self.setMinimumHeight(max(5, len(self._preds)) * self.ROW_HEIGHT + 12 + (18 if note else 0))
         self.updateGeometry()
         self.update()
@@ -54,6 +56,7 @@ class TopKChart(QWidget):
         """Remove the bars and show ``note``."""
         self._preds = []
         self._note = note
+        self.setToolTip("")
         self.update()
 
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
@@ -71,7 +74,7 @@ class TopKChart(QWidget):
             p.drawText(QRectF(6, 0, w - 12, self.height()), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self._note)
             p.end()
             return
-        label_w = min(max(fm.horizontalAdvance(bar_text(i, l)) for i, l, _p in self._preds) + 10, int(w * 0.5))
+        label_w = min(max(fm.horizontalAdvance(bar_text(i, l)) for i, l, _p in self._preds) + 10, int(w * 0.6))
         pct_w = fm.horizontalAdvance("100.0 %") + 8
         bar_x = 6 + label_w
         bar_w = max(10, w - bar_x - pct_w - 6)
