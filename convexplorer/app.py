@@ -154,6 +154,13 @@ def self_test() -> int:
             fmap = np.asarray(extractor(x[:1], training=False))
             steps.append(f"inspected: feature map {fmap.shape[1:]}")
 
+        from convexplorer.core import zoo
+
+        names = zoo.imagenet_class_names()  # shipped with the app: no network
+        bundled = zoo.cached_weights(zoo.DEFAULT_CLASSIFIER)
+        steps.append(f"{len(names)} ImageNet class names; {zoo.DEFAULT_CLASSIFIER} weights "
+                     + (f"at {bundled}" if bundled else "not here yet (asked for at the first photo)"))
+
         import tempfile
 
         with tempfile.TemporaryDirectory() as tmp:
