@@ -45,6 +45,18 @@ def _polygon(kind: str, cx: float, cy: float, r: float, angle: float) -> np.ndar
     return pts + np.array([cx, cy])
 
 
+def _check_shape_arguments(n: int, size: int, classes: Sequence[str], fewest_classes: int) -> None:
+    """The checks every Shapes set makes of its size and classes (a clear DatasetError each)."""
+    if n < 1:
+        raise DatasetError(f"the shapes set needs at least 1 sample, received n={n}")
+    if not 16 <= size <= 512:
+        raise DatasetError(f"shape images must be 16 to 512 pixels wide, received size={size}")
+    unknown = [c for c in classes if c not in SHAPE_CLASSES]
+    if unknown or len(classes) < fewest_classes or len(set(classes)) != len(classes):
+        how_many = "some" if fewest_classes == 1 else f"at least {'two' if fewest_classes == 2 else fewest_classes}"
+        raise DatasetError(f"shape classes must be {how_many} of {', '.join(SHAPE_CLASSES)}; received {list(classes)}")
+
+
 class ShapesDataset(ArrayDataset):
     """Procedural coloured shapes with bounding boxes; reproducible by ``seed``."""
 
@@ -63,15 +75,7 @@ class ShapesDataset(ArrayDataset):
         progress: Optional[ProgressFn] = None,
         cancel: Optional[threading.Event] = None,
     ) -> None:
-        if n < 1:
-            raise DatasetError(f"the shapes set needs at least 1 sample, received n={n}")
-        if not 16 <= size <= 512:
-            raise DatasetError(f"shape images must be 16 to 512 pixels wide, received size={size}")
-        unknown = [c for c in classes if c not in SHAPE_CLASSES]
-        if unknown or len(classes) < 2:
-            raise DatasetError(
-                f"shape classes must be at least two of {', '.join(SHAPE_CLASSES)}; received {list(classes)}"
-            )
+        _check_shape_arguments(n, size, classes, fewest_classes=2)
         if not 0 < min_radius <= max_radius <= 0.5:
             raise DatasetError(f"radii must satisfy 0 < min <= max <= 0.5, received {min_radius}, {max_radius}")
         self.size, self.seed, self.noise = int(size), int(seed), float(noise)
@@ -261,13 +265,7 @@ class ShapeScenes(ArrayDataset):
         progress: Optional[ProgressFn] = None,
         cancel: Optional[threading.Event] = None,
     ) -> None:
-        if n < 1:
-            raise DatasetError(f"the shapes set needs at least 1 sample, received n={n}")
-        if not 16 <= size <= 512:
-            raise DatasetError(f"shape images must be 16 to 512 pixels wide, received size={size}")
-        unknown = [c for c in classes if c not in SHAPE_CLASSES]
-        if unknown or len(classes) < 1 or len(set(classes)) != len(classes):
-            raise DatasetError(f"shape classes must be some of {', '.join(SHAPE_CLASSES)}; received {list(classes)}")
+        _check_shape_arguments(n, size, classes, fewest_classes=1)
         if not 1 <= min_objects <= max_objects <= 20:
             raise DatasetError(
                 f"objects per image must satisfy 1 <= min <= max <= 20, received {min_objects} and {max_objects}"
