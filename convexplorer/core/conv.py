@@ -1,8 +1,10 @@
 """Reference 2-D convolution and pooling in numpy, and the sliding-window steps.
 
-The Playground calls these on every slider move, so they are fast (numpy
+The Playground calls these on every slider move, so they are fast and do not
+need TensorFlow: stride-1 convolutions are banded matrix products on two
+threads (:mod:`convexplorer.core.conv_engine`); strided ones a numpy/BLAS
 shift-and-add over kernel taps, in row blocks that stay in cache, with a
-separable fast path for low-rank kernels) and they do not need TensorFlow.
+separable fast path for low-rank kernels.
 They compute what ``tf.nn.conv2d`` / ``tf.nn.max_pool2d`` /
 ``tf.nn.avg_pool2d`` compute (cross-correlation, like every deep-learning
 library), and also the combination a Keras ``Conv2D`` layer refuses (stride > 1
@@ -20,11 +22,16 @@ from typing import Sequence
 
 import numpy as np
 
+from . import conv_engine
 from .arithmetic import ConvGeometry, Padding, as_pair, conv_geometry
 from .errors import ShapeError
 
 #: Output rows computed per block (keeps the working set in cache).
 _BLOCK_ROWS = 64
+#: Stride-1 convolutions go to the matrix-product engine (tests turn it off to compare with the per-tap engine).
+_GEMM_ENABLED = True
+#: Channel x filter pairs up to which a full kernel goes to that engine (more: one tensordot per tap).
+_GEMM_MAX_PAIRS = 16
 #: Singular values below this fraction of the largest are treated as zero when
 #: looking for a separable (low-rank) form of a 2-D kernel.
 _RANK_TOL = 1e-6
@@ -229,8 +236,18 @@ def _separable_terms(k2: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]] | No
     return terms or None
 
 
+def _gemm(x: np.ndarray, k: np.ndarray, geo: ConvGeometry, per_channel: bool) -> np.ndarray | None:
+    """The stride-1 matrix-product engine's result, or None when it does not apply."""
+    if not _GEMM_ENABLED or geo.stride != (1, 1):
+        return None
+    return conv_engine.correlate(x, k, geo.padding, geo.dilation, per_channel)
+
+
 def _correlate_2d_kernel(x: np.ndarray, k2: np.ndarray, geo: ConvGeometry) -> np.ndarray:
-    """Per-channel correlation of the unpadded ``x``, through the separable form (row pass, then column pass) when cheaper."""
+    """Per-channel correlation of the unpadded ``x``: matrix products at stride 1, else per tap (separable when cheaper)."""
+    out = _gemm(x, k2, geo, per_channel=True)
+    if out is not None:
+        return out
     terms = _separable_terms(k2)
     if terms is None:
         return _correlate(x, k2, geo.stride, geo.dilation, geo.padding)
@@ -248,6 +265,10 @@ def _correlate_full(x: np.ndarray, k4: np.ndarray, geo: ConvGeometry) -> np.ndar
     """``x`` (H x W x C, padded by ``geo.padding``) correlated with a kh x kw x C x F kernel: H' x W' x F."""
     oh, ow = geo.output_hw
     kh, kw, c, f = k4.shape
+    if c * f <= _GEMM_MAX_PAIRS:
+        fast = _gemm(x, k4, geo, per_channel=False)
+        if fast is not None:
+            return fast
     out = np.zeros((oh, ow, f), np.float32)
     if c * f <= 16:
         # few channel/filter pairs (the Playground's case): one per-plane correlation each
