@@ -23,7 +23,7 @@ from typing import Sequence
 import numpy as np
 
 from . import conv_engine
-from .arithmetic import ConvGeometry, Padding, as_pair, conv_geometry
+from .arithmetic import ConvGeometry, Padding, TransposeGeometry, as_pair, conv_geometry, conv_transpose_geometry
 from .errors import ShapeError
 
 #: Output rows computed per block (keeps the working set in cache).
@@ -525,3 +525,234 @@ def conv_step(
             inputs, weights, in_padding = inputs[..., 0], weights[..., 0], in_padding[..., 0]
     value = float(np.sum(inputs.astype(np.float64) * weights.astype(np.float64)) + bias)
     return WindowStep((i, j), rows, cols, inputs.copy(), weights.copy(), in_padding, float(bias), value)
+
+
+# --- transposed convolution ------------------------------------------------------------
+def zero_insert(x: np.ndarray, geo: TransposeGeometry) -> np.ndarray:
+    """The grid a transposed convolution slides over: ``x``'s pixels ``stride`` apart, zeros between, padded.
+
+    ``x`` is H x W or H x W x C; the result has the same rank and
+    ``geo.grid_hw`` rows and columns.
+    """
+    arr = np.asarray(x, dtype=np.float32)
+    (t, b), (l, r) = geo.grid_padding
+    gh, gw = geo.grid_hw
+    grid = np.zeros((gh, gw) + arr.shape[2:], np.float32)
+    sy, sx = geo.stride
+    grid[t : gh - b : sy, l : gw - r : sx] = arr
+    return grid
+
+
+def flip_kernel(kernel: np.ndarray) -> np.ndarray:
+    """A transposed convolution's kernel as it slides over the zero-inserted grid.
+
+    Rotated by 180 degrees; a ``tf.nn.conv2d_transpose`` kernel (kh, kw, out, in)
+    also swaps to (kh, kw, in, out), the layout of :func:`conv2d`.
+    """
+    k = np.asarray(kernel, dtype=np.float32)[::-1, ::-1]
+    return np.ascontiguousarray(k if k.ndim == 2 else np.swapaxes(k, 2, 3))
+
+
+def _transpose_inputs(x: object, kernel: object) -> tuple[np.ndarray, np.ndarray, bool]:
+    """Validated input (as H x W x C), kernel and whether the input was 2-D."""
+    arr = _as_image(x)
+    k = _as_kernel(kernel)
+    x3 = arr[..., None] if arr.ndim == 2 else arr
+    if k.ndim == 4 and k.shape[3] != x3.shape[2]:
+        raise ShapeError(
+            f"the kernel expects {k.shape[3]} input channel(s) (shape {k.shape}, laid out as "
+            f"kh x kw x out x in like tf.nn.conv2d_transpose) but the input has {x3.shape[2]} (shape {arr.shape})"
+        )
+    return x3, k, arr.ndim == 2
+
+
+def conv2d_transpose(
+    x: np.ndarray,
+    kernel: np.ndarray,
+    stride: int | Sequence[int] = 1,
+    padding: str = "valid",
+    output_padding: int | Sequence[int] | None = None,
+    method: str = "auto",
+) -> np.ndarray:
+    """Transposed convolution as ``tf.nn.conv2d_transpose`` computes it, with Keras ``Conv2DTranspose``'s output size.
+
+    ``x`` is H x W or H x W x C. ``kernel`` is kh x kw x F x C (TensorFlow's
+    transposed layout: out channels, then in channels), or kh x kw (applied to
+    each channel). ``padding`` is "valid" or "same"; ``output_padding`` None, an
+    int or a (y, x) pair, each smaller than the stride. ``method``: "zeros"
+    inserts ``stride - 1`` zeros between the input pixels, pads the grid and
+    convolves it with the rotated kernel (how the Playground shows it); "scatter"
+    adds each input pixel times the kernel into the output, ``stride`` apart;
+    "auto" takes the faster one. Returns float32 H' x W' x F (H' x W' for a 2-D
+    kernel on a 2-D input).
+    """
+    x3, k, two_d = _transpose_inputs(x, kernel)
+    geo = conv_transpose_geometry(x3.shape[:2], k.shape[:2], stride, padding, output_padding)
+    if method == "auto":
+        method = "zeros" if max(geo.stride) <= 2 else "scatter"
+    if method == "zeros":
+        out = conv2d(zero_insert(x3, geo), flip_kernel(k), stride=1, padding="valid")
+    elif method == "scatter":
+        out = _scatter_transpose(x3, k, geo)
+    else:
+        raise ShapeError(f'method must be "auto", "zeros" or "scatter", got "{method}"')
+    return out[..., 0] if two_d and k.ndim == 2 else out
+
+
+def _scatter_transpose(x3: np.ndarray, k: np.ndarray, geo: TransposeGeometry) -> np.ndarray:
+    """Each input pixel times the kernel, added into the output at ``stride`` spacing (the gradient of a convolution)."""
+    h, w, c = x3.shape
+    kh, kw = k.shape[:2]
+    sy, sx = geo.stride
+    oh, ow = geo.output_hw
+    (t, _), (l, _) = geo.grid_padding
+    # input pixel i lands at (i * s + a) - crop, where crop = kernel - 1 - (zeros before)
+    cy, cx = kh - 1 - t, kw - 1 - l
+    full_h, full_w = max((h - 1) * sy + kh, cy + oh), max((w - 1) * sx + kw, cx + ow)
+    f = c if k.ndim == 2 else k.shape[2]
+    full = np.zeros((full_h, full_w, f), np.float32)
+    span_y, span_x = (h - 1) * sy + 1, (w - 1) * sx + 1
+    tmp = np.empty((h, w, f), np.float32)
+    for a in range(kh):
+        for b in range(kw):
+            if k.ndim == 2:
+                if k[a, b] == 0.0:
+                    continue
+                np.multiply(x3, k[a, b], out=tmp)
+            else:
+                if not np.any(k[a, b]):
+                    continue
+                np.matmul(x3, k[a, b].T, out=tmp)  # (h, w, c) @ (c, f)
+            full[a : a + span_y : sy, b : b + span_x : sx] += tmp
+    return np.ascontiguousarray(full[cy : cy + oh, cx : cx + ow])
+
+
+def transpose_refusal(geo: TransposeGeometry) -> str:
+    """Why TensorFlow refuses these settings ('' when it accepts them), in words a student understands."""
+    if not geo.tf_refuses:
+        return ""
+    return (
+        "TensorFlow's Conv2DTranspose refuses an even kernel with 'same' padding and output padding 0 "
+        "(the output would be one stride short of what 'same' promises); the Playground computes it by the definition."
+    )
+
+
+@dataclass(frozen=True)
+class TransposedStep(WindowStep):
+    """One window of a transposed convolution, over the zero-inserted, padded grid.
+
+    ``rows``/``cols`` are grid coordinates, ``weights`` the rotated kernel and
+    ``in_padding`` marks the border zeros; :attr:`inserted` marks the zeros the
+    stride put between pixels and :attr:`sources` lists the input pixels the
+    other taps read.
+    """
+
+    #: True where a tap lies on a zero inserted between input pixels.
+    inserted: np.ndarray = None  # type: ignore[assignment]
+    #: (tap row, tap col, input row, input col) for each tap on a real input pixel.
+    sources: tuple[tuple[int, int, int, int], ...] = ()
+
+    @property
+    def input_pixels(self) -> list[tuple[int, int]]:
+        """The input pixels (row, col) this output pixel is made of."""
+        return [(i, j) for _, _, i, j in self.sources]
+
+
+def conv_transpose_step(
+    x: np.ndarray,
+    kernel: np.ndarray,
+    out_pos: tuple[int, int],
+    stride: int | Sequence[int] = 1,
+    padding: str = "valid",
+    output_padding: int | Sequence[int] | None = None,
+    bias: float = 0.0,
+    channel: int = 0,
+) -> TransposedStep:
+    """The window that makes output pixel ``out_pos`` of ``conv2d_transpose(x, kernel, ...) + bias``.
+
+    ``channel`` picks the output channel: the input channel for a 2-D kernel on
+    an H x W x C input, the filter (kernel axis 2) for a kh x kw x F x C kernel
+    (whose window then spans all C input channels).
+    """
+    x3, k, _ = _transpose_inputs(x, kernel)
+    geo = conv_transpose_geometry(x3.shape[:2], k.shape[:2], stride, padding, output_padding)
+    i, j = int(out_pos[0]), int(out_pos[1])
+    oh, ow = geo.output_hw
+    if not (0 <= i < oh and 0 <= j < ow):
+        raise ShapeError(f"output position ({i}, {j}) is outside the {oh}x{ow} output")
+    kh, kw = k.shape[:2]
+    sy, sx = geo.stride
+    (t, _), (l, _) = geo.grid_padding
+    h, w = x3.shape[:2]
+    rows, cols = tuple(range(i, i + kh)), tuple(range(j, j + kw))
+    window = np.zeros((kh, kw, x3.shape[2]), np.float32)  # the grid under the window (zeros but for sources)
+    flipped = flip_kernel(k)
+    in_padding = np.zeros((kh, kw), bool)
+    inserted = np.zeros((kh, kw), bool)
+    sources = []
+    for a, r in enumerate(rows):
+        for b, col in enumerate(cols):
+            dy, dx = r - t, col - l
+            if not (0 <= dy <= (h - 1) * sy and 0 <= dx <= (w - 1) * sx):
+                in_padding[a, b] = True
+            elif dy % sy or dx % sx:
+                inserted[a, b] = True
+            else:
+                sources.append((a, b, dy // sy, dx // sx))
+                window[a, b] = x3[dy // sy, dx // sx]
+    if k.ndim == 2:
+        if not 0 <= channel < x3.shape[2]:
+            raise ShapeError(f"channel {channel} does not exist: the input has {x3.shape[2]} channel(s)")
+        inputs, weights = window[..., channel], flipped
+    else:
+        if not 0 <= channel < k.shape[2]:
+            raise ShapeError(f"filter {channel} does not exist: the kernel has {k.shape[2]} filter(s)")
+        inputs, weights = window, flipped[..., channel]
+        if x3.shape[2] == 1:
+            inputs, weights = inputs[..., 0], weights[..., 0]
+        else:
+            in_padding = np.repeat(in_padding[..., None], x3.shape[2], axis=2)
+            inserted = np.repeat(inserted[..., None], x3.shape[2], axis=2)
+    value = float(np.sum(inputs.astype(np.float64) * weights.astype(np.float64)) + bias)
+    return TransposedStep(
+        (i, j), rows, cols, inputs.copy(), weights.copy(), in_padding, float(bias), value, inserted, tuple(sources)
+    )
+
+
+# --- upsampling ---------------------------------------------------------------------------
+def upsample2d(x: np.ndarray, size: int | Sequence[int] = 2, interpolation: str = "nearest") -> np.ndarray:
+    """Upsampling as Keras's ``UpSampling2D(size, interpolation=...)`` computes it.
+
+    "nearest" repeats each pixel ``size`` times on each axis; "bilinear" is
+    ``tf.image.resize(..., "bilinear")``: half-pixel centres (output pixel
+    ``i`` samples the input at ``(i + 0.5) / size - 0.5``, clamped at the
+    border) and linear weights between the two nearest input pixels.
+    ``x`` is H x W or H x W x C; the result has the same rank.
+    """
+    arr = _as_image(x)
+    sy, sx = as_pair(size, "upsampling size")
+    if interpolation == "nearest":
+        return np.repeat(np.repeat(arr, sy, axis=0), sx, axis=1)
+    if interpolation != "bilinear":
+        raise ShapeError(f'interpolation must be "nearest" or "bilinear", got "{interpolation}"')
+    lo_x, hi_x, wx = bilinear_taps(arr.shape[1], sx)
+    top_row = arr[:, lo_x]
+    rows_done = top_row + (arr[:, hi_x] - top_row) * (wx if arr.ndim == 2 else wx[:, None])
+    lo_y, hi_y, wy = bilinear_taps(arr.shape[0], sy)
+    top = rows_done[lo_y]
+    return top + (rows_done[hi_y] - top) * wy.reshape((-1,) + (1,) * (arr.ndim - 1))
+
+
+def bilinear_taps(n: int, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For each of the ``n * size`` outputs on one axis: the lower and upper input pixel and the upper one's weight.
+
+    The arithmetic is TensorFlow's (float32 ``(i + 0.5) * (n / out) - 0.5``), so
+    the weights match ``tf.image.resize`` bit for bit.
+    """
+    out = n * size
+    scale = np.float32(n) / np.float32(out)
+    pos = (np.arange(out, dtype=np.float32) + np.float32(0.5)) * scale - np.float32(0.5)
+    floor = np.floor(pos)
+    lo = np.maximum(floor, 0).astype(np.intp)
+    hi = np.minimum(np.ceil(pos), n - 1).astype(np.intp)
+    return lo, hi, (pos - floor).astype(np.float32)
