@@ -583,13 +583,14 @@ def conv2d_transpose(
     inserts ``stride - 1`` zeros between the input pixels, pads the grid and
     convolves it with the rotated kernel (how the Playground shows it); "scatter"
     adds each input pixel times the kernel into the output, ``stride`` apart;
-    "auto" takes the faster one. Returns float32 H' x W' x F (H' x W' for a 2-D
+    "auto" is "zeros", which runs on the stride-1 matrix-product engine and
+    measured faster for strides 1 to 3 (``benchmarks/playground.py``). Returns float32 H' x W' x F (H' x W' for a 2-D
     kernel on a 2-D input).
     """
     x3, k, two_d = _transpose_inputs(x, kernel)
     geo = conv_transpose_geometry(x3.shape[:2], k.shape[:2], stride, padding, output_padding)
     if method == "auto":
-        method = "zeros" if max(geo.stride) <= 2 else "scatter"
+        method = "zeros"
     if method == "zeros":
         out = conv2d(zero_insert(x3, geo), flip_kernel(k), stride=1, padding="valid")
     elif method == "scatter":
@@ -731,16 +732,59 @@ def upsample2d(x: np.ndarray, size: int | Sequence[int] = 2, interpolation: str 
     """
     arr = _as_image(x)
     sy, sx = as_pair(size, "upsampling size")
-    if interpolation == "nearest":
-        return np.repeat(np.repeat(arr, sy, axis=0), sx, axis=1)
-    if interpolation != "bilinear":
+    if interpolation not in ("nearest", "bilinear"):
         raise ShapeError(f'interpolation must be "nearest" or "bilinear", got "{interpolation}"')
-    lo_x, hi_x, wx = bilinear_taps(arr.shape[1], sx)
-    top_row = arr[:, lo_x]
-    rows_done = top_row + (arr[:, hi_x] - top_row) * (wx if arr.ndim == 2 else wx[:, None])
-    lo_y, hi_y, wy = bilinear_taps(arr.shape[0], sy)
-    top = rows_done[lo_y]
-    return top + (rows_done[hi_y] - top) * wy.reshape((-1,) + (1,) * (arr.ndim - 1))
+    x3 = arr[..., None] if arr.ndim == 2 else arr
+    h, w, c = x3.shape
+    if interpolation == "nearest":
+        out = np.empty((h, sy, w, sx, c), np.float32)
+        out[...] = x3[:, None, :, None, :]  # one pass over the output
+    else:
+        rows_done = _bilinear_axis(x3, sx, axis=1)
+        out = _bilinear_axis(rows_done, sy, axis=0)
+    out = out.reshape(h * sy, w * sx, c)
+    return out[..., 0] if arr.ndim == 2 else out
+
+
+def _bilinear_axis(x3: np.ndarray, size: int, axis: int) -> np.ndarray:
+    """``x3`` (H x W x C) stretched ``size`` times along ``axis`` (0 or 1) by TensorFlow's half-pixel bilinear rule.
+
+    Output pixel ``q*size + r`` mixes input pixels ``q + lo_r`` and ``q + lo_r + 1``
+    (clamped at the border) with the same weight for every ``q``: one slice
+    operation per phase ``r`` instead of a gather per pixel. Computed as
+    ``a + (b - a) * w``, as TensorFlow does, on contiguous rows (the columns'
+    phases are interleaved by one copy at the end).
+    """
+    h, w, c = x3.shape
+    n = x3.shape[axis]
+    # edge-padded by one pixel on each side (input pixel i is at i + 1), as rows of numbers
+    edge = np.concatenate([np.take(x3, [0], axis), x3, np.take(x3, [n - 1], axis)], axis=axis)
+    if axis == 1:
+        edge, unit, rows = edge.reshape(h, (w + 2) * c), c, h  # a pixel is c numbers along a row
+        out = np.empty((h, w, size, c), np.float32)
+        phase = np.empty((h, w * c), np.float32)
+    else:
+        edge, unit, rows = edge.reshape(h + 2, w * c), 1, h
+        out = np.empty((h, size, w * c), np.float32)
+    for r in range(size):
+        d = (r + 0.5) / size - 0.5  # where phase r samples, relative to pixel q
+        lo = -1 if d < 0 else 0
+        weight = np.float32(d - lo)
+        if axis == 1:
+            a, b = edge[:, (1 + lo) * unit : (1 + lo + w) * unit], edge[:, (2 + lo) * unit : (2 + lo + w) * unit]
+            dst = phase
+        else:
+            a, b = edge[1 + lo : 1 + lo + rows], edge[2 + lo : 2 + lo + rows]
+            dst = out[:, r]
+        if weight == 0.0:
+            dst[...] = a
+        else:
+            np.subtract(b, a, out=dst)
+            dst *= weight
+            dst += a
+        if axis == 1:
+            out[:, :, r] = phase.reshape(h, w, c)
+    return out.reshape((h, w * size, c) if axis == 1 else (h * size, w, c))
 
 
 def bilinear_taps(n: int, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
