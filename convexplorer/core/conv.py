@@ -658,6 +658,18 @@ class TransposedStep(WindowStep):
         """The input pixels (row, col) this output pixel is made of."""
         return [(i, j) for _, _, i, j in self.sources]
 
+    def expression(self, max_terms: int = 9, digits: int = 2) -> str:
+        """The multiply-add over the taps on input pixels (zeros add nothing), e.g. ``0.50×1.00 + … = 0.75``."""
+        if self.inputs.ndim == 3:
+            return super().expression(max_terms, digits)
+        keep = np.zeros(self.weights.shape, bool)
+        for a, b, _, _ in self.sources:
+            keep[a, b] = True
+        only = WindowStep(
+            self.out_pos, self.rows, self.cols, self.inputs[keep], self.weights[keep], self.in_padding[keep], self.bias, self.value
+        )
+        return only.expression(max_terms, digits) if keep.any() else f"no input pixel under the window: {self.value:.3f}"
+
 
 def conv_transpose_step(
     x: np.ndarray,
@@ -800,3 +812,30 @@ def bilinear_taps(n: int, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray
     lo = np.maximum(floor, 0).astype(np.intp)
     hi = np.minimum(np.ceil(pos), n - 1).astype(np.intp)
     return lo, hi, (pos - floor).astype(np.float32)
+
+
+def upsample_sources(
+    input_hw: tuple[int, int], size: int | Sequence[int], out_pos: tuple[int, int], interpolation: str = "nearest"
+) -> list[tuple[int, int, float]]:
+    """The input pixels (row, col, weight) that make output pixel ``out_pos`` of :func:`upsample2d`.
+
+    One pixel with weight 1 for "nearest"; for "bilinear" the (up to) four
+    neighbours and their weights, which add up to 1 (pixels counted twice at
+    the border are merged).
+    """
+    sy, sx = as_pair(size, "upsampling size")
+    h, w = int(input_hw[0]), int(input_hw[1])
+    i, j = int(out_pos[0]), int(out_pos[1])
+    if not (0 <= i < h * sy and 0 <= j < w * sx):
+        raise ShapeError(f"output position ({i}, {j}) is outside the {h * sy}x{w * sx} output")
+    if interpolation == "nearest":
+        return [(i // sy, j // sx, 1.0)]
+    if interpolation != "bilinear":
+        raise ShapeError(f'interpolation must be "nearest" or "bilinear", got "{interpolation}"')
+    lo_y, hi_y, wy = (v[i] for v in bilinear_taps(h, sy))
+    lo_x, hi_x, wx = (v[j] for v in bilinear_taps(w, sx))
+    weights: dict[tuple[int, int], float] = {}
+    for r, fy in ((lo_y, 1.0 - float(wy)), (hi_y, float(wy))):
+        for c, fx in ((lo_x, 1.0 - float(wx)), (hi_x, float(wx))):
+            weights[(int(r), int(c))] = weights.get((int(r), int(c)), 0.0) + fy * fx
+    return [(r, c, wgt) for (r, c), wgt in weights.items() if wgt > 0.0]

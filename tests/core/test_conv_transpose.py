@@ -233,6 +233,7 @@ def test_transpose_step_by_hand():
     assert not step.in_padding.any()
     # flipped kernel corners 9, 7, 3, 1 meet the pixels 1, 2, 3, 4
     assert step.value == pytest.approx(9 * 1 + 7 * 2 + 3 * 3 + 1 * 4)
+    assert step.expression() == "9.00×1.00 + 7.00×2.00 + 3.00×3.00 + 1.00×4.00 = 36.000"  # the zeros add nothing
     corner = conv.conv_transpose_step(x, k, (0, 0), stride=2)
     assert corner.input_pixels == [(0, 0)] and int(corner.in_padding.sum()) == 8  # the 2 rows and columns of padding
 
@@ -262,3 +263,17 @@ def test_bilinear_by_hand_uses_half_pixel_centres():
     lo, hi, wt = conv.bilinear_taps(2, 2)
     assert lo.tolist() == [0, 0, 0, 1] and hi.tolist() == [0, 1, 1, 1]
     np.testing.assert_allclose(wt, [0.75, 0.25, 0.75, 0.25])
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(1, 7), st.integers(1, 7), st.integers(1, 4), st.integers(1, 4), st.sampled_from(["nearest", "bilinear"]), st.data())
+def test_upsample_sources_rebuild_each_output_pixel(h, w, sy, sx, interpolation, data):
+    x = np.random.default_rng(h * 31 + w).standard_normal((h, w)).astype(np.float32)
+    out = conv.upsample2d(x, (sy, sx), interpolation)
+    i, j = data.draw(st.integers(0, h * sy - 1)), data.draw(st.integers(0, w * sx - 1))
+    sources = conv.upsample_sources((h, w), (sy, sx), (i, j), interpolation)
+    assert sum(wt for _, _, wt in sources) == pytest.approx(1.0)
+    assert len(sources) <= (1 if interpolation == "nearest" else 4)
+    assert sum(wt * float(x[r, c]) for r, c, wt in sources) == pytest.approx(float(out[i, j]), rel=1e-5, abs=1e-5)
+    with pytest.raises(ShapeError, match="outside"):
+        conv.upsample_sources((h, w), (sy, sx), (h * sy, 0), interpolation)
