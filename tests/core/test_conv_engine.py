@@ -74,7 +74,7 @@ def test_matrix_engine_equals_per_tap_engine_and_tf(case):
 @SETTINGS
 @given(stride1_case())
 def test_engine_on_two_threads_equals_one(case):
-    x, k, padding, dilation, geo = case
+    x, k, _, dilation, geo = case
     per_channel = k.ndim == 2
     one = conv_engine.correlate(x, k, geo.padding, dilation, per_channel, workers=1)
     saved = conv_engine._PARALLEL_MIN_MACS

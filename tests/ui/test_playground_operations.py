@@ -15,7 +15,14 @@ import pytest
 
 from convexplorer.core import kernels as K
 from convexplorer.core.arithmetic import conv_transpose_geometry
-from convexplorer.core.conv import conv2d_transpose, conv_transpose_step, flip_kernel, upsample2d, upsample_sources, zero_insert
+from convexplorer.core.conv import (
+    conv2d_transpose,
+    conv_transpose_step,
+    flip_kernel,
+    upsample2d,
+    upsample_sources,
+    zero_insert,
+)
 from convexplorer.core.samples import SAMPLES
 from convexplorer.ui.panels.playground import PlaygroundPanel
 from convexplorer.ui.panels.playground.operation_views import TITLES
