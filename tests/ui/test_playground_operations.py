@@ -270,3 +270,14 @@ def test_screenshot_states_of_the_new_operations(panel, qtbot):
 
     prepare_panel(panel)  # back to the representative convolution state
     assert panel.operation() == "conv" and panel.feature_map().shape == (128, 128, 1)
+
+
+def test_lessons_switch_the_playground_back_to_convolution(window, qtbot):
+    """A lesson about convolution started while the Playground shows another operation brings the Convolution box back."""
+    playground = window.panels["playground"]
+    playground.set_operation("upsample")
+    window.start_lesson("02-shapes")
+    qtbot.waitUntil(lambda: playground.operation() == "conv", timeout=5000)
+    assert playground.conv_controls.isVisibleTo(playground)
+    window.lessons.close_lesson()
+    window.lessons_dock.hide()
