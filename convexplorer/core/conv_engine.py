@@ -35,8 +35,10 @@ from numpy.lib.stride_tricks import as_strided
 _BLAS_SINGLE_THREAD_MNK = 65536 * 4
 #: Threads a call may use (the calling one included); tests set 1 to compare.
 WORKERS = max(1, min(2, os.cpu_count() or 1))
-#: Below this many multiply-adds a second thread costs more than it saves (~0.1 ms to start and join).
-_PARALLEL_MIN_MACS = 4_000_000
+#: Below this many multiply-adds a second thread is not worth it: 3x3 and 5x5 kernels on 512x512x3 (7 and 20
+#: million) take a few ms on one thread, and on a loaded machine waiting for the second thread's turn cost more
+#: than it saved (benchmarks/playground.py, "now" against "1 thread"); 7x7 and up (38 million) split.
+_PARALLEL_MIN_MACS = 30_000_000
 #: Narrowest column chunk worth a matrix product; below it :func:`correlate` declines (returns None).
 _MIN_CHUNK = 32
 
