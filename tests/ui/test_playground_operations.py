@@ -272,6 +272,7 @@ def test_screenshot_states_of_the_new_operations(panel, qtbot):
     assert panel.operation() == "conv" and panel.feature_map().shape == (128, 128, 1)
 
 
+@pytest.mark.allow_leaks  # the module's main window starts its own background work (data, TensorFlow), as in test_lessons
 def test_lessons_switch_the_playground_back_to_convolution(window, qtbot):
     """A lesson about convolution started while the Playground shows another operation brings the Convolution box back."""
     playground = window.panels["playground"]
