@@ -1,8 +1,10 @@
 """Reference 2-D convolution and pooling in numpy, and the sliding-window steps.
 
-The Playground calls these on every slider move, so they are fast (numpy
+The Playground calls these on every slider move, so they are fast and do not
+need TensorFlow: stride-1 convolutions are banded matrix products on two
+threads (:mod:`convexplorer.core.conv_engine`); strided ones a numpy/BLAS
 shift-and-add over kernel taps, in row blocks that stay in cache, with a
-separable fast path for low-rank kernels) and they do not need TensorFlow.
+separable fast path for low-rank kernels.
 They compute what ``tf.nn.conv2d`` / ``tf.nn.max_pool2d`` /
 ``tf.nn.avg_pool2d`` compute (cross-correlation, like every deep-learning
 library), and also the combination a Keras ``Conv2D`` layer refuses (stride > 1
@@ -20,11 +22,16 @@ from typing import Sequence
 
 import numpy as np
 
-from .arithmetic import ConvGeometry, Padding, as_pair, conv_geometry
+from . import conv_engine
+from .arithmetic import ConvGeometry, Padding, TransposeGeometry, as_pair, conv_geometry, conv_transpose_geometry
 from .errors import ShapeError
 
 #: Output rows computed per block (keeps the working set in cache).
 _BLOCK_ROWS = 64
+#: Stride-1 convolutions go to the matrix-product engine (tests turn it off to compare with the per-tap engine).
+_GEMM_ENABLED = True
+#: Channel x filter pairs up to which a full kernel goes to that engine (more: one tensordot per tap).
+_GEMM_MAX_PAIRS = 16
 #: Singular values below this fraction of the largest are treated as zero when
 #: looking for a separable (low-rank) form of a 2-D kernel.
 _RANK_TOL = 1e-6
@@ -229,8 +236,18 @@ def _separable_terms(k2: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]] | No
     return terms or None
 
 
+def _gemm(x: np.ndarray, k: np.ndarray, geo: ConvGeometry, per_channel: bool) -> np.ndarray | None:
+    """The stride-1 matrix-product engine's result, or None when it does not apply."""
+    if not _GEMM_ENABLED or geo.stride != (1, 1):
+        return None
+    return conv_engine.correlate(x, k, geo.padding, geo.dilation, per_channel)
+
+
 def _correlate_2d_kernel(x: np.ndarray, k2: np.ndarray, geo: ConvGeometry) -> np.ndarray:
-    """Per-channel correlation of the unpadded ``x``, through the separable form (row pass, then column pass) when cheaper."""
+    """Per-channel correlation of the unpadded ``x``: matrix products at stride 1, else per tap (separable when cheaper)."""
+    out = _gemm(x, k2, geo, per_channel=True)
+    if out is not None:
+        return out
     terms = _separable_terms(k2)
     if terms is None:
         return _correlate(x, k2, geo.stride, geo.dilation, geo.padding)
@@ -248,6 +265,10 @@ def _correlate_full(x: np.ndarray, k4: np.ndarray, geo: ConvGeometry) -> np.ndar
     """``x`` (H x W x C, padded by ``geo.padding``) correlated with a kh x kw x C x F kernel: H' x W' x F."""
     oh, ow = geo.output_hw
     kh, kw, c, f = k4.shape
+    if c * f <= _GEMM_MAX_PAIRS:
+        fast = _gemm(x, k4, geo, per_channel=False)
+        if fast is not None:
+            return fast
     out = np.zeros((oh, ow, f), np.float32)
     if c * f <= 16:
         # few channel/filter pairs (the Playground's case): one per-plane correlation each
@@ -504,3 +525,317 @@ def conv_step(
             inputs, weights, in_padding = inputs[..., 0], weights[..., 0], in_padding[..., 0]
     value = float(np.sum(inputs.astype(np.float64) * weights.astype(np.float64)) + bias)
     return WindowStep((i, j), rows, cols, inputs.copy(), weights.copy(), in_padding, float(bias), value)
+
+
+# --- transposed convolution ------------------------------------------------------------
+def zero_insert(x: np.ndarray, geo: TransposeGeometry) -> np.ndarray:
+    """The grid a transposed convolution slides over: ``x``'s pixels ``stride`` apart, zeros between, padded.
+
+    ``x`` is H x W or H x W x C; the result has the same rank and
+    ``geo.grid_hw`` rows and columns.
+    """
+    arr = np.asarray(x, dtype=np.float32)
+    (t, b), (l, r) = geo.grid_padding
+    gh, gw = geo.grid_hw
+    grid = np.zeros((gh, gw) + arr.shape[2:], np.float32)
+    sy, sx = geo.stride
+    grid[t : gh - b : sy, l : gw - r : sx] = arr
+    return grid
+
+
+def flip_kernel(kernel: np.ndarray) -> np.ndarray:
+    """A transposed convolution's kernel as it slides over the zero-inserted grid.
+
+    Rotated by 180 degrees; a ``tf.nn.conv2d_transpose`` kernel (kh, kw, out, in)
+    also swaps to (kh, kw, in, out), the layout of :func:`conv2d`.
+    """
+    k = np.asarray(kernel, dtype=np.float32)[::-1, ::-1]
+    return np.ascontiguousarray(k if k.ndim == 2 else np.swapaxes(k, 2, 3))
+
+
+def _transpose_inputs(x: object, kernel: object) -> tuple[np.ndarray, np.ndarray, bool]:
+    """Validated input (as H x W x C), kernel and whether the input was 2-D."""
+    arr = _as_image(x)
+    k = _as_kernel(kernel)
+    x3 = arr[..., None] if arr.ndim == 2 else arr
+    if k.ndim == 4 and k.shape[3] != x3.shape[2]:
+        raise ShapeError(
+            f"the kernel expects {k.shape[3]} input channel(s) (shape {k.shape}, laid out as "
+            f"kh x kw x out x in like tf.nn.conv2d_transpose) but the input has {x3.shape[2]} (shape {arr.shape})"
+        )
+    return x3, k, arr.ndim == 2
+
+
+def conv2d_transpose(
+    x: np.ndarray,
+    kernel: np.ndarray,
+    stride: int | Sequence[int] = 1,
+    padding: str = "valid",
+    output_padding: int | Sequence[int] | None = None,
+    method: str = "auto",
+) -> np.ndarray:
+    """Transposed convolution as ``tf.nn.conv2d_transpose`` computes it, with Keras ``Conv2DTranspose``'s output size.
+
+    ``x`` is H x W or H x W x C. ``kernel`` is kh x kw x F x C (TensorFlow's
+    transposed layout: out channels, then in channels), or kh x kw (applied to
+    each channel). ``padding`` is "valid" or "same"; ``output_padding`` None, an
+    int or a (y, x) pair, each smaller than the stride. ``method``: "zeros"
+    inserts ``stride - 1`` zeros between the input pixels, pads the grid and
+    convolves it with the rotated kernel (how the Playground shows it); "scatter"
+    adds each input pixel times the kernel into the output, ``stride`` apart;
+    "auto" is "zeros", which runs on the stride-1 matrix-product engine and
+    measured faster for strides 1 to 3 (``benchmarks/playground.py``). Returns float32 H' x W' x F (H' x W' for a 2-D
+    kernel on a 2-D input).
+    """
+    x3, k, two_d = _transpose_inputs(x, kernel)
+    geo = conv_transpose_geometry(x3.shape[:2], k.shape[:2], stride, padding, output_padding)
+    if method == "auto":
+        method = "zeros"
+    if method == "zeros":
+        out = conv2d(zero_insert(x3, geo), flip_kernel(k), stride=1, padding="valid")
+    elif method == "scatter":
+        out = _scatter_transpose(x3, k, geo)
+    else:
+        raise ShapeError(f'method must be "auto", "zeros" or "scatter", got "{method}"')
+    return out[..., 0] if two_d and k.ndim == 2 else out
+
+
+def _scatter_transpose(x3: np.ndarray, k: np.ndarray, geo: TransposeGeometry) -> np.ndarray:
+    """Each input pixel times the kernel, added into the output at ``stride`` spacing (the gradient of a convolution)."""
+    h, w, c = x3.shape
+    kh, kw = k.shape[:2]
+    sy, sx = geo.stride
+    oh, ow = geo.output_hw
+    (t, _), (l, _) = geo.grid_padding
+    # input pixel i lands at (i * s + a) - crop, where crop = kernel - 1 - (zeros before)
+    cy, cx = kh - 1 - t, kw - 1 - l
+    full_h, full_w = max((h - 1) * sy + kh, cy + oh), max((w - 1) * sx + kw, cx + ow)
+    f = c if k.ndim == 2 else k.shape[2]
+    full = np.zeros((full_h, full_w, f), np.float32)
+    span_y, span_x = (h - 1) * sy + 1, (w - 1) * sx + 1
+    tmp = np.empty((h, w, f), np.float32)
+    for a in range(kh):
+        for b in range(kw):
+            if k.ndim == 2:
+                if k[a, b] == 0.0:
+                    continue
+                np.multiply(x3, k[a, b], out=tmp)
+            else:
+                if not np.any(k[a, b]):
+                    continue
+                np.matmul(x3, k[a, b].T, out=tmp)  # (h, w, c) @ (c, f)
+            full[a : a + span_y : sy, b : b + span_x : sx] += tmp
+    return np.ascontiguousarray(full[cy : cy + oh, cx : cx + ow])
+
+
+def transpose_refusal(geo: TransposeGeometry) -> str:
+    """Why TensorFlow refuses these settings ('' when it accepts them), in words a student understands."""
+    if not geo.tf_refuses:
+        return ""
+    return (
+        "TensorFlow's Conv2DTranspose refuses an even kernel with 'same' padding and output padding 0 "
+        "(the output would be one stride short of what 'same' promises); the Playground computes it by the definition."
+    )
+
+
+@dataclass(frozen=True)
+class TransposedStep(WindowStep):
+    """One window of a transposed convolution, over the zero-inserted, padded grid.
+
+    ``rows``/``cols`` are grid coordinates, ``weights`` the rotated kernel and
+    ``in_padding`` marks the border zeros; :attr:`inserted` marks the zeros the
+    stride put between pixels and :attr:`sources` lists the input pixels the
+    other taps read.
+    """
+
+    #: True where a tap lies on a zero inserted between input pixels.
+    inserted: np.ndarray = None  # type: ignore[assignment]
+    #: (tap row, tap col, input row, input col) for each tap on a real input pixel.
+    sources: tuple[tuple[int, int, int, int], ...] = ()
+
+    @property
+    def input_pixels(self) -> list[tuple[int, int]]:
+        """The input pixels (row, col) this output pixel is made of."""
+        return [(i, j) for _, _, i, j in self.sources]
+
+    def expression(self, max_terms: int = 9, digits: int = 2) -> str:
+        """The multiply-add over the taps on input pixels (zeros add nothing), e.g. ``0.50×1.00 + … = 0.75``."""
+        if self.inputs.ndim == 3:
+            return super().expression(max_terms, digits)
+        keep = np.zeros(self.weights.shape, bool)
+        for a, b, _, _ in self.sources:
+            keep[a, b] = True
+        only = WindowStep(
+            self.out_pos, self.rows, self.cols, self.inputs[keep], self.weights[keep], self.in_padding[keep], self.bias, self.value
+        )
+        return only.expression(max_terms, digits) if keep.any() else f"no input pixel under the window: {self.value:.3f}"
+
+
+def conv_transpose_step(
+    x: np.ndarray,
+    kernel: np.ndarray,
+    out_pos: tuple[int, int],
+    stride: int | Sequence[int] = 1,
+    padding: str = "valid",
+    output_padding: int | Sequence[int] | None = None,
+    bias: float = 0.0,
+    channel: int = 0,
+) -> TransposedStep:
+    """The window that makes output pixel ``out_pos`` of ``conv2d_transpose(x, kernel, ...) + bias``.
+
+    ``channel`` picks the output channel: the input channel for a 2-D kernel on
+    an H x W x C input, the filter (kernel axis 2) for a kh x kw x F x C kernel
+    (whose window then spans all C input channels).
+    """
+    x3, k, _ = _transpose_inputs(x, kernel)
+    geo = conv_transpose_geometry(x3.shape[:2], k.shape[:2], stride, padding, output_padding)
+    i, j = int(out_pos[0]), int(out_pos[1])
+    oh, ow = geo.output_hw
+    if not (0 <= i < oh and 0 <= j < ow):
+        raise ShapeError(f"output position ({i}, {j}) is outside the {oh}x{ow} output")
+    kh, kw = k.shape[:2]
+    sy, sx = geo.stride
+    (t, _), (l, _) = geo.grid_padding
+    h, w = x3.shape[:2]
+    rows, cols = tuple(range(i, i + kh)), tuple(range(j, j + kw))
+    window = np.zeros((kh, kw, x3.shape[2]), np.float32)  # the grid under the window (zeros but for sources)
+    flipped = flip_kernel(k)
+    in_padding = np.zeros((kh, kw), bool)
+    inserted = np.zeros((kh, kw), bool)
+    sources = []
+    for a, r in enumerate(rows):
+        for b, col in enumerate(cols):
+            dy, dx = r - t, col - l
+            if not (0 <= dy <= (h - 1) * sy and 0 <= dx <= (w - 1) * sx):
+                in_padding[a, b] = True
+            elif dy % sy or dx % sx:
+                inserted[a, b] = True
+            else:
+                sources.append((a, b, dy // sy, dx // sx))
+                window[a, b] = x3[dy // sy, dx // sx]
+    if k.ndim == 2:
+        if not 0 <= channel < x3.shape[2]:
+            raise ShapeError(f"channel {channel} does not exist: the input has {x3.shape[2]} channel(s)")
+        inputs, weights = window[..., channel], flipped
+    else:
+        if not 0 <= channel < k.shape[2]:
+            raise ShapeError(f"filter {channel} does not exist: the kernel has {k.shape[2]} filter(s)")
+        inputs, weights = window, flipped[..., channel]
+        if x3.shape[2] == 1:
+            inputs, weights = inputs[..., 0], weights[..., 0]
+        else:
+            in_padding = np.repeat(in_padding[..., None], x3.shape[2], axis=2)
+            inserted = np.repeat(inserted[..., None], x3.shape[2], axis=2)
+    value = float(np.sum(inputs.astype(np.float64) * weights.astype(np.float64)) + bias)
+    return TransposedStep(
+        (i, j), rows, cols, inputs.copy(), weights.copy(), in_padding, float(bias), value, inserted, tuple(sources)
+    )
+
+
+# --- upsampling ---------------------------------------------------------------------------
+def upsample2d(x: np.ndarray, size: int | Sequence[int] = 2, interpolation: str = "nearest") -> np.ndarray:
+    """Upsampling as Keras's ``UpSampling2D(size, interpolation=...)`` computes it.
+
+    "nearest" repeats each pixel ``size`` times on each axis; "bilinear" is
+    ``tf.image.resize(..., "bilinear")``: half-pixel centres (output pixel
+    ``i`` samples the input at ``(i + 0.5) / size - 0.5``, clamped at the
+    border) and linear weights between the two nearest input pixels.
+    ``x`` is H x W or H x W x C; the result has the same rank.
+    """
+    arr = _as_image(x)
+    sy, sx = as_pair(size, "upsampling size")
+    if interpolation not in ("nearest", "bilinear"):
+        raise ShapeError(f'interpolation must be "nearest" or "bilinear", got "{interpolation}"')
+    x3 = arr[..., None] if arr.ndim == 2 else arr
+    h, w, c = x3.shape
+    if interpolation == "nearest":
+        out = np.empty((h, sy, w, sx, c), np.float32)
+        out[...] = x3[:, None, :, None, :]  # one pass over the output
+    else:
+        rows_done = _bilinear_axis(x3, sx, axis=1)
+        out = _bilinear_axis(rows_done, sy, axis=0)
+    out = out.reshape(h * sy, w * sx, c)
+    return out[..., 0] if arr.ndim == 2 else out
+
+
+def _bilinear_axis(x3: np.ndarray, size: int, axis: int) -> np.ndarray:
+    """``x3`` (H x W x C) stretched ``size`` times along ``axis`` (0 or 1) by TensorFlow's half-pixel bilinear rule.
+
+    Output pixel ``q*size + r`` mixes input pixels ``q + lo_r`` and ``q + lo_r + 1``
+    (clamped at the border) with the same weight for every ``q``: one slice
+    operation per phase ``r`` instead of a gather per pixel. Computed as
+    ``a + (b - a) * w``, as TensorFlow does, on contiguous rows (the columns'
+    phases are interleaved by one copy at the end).
+    """
+    h, w, c = x3.shape
+    n = x3.shape[axis]
+    # edge-padded by one pixel on each side (input pixel i is at i + 1), as rows of numbers
+    edge = np.concatenate([np.take(x3, [0], axis), x3, np.take(x3, [n - 1], axis)], axis=axis)
+    if axis == 1:
+        edge, unit, rows = edge.reshape(h, (w + 2) * c), c, h  # a pixel is c numbers along a row
+        out = np.empty((h, w, size, c), np.float32)
+        phase = np.empty((h, w * c), np.float32)
+    else:
+        edge, unit, rows = edge.reshape(h + 2, w * c), 1, h
+        out = np.empty((h, size, w * c), np.float32)
+    for r in range(size):
+        d = (r + 0.5) / size - 0.5  # where phase r samples, relative to pixel q
+        lo = -1 if d < 0 else 0
+        weight = np.float32(d - lo)
+        if axis == 1:
+            a, b = edge[:, (1 + lo) * unit : (1 + lo + w) * unit], edge[:, (2 + lo) * unit : (2 + lo + w) * unit]
+            dst = phase
+        else:
+            a, b = edge[1 + lo : 1 + lo + rows], edge[2 + lo : 2 + lo + rows]
+            dst = out[:, r]
+        if weight == 0.0:
+            dst[...] = a
+        else:
+            np.subtract(b, a, out=dst)
+            dst *= weight
+            dst += a
+        if axis == 1:
+            out[:, :, r] = phase.reshape(h, w, c)
+    return out.reshape((h, w * size, c) if axis == 1 else (h * size, w, c))
+
+
+def bilinear_taps(n: int, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For each of the ``n * size`` outputs on one axis: the lower and upper input pixel and the upper one's weight.
+
+    The arithmetic is TensorFlow's (float32 ``(i + 0.5) * (n / out) - 0.5``), so
+    the weights match ``tf.image.resize`` bit for bit.
+    """
+    out = n * size
+    scale = np.float32(n) / np.float32(out)
+    pos = (np.arange(out, dtype=np.float32) + np.float32(0.5)) * scale - np.float32(0.5)
+    floor = np.floor(pos)
+    lo = np.maximum(floor, 0).astype(np.intp)
+    hi = np.minimum(np.ceil(pos), n - 1).astype(np.intp)
+    return lo, hi, (pos - floor).astype(np.float32)
+
+
+def upsample_sources(
+    input_hw: tuple[int, int], size: int | Sequence[int], out_pos: tuple[int, int], interpolation: str = "nearest"
+) -> list[tuple[int, int, float]]:
+    """The input pixels (row, col, weight) that make output pixel ``out_pos`` of :func:`upsample2d`.
+
+    One pixel with weight 1 for "nearest"; for "bilinear" the (up to) four
+    neighbours and their weights, which add up to 1 (pixels counted twice at
+    the border are merged).
+    """
+    sy, sx = as_pair(size, "upsampling size")
+    h, w = int(input_hw[0]), int(input_hw[1])
+    i, j = int(out_pos[0]), int(out_pos[1])
+    if not (0 <= i < h * sy and 0 <= j < w * sx):
+        raise ShapeError(f"output position ({i}, {j}) is outside the {h * sy}x{w * sx} output")
+    if interpolation == "nearest":
+        return [(i // sy, j // sx, 1.0)]
+    if interpolation != "bilinear":
+        raise ShapeError(f'interpolation must be "nearest" or "bilinear", got "{interpolation}"')
+    lo_y, hi_y, wy = (v[i] for v in bilinear_taps(h, sy))
+    lo_x, hi_x, wx = (v[j] for v in bilinear_taps(w, sx))
+    weights: dict[tuple[int, int], float] = {}
+    for r, fy in ((lo_y, 1.0 - float(wy)), (hi_y, float(wy))):
+        for c, fx in ((lo_x, 1.0 - float(wx)), (hi_x, float(wx))):
+            weights[(int(r), int(c))] = weights.get((int(r), int(c)), 0.0) + fy * fx
+    return [(r, c, wgt) for (r, c), wgt in weights.items() if wgt > 0.0]

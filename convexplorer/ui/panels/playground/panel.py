@@ -19,18 +19,26 @@ from .conv_controls import ConvControls
 from .conv_views import ConvolutionViews
 from .describe import step_html
 from .gabor_bank import GaborBank
-from .image_source import ImageSource
+from .image_source import MAX_SIDE, ImageSource
 from .kernel_controls import KernelControls
+from .operation_controls import OperationControls
+from .operation_views import OperationViews
+from .operations import OPERATIONS, TransposedResult, UpsampleResult, transpose, upsample
 from .pool_controls import PoolControls
-from .step_through import StepThrough
+from .step_through import HINTS, StepThrough
 
 
 class PlaygroundPanel(Panel):
-    """Live convolution and pooling on sample or user images, with step-through and Gabor bank."""
+    """Live convolution and pooling, transposed convolution and upsampling on sample or user images.
+
+    With step-through and the Gabor bank.
+    """
 
     title = "Playground"
     key = "playground"
     needs_tensorflow = False
+    #: The operations the panel computes (keys of :data:`.operations.OPERATIONS`).
+    OPERATIONS = tuple(OPERATIONS)
 
     #: Emitted after every recompute (results drawn).
     updated = Signal()
@@ -40,16 +48,19 @@ class PlaygroundPanel(Panel):
     def __init__(self, state: AppState, parent: QWidget | None = None) -> None:
         super().__init__(state, parent)
         self._result: ConvResult | None = None
+        self._op_result: TransposedResult | UpsampleResult | None = None
         self._update_timer = QTimer(self)
         self._update_timer.setSingleShot(True)
         self._update_timer.setInterval(0)
 
         self.image_source = ImageSource()
+        self.operation_controls = OperationControls()
         self.kernel_controls = KernelControls()
         self.conv_controls = ConvControls()
         self.pool_controls = PoolControls()
         self.step_through = StepThrough()
         self.views = ConvolutionViews()
+        self.op_views = OperationViews(self.views)
         self.gabor_bank = GaborBank(lambda: (self.image_source.source, self.kernel_controls.gabor_envelope()), self.run_in_thread)
         self._lay_out()
         self._expose_widgets()
@@ -66,7 +77,8 @@ class PlaygroundPanel(Panel):
         col = QVBoxLayout(controls)
         col.setContentsMargins(2, 2, 2, 2)
         col.setSpacing(6)
-        for part in (self.image_source, self.kernel_controls, self.conv_controls, self.pool_controls, self.step_through):
+        for part in (self.image_source, self.operation_controls, self.kernel_controls, self.conv_controls, self.pool_controls,
+                     self.step_through):
             col.addWidget(part)
         col.addStretch(1)
         self.controls_scroll = control_column(controls, 392, 392)  # fixed: the grid does not reflow
@@ -78,72 +90,23 @@ class PlaygroundPanel(Panel):
 
     def _expose_widgets(self) -> None:
         """The parts' widgets under the names tests, lessons and the main window use on the panel."""
-        source = self.image_source
-        self.sample_combo = source.sample_combo
-        self.open_button = source.open_button
-        self.mode_combo = source.mode_combo
-        self.image_note = source.image_note
-
-        kernel = self.kernel_controls
-        self.preset_combo = kernel.preset_combo
-        self.preset_note = kernel.preset_note
-        self.gabor_box = kernel.gabor_box
-        self.gabor_freq = kernel.gabor_freq
-        self.gabor_theta = kernel.gabor_theta
-        self.gabor_sigma = kernel.gabor_sigma
-        self.gabor_size = kernel.gabor_size
-        self.gabor_phase = kernel.gabor_phase
-        self.kernel_grid = kernel.kernel_grid
-
-        conv = self.conv_controls
-        self.padding_combo = conv.padding_combo
-        self.custom_pad_box = conv.custom_pad_box
-        self.pad_top = conv.pad_top
-        self.pad_bottom = conv.pad_bottom
-        self.pad_left = conv.pad_left
-        self.pad_right = conv.pad_right
-        self.stride_y = conv.stride_y
-        self.stride_x = conv.stride_x
-        self.dilation_y = conv.dilation_y
-        self.dilation_x = conv.dilation_x
-        self.bias_spin = conv.bias_spin
-        self.relu_check = conv.relu_check
-
-        pool = self.pool_controls
-        self.pool_check = pool.pool_check
-        self.pool_mode = pool.pool_mode
-        self.pool_size = pool.pool_size
-        self.pool_stride = pool.pool_stride
-        self.pool_padding = pool.pool_padding
-
-        steps = self.step_through
-        self.step_play = steps.step_play
-        self.step_back = steps.step_back
-        self.step_next = steps.step_next
-        self.step_stop = steps.step_stop
-        self.step_speed = steps.step_speed
-        self.step_zoom = steps.step_zoom
-
-        views = self.views
-        self.input_view = views.input_view
-        self.kernel_view = views.kernel_view
-        self.output_view = views.output_view
-        self.pooled_view = views.pooled_view
-        self.channel_label = views.channel_label
-        self.channel_combo = views.channel_combo
-        self.global_label = views.global_label
-        self.message_label = views.message_label
-        self.note_label = views.note_label
-        self.shapes_label = views.shapes_label
-        self.step_label = views.step_label
-
-        bank = self.gabor_bank
-        self.bank_orientations = bank.bank_orientations
-        self.bank_frequencies = bank.bank_frequencies
-        self.bank_caption = bank.bank_caption
-        self.bank_kernels_view = bank.bank_kernels_view
-        self.bank_maps_view = bank.bank_maps_view
-        self.bank_status = bank.bank_status
+        names = {
+            self.image_source: "sample_combo open_button mode_combo image_note",
+            self.operation_controls: "operation_combo t_stride_y t_stride_x t_padding t_out_pad_default t_out_pad_y t_out_pad_x "
+            "u_size_y u_size_x u_interpolation",
+            self.kernel_controls: "preset_combo preset_note gabor_box gabor_freq gabor_theta gabor_sigma gabor_size gabor_phase "
+            "kernel_grid",
+            self.conv_controls: "padding_combo custom_pad_box pad_top pad_bottom pad_left pad_right stride_y stride_x "
+            "dilation_y dilation_x bias_spin relu_check",
+            self.pool_controls: "pool_check pool_mode pool_size pool_stride pool_padding",
+            self.step_through: "step_play step_back step_next step_stop step_speed step_zoom",
+            self.views: "input_view kernel_view output_view pooled_view channel_label channel_combo global_label "
+            "message_label note_label shapes_label step_label",
+            self.gabor_bank: "bank_orientations bank_frequencies bank_caption bank_kernels_view bank_maps_view bank_status",
+        }
+        for part, attrs in names.items():
+            for name in attrs.split():
+                setattr(self, name, getattr(part, name))
 
     def _connect(self) -> None:
         self._update_timer.timeout.connect(self.recompute)
@@ -156,12 +119,15 @@ class PlaygroundPanel(Panel):
         self.kernel_controls.gabor_changed.connect(self.gabor_bank.mark_dirty)
         self.kernel_grid.invalid.connect(self._on_grid_invalid)
         self.conv_controls.changed.connect(self._schedule)
+        self.operation_controls.changed.connect(self._schedule)
+        self.operation_controls.operation_changed.connect(self._on_operation)
         self.pool_controls.changed.connect(self._schedule)
         self.channel_combo.currentIndexChanged.connect(self._on_channel)
         self.step_through.step_requested.connect(self.step)
         self.step_through.stop_requested.connect(self.stop_step_through)
         self.step_through.redraw_requested.connect(self._show_step)
         self.output_view.clicked.connect(self.set_step_position)
+        self.pooled_view.clicked.connect(self._on_pooled_clicked)
         self.tabs.currentChanged.connect(lambda index: self.gabor_bank.set_current(index == 1))
         self.gabor_bank.updated.connect(self.bank_updated.emit)
         self.state.image_array_opened.connect(self._on_state_image)
@@ -186,9 +152,21 @@ class PlaygroundPanel(Panel):
         return self.kernel_controls.kernel2d.copy()
 
     def feature_map(self) -> np.ndarray | None:
-        """The last feature map (H' x W' x F, after bias and ReLU), or None after an error."""
+        """The last feature map (H' x W' x F, after bias and ReLU), or the operation's output; None after an error."""
         fmap = self._fmap()
         return None if fmap is None else fmap.copy()
+
+    def operation(self) -> str:
+        """What the panel computes: "conv", "transposed" or "upsample"."""
+        return self.operation_controls.operation()
+
+    def set_operation(self, key: str) -> None:
+        """Compute ``key`` ("conv", "transposed" or "upsample") from now on."""
+        self.operation_controls.set_operation(key)
+
+    def operation_result(self) -> TransposedResult | UpsampleResult | None:
+        """The last transposed convolution or upsampling (None in the convolution operation)."""
+        return self._op_result
 
     def pooled_map(self) -> np.ndarray | None:
         """The last pooled map (H'' x W'' x F), or None when pooling is off or failed."""
@@ -258,6 +236,7 @@ class PlaygroundPanel(Panel):
             **self.kernel_controls.state(),
             **self.conv_controls.state(),
             "pool": self.pool_controls.state(),
+            **self.operation_controls.state(),
         }
 
     def restore_workspace_state(self, data: dict) -> None:
@@ -269,6 +248,7 @@ class PlaygroundPanel(Panel):
         self.conv_controls.restore(data)
         self.pool_controls.restore(data.get("pool") or {})
         self.kernel_controls.restore_kernel(data)
+        self.operation_controls.restore(data)
         self._schedule()
 
     def shutdown(self) -> None:
@@ -279,15 +259,24 @@ class PlaygroundPanel(Panel):
         super().shutdown()
 
     def recompute(self) -> None:
-        """Run the convolution and pooling on the current settings and draw everything (synchronous)."""
+        """Run the chosen operation on the current settings and draw everything (synchronous)."""
         self._update_timer.stop()
-        mode = self.image_source.mode()
-        pool = self.pool_controls.settings()
-        r = convolve(self.image_source.source, self.kernel_controls.kernel2d, self.conv_controls.settings(mode), pool)
-        self._result = r
-        self.views.show_result(r, mode, pool, self.kernel_grid.error_text(), self.image_source.note())
-        if r.fmap is not None and self.step_through.active:
-            self.step_through.clamp(r.fmap.shape[0] * r.fmap.shape[1])
+        mode, op = self.image_source.mode(), self.operation()
+        source, kernel, note = self.image_source.source, self.kernel_controls.kernel2d, self.image_source.note()
+        self._result = self._op_result = None
+        if op == "conv":
+            pool = self.pool_controls.settings()
+            self._result = convolve(source, kernel, self.conv_controls.settings(mode), pool)
+            self.views.show_result(self._result, mode, pool, self.kernel_grid.error_text(), note)
+        elif op == "transposed":
+            self._op_result = transpose(source, kernel, mode, self.operation_controls.transpose_settings(), MAX_SIDE)
+            self.op_views.show_transposed(self._op_result, mode, self.kernel_grid.error_text(), note)
+        else:
+            self._op_result = upsample(source, mode, self.operation_controls.upsample_settings(), MAX_SIDE)
+            self.op_views.show_upsampled(self._op_result, note)
+        out = self._fmap()
+        if out is not None and self.step_through.active:
+            self.step_through.clamp(out.shape[0] * out.shape[1])
             self._show_step()
         else:
             self.views.draw_window(None)
@@ -295,6 +284,9 @@ class PlaygroundPanel(Panel):
 
     # ================================================================== slots
     def _fmap(self) -> np.ndarray | None:
+        """The map the step-through walks: the feature map, or the transposed/upsampled output."""
+        if self._op_result is not None:
+            return self._op_result.out
         return self._result.fmap if self._result is not None else None
 
     def _schedule(self, *_args: object) -> None:
@@ -302,13 +294,20 @@ class PlaygroundPanel(Panel):
         self._update_timer.start()
 
     def _show_step(self) -> None:
-        r = self._result
-        if not self.step_through.active or r is None or r.fmap is None:
+        out = self._fmap()
+        if not self.step_through.active or out is None:
             self.views.draw_window(None)
             return
-        oh, ow = r.fmap.shape[:2]
+        oh, ow = out.shape[:2]
         i, j = divmod(self.step_through.index, ow)
         channel = self.views.channel() if self.image_source.mode() == "depthwise" else 0
+        if self._op_result is not None:
+            try:
+                self.op_views.show_step(self._op_result, i, j, channel, self.step_zoom.isChecked())
+            except ConvExplorerError as exc:
+                self.views.show_message(str(exc))
+            return
+        r = self._result
         geo = r.geo
         try:
             st = conv_step(r.x, r.kernel, (i, j), geo.stride, geo.padding, geo.dilation,
@@ -341,5 +340,23 @@ class PlaygroundPanel(Panel):
         r = self._result
         if r is not None and r.fmap is not None:
             self.views.draw_maps(r.fmap, r.pooled, self.pool_controls.is_on())
+        if self._op_result is not None:
+            self.op_views.redraw_output(self._op_result)
         if self.step_through.active:
             self._show_step()
+
+    def _on_operation(self, op: str) -> None:
+        """Show the boxes and titles of ``op`` and compute it."""
+        self.kernel_controls.setVisible(op != "upsample")
+        self.conv_controls.setVisible(op == "conv")
+        self.pool_controls.setVisible(op == "conv")
+        self.op_views.set_operation(op)
+        self.step_through.hint.setText(HINTS[op])
+        if op != "conv":
+            self.tabs.setCurrentIndex(0)
+        self._schedule()
+
+    def _on_pooled_clicked(self, row: int, col: int) -> None:
+        """In upsampling the bottom-right view is the bilinear result: a click there steps to that pixel."""
+        if self.operation() == "upsample":
+            self.set_step_position(row, col)

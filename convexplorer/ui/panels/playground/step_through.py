@@ -7,6 +7,13 @@ from PySide6.QtWidgets import QCheckBox, QGroupBox, QHBoxLayout, QLabel, QPushBu
 
 from .fields import hint_label
 
+#: What a click on an output view shows, for each operation.
+HINTS = {
+    "conv": "Click a feature-map pixel to see the window that made it.",
+    "transposed": "Click an output pixel to see its window on the zero-inserted grid and the input pixels it reads.",
+    "upsample": "Click a pixel of either result to see the input pixels it is made of.",
+}
+
 
 class StepThrough(QGroupBox):
     """The Step-through box and its position: output pixel :attr:`index` (row-major) while :attr:`active`."""
@@ -44,7 +51,8 @@ class StepThrough(QGroupBox):
         self.step_zoom.setChecked(True)
         row.addWidget(self.step_zoom)
         col.addLayout(row)
-        col.addWidget(hint_label("Click a feature-map pixel to see the window that made it."))
+        self.hint = hint_label(HINTS["conv"])
+        col.addWidget(self.hint)
         self.timer = QTimer(self)
 
         self.timer.timeout.connect(lambda: self.step_requested.emit(1))
