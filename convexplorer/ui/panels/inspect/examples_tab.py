@@ -169,8 +169,8 @@ class ExamplesTab(QWidget):
         self.k_spin.setEnabled(not self.all_filters())
 
     def _on_filter(self, _v: int) -> None:
-        # Another filter of the layer just scanned: the pass is cached, so show it at once.
+        # Another filter of the layer just scanned: the pass is cached, so show it at once. (A job still
+        # finishing its thread after delivering must not swallow the request: a new one replaces it.)
         r = self.result
-        if (not self.filling and r is not None and r["filter"] is not None and r["layer"] == self.layer_combo.currentText()
-                and not self.job.running()):
+        if not self.filling and r is not None and r["filter"] is not None and r["layer"] == self.layer_combo.currentText():
             self.compute_requested.emit()
