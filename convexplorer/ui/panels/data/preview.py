@@ -50,6 +50,30 @@ class AugmentationPreview(QGroupBox):
         self.aug_caption = QLabel("")
         self.aug_caption.setWordWrap(True)
         col.addWidget(self.aug_caption)
+        #: For data with boxes or masks: the class colours, and that targets move with the image.
+        self.targets_note = QLabel("")
+        self.targets_note.setWordWrap(True)
+        set_role(self.targets_note, "hint")
+        self.targets_note.hide()
+        col.addWidget(self.targets_note)
+
+    def set_targets(self, task: str, class_names: list[str] | None) -> None:
+        """Say that boxes or masks move with the image (detection, localization, segmentation sets), with a legend."""
+        if class_names is None or task == "classification":
+            self.targets_note.hide()
+            return
+        from convexplorer.core.overlays import class_color
+
+        first = 1 if task == "segmentation" else 0  # class 0 of a mask is the background: not tinted
+        legend = " ".join(
+            f"<span style='color:rgb{class_color(k)}'>■</span>&nbsp;{name}"
+            for k, name in enumerate(class_names) if k >= first
+        )
+        what = "masks" if task == "segmentation" else "boxes"
+        self.targets_note.setText(
+            f"The {what} move with the image: Keras's own {what[:-1]}-aware layers transform image and "
+            f"{what} together, as training does. {legend}")
+        self.targets_note.show()
 
     def set_tf_ready(self, ready: bool) -> None:
         """Hide the loading banner (and enable the preview) once TensorFlow is in."""
