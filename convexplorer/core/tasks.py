@@ -162,6 +162,31 @@ def decode_detections(grid: np.ndarray, anchors: Any, score_threshold: float, io
                        iou_threshold=float(iou_threshold), max_outputs=max_outputs)
 
 
+def box_cells(grid: np.ndarray, anchors: Any, boxes: Any) -> list[tuple[int, int, int]]:
+    """The (row, column, anchor) each decoded box (fractions) came from: the cell holding its centre, and the
+    anchor of that cell whose decoded box is closest (as :func:`core.detection.decode_grid` decodes it)."""
+    g = np.asarray(grid, np.float64)
+    a = np.asarray(anchors, np.float64).reshape(-1, 2)
+    s = g.shape[0]
+    out = []
+    for box in np.asarray(boxes, np.float64).reshape(-1, 4):
+        cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+        col = min(max(int(np.floor(cx * s)), 0), s - 1)
+        row = min(max(int(np.floor(cy * s)), 0), s - 1)
+        t = g[row, col]
+        w = a[:, 0] * np.exp(np.clip(t[:, 3], -20, 20))
+        h = a[:, 1] * np.exp(np.clip(t[:, 4], -20, 20))
+        j = int(np.argmin(np.abs(w - (box[2] - box[0])) + np.abs(h - (box[3] - box[1]))))
+        out.append((row, col, j))
+    return out
+
+
+def objectness(grid: np.ndarray) -> np.ndarray:
+    """Each cell's objectness (sigmoid of the logit), the largest over its anchors: ``S x S`` in [0, 1]."""
+    g = np.asarray(grid, np.float64)
+    return (0.5 * (1.0 + np.tanh(0.5 * g[..., 0]))).max(axis=-1).astype(np.float32)
+
+
 def mask_of(raw: np.ndarray) -> np.ndarray:
     """A segmenter's predicted class mask (argmax over the classes; one channel: above 0.5)."""
     r = np.asarray(raw)

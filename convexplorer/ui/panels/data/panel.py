@@ -317,6 +317,7 @@ class DataPanel(Panel):
             self.sources.set_message(str(exc), error=True)
             return
         label = f"{ds.class_names[ds.label(i)]} #{i} ({ds.name})"
+        self.state.image_origin = (ds, int(i))  # Inspect draws this sample's boxes or mask beside the prediction
         self.state.image_array_opened.emit(image, label)
         self.state.status.emit(f"Sent {label} to Inspect")
 
