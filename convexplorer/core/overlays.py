@@ -107,6 +107,31 @@ def blend_mask(
     return out
 
 
+def mask_outline(image: Any, mask: Any, visible: Sequence[bool] | np.ndarray | None = None,
+                 colors: np.ndarray | None = None) -> np.ndarray:
+    """``image`` (float32 ``H x W x 3`` copy) with the border pixels of each visible class of ``mask`` in its colour:
+    a pixel of class k whose right or lower neighbour (inside the image) has another value, or the mirror of that."""
+    out = as_rgb(image)
+    m = np.asarray(mask).astype(np.int64)
+    if m.ndim == 3:
+        m = m[..., 0]
+    n = int(m.max()) + 1 if m.size else 1
+    vis = visible_classes(n) if visible is None else np.asarray(visible, bool)
+    cols = (palette(max(len(vis), 1)) if colors is None else np.asarray(colors, np.uint8)).astype(np.float32) / 255.0
+    edge = np.zeros(m.shape, bool)
+    dx = m[:, 1:] != m[:, :-1]
+    dy = m[1:, :] != m[:-1, :]
+    edge[:, 1:] |= dx
+    edge[:, :-1] |= dx
+    edge[1:, :] |= dy
+    edge[:-1, :] |= dy
+    k = min(len(vis), len(cols))
+    on = edge & (m >= 0) & (m < k)
+    on[on] = vis[m[on]]
+    out[on] = cols[m[on]]
+    return out
+
+
 def box_pixels(box: Sequence[float], height: int, width: int) -> tuple[int, int, int, int] | None:
     """The pixel columns ``c0..c1`` and rows ``r0..r1`` (inclusive) a box ``[x0, y0, x1, y1]`` covers, clipped; None if outside."""
     x0, y0, x1, y1 = (float(v) for v in box)
@@ -183,12 +208,16 @@ def sample_annotations(dataset: Any, i: int) -> dict[str, Any]:
 
 
 def annotate(image: Any, annotations: dict[str, Any], shape: tuple[int, int], opacity: float = 0.45,
-             thickness: int = 1) -> np.ndarray:
-    """``image`` with ``annotations`` (in pixels of an image of ``shape`` (H, W)) drawn: the mask blended, then the boxes."""
+             thickness: int = 1, outline: bool = True) -> np.ndarray:
+    """``image`` with ``annotations`` (in pixels of an image of ``shape`` (H, W)) drawn: the mask blended (and its
+    class borders outlined), then the boxes."""
     rgb = as_rgb(image)
     h, w = rgb.shape[:2]
     if annotations.get("mask") is not None:
-        rgb = blend_mask(rgb, resize_mask(annotations["mask"], (h, w)), opacity)
+        m = resize_mask(annotations["mask"], (h, w))
+        rgb = blend_mask(rgb, m, opacity)
+        if outline:
+            rgb = mask_outline(rgb, m)
     if annotations.get("boxes") is not None and len(annotations["boxes"]):
         scale = np.array([w / shape[1], h / shape[0], w / shape[1], h / shape[0]], np.float64)
         boxes = np.asarray(annotations["boxes"], np.float64).reshape(-1, 4) * scale

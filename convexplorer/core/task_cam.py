@@ -47,6 +47,18 @@ def box_cell(box: Any, grid_size: int) -> tuple[int, int]:
     return row, col
 
 
+def default_target_layer(model: Any, shape: tuple[int, int, int]) -> str:
+    """The layer a box or mask Grad-CAM follows by default: the last convolution that looks at a neighbourhood
+    (kernel larger than 1x1): a 1x1 head maps features to outputs pixel by pixel, so its map shows nothing more."""
+    trace = _get_trace(model, shape)
+    for r in reversed(trace.records):
+        ks = getattr(r.layer, "kernel_size", None)
+        if type(r.layer).__name__ in ("Conv2D", "SeparableConv2D", "DepthwiseConv2D") and ks is not None \
+                and tuple(ks) != (1, 1) and len(getattr(r.tensor, "shape", ())) == 4:
+            return r.name
+    return default_conv_layer(model, shape)
+
+
 def target_grad_cam(model: Any, image: np.ndarray, weights: np.ndarray, layer_name: str | None = None,
                     head: str | None = None, target: str = "") -> TargetCam:
     """Grad-CAM of the score ``sum(output * weights)`` (``weights`` has the head's output shape, no batch).
@@ -58,7 +70,7 @@ def target_grad_cam(model: Any, image: np.ndarray, weights: np.ndarray, layer_na
     batch, shape = _image_batch(model, image)
     trace = _get_trace(model, shape)
     hname = trace.head(head)
-    name = layer_name or default_conv_layer(model, shape)
+    name = layer_name or default_target_layer(model, shape)
     i = _spatial_record(trace, name, "Grad-CAM")
     out_t = trace.outputs[hname]
     want = tuple(int(v) for v in out_t.shape[1:])

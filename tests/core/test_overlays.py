@@ -77,5 +77,16 @@ def test_annotated_thumbnail_of_a_segmentation_set_blends_its_mask():
 
     ds = ShapesSegmentationDataset(n=2, size=32, seed=1, noise=0.0)
     drawn = ov.annotated_thumbnail(ds, 0, 32)
-    want = (ov.blend_mask(ds.thumbnail(0, 32), ds.mask(0), 0.45) * 255 + 0.5).astype(np.uint8)
+    want = (ov.mask_outline(ov.blend_mask(ds.thumbnail(0, 32), ds.mask(0), 0.45), ds.mask(0)) * 255 + 0.5).astype(np.uint8)
     assert (drawn == want).all()
+
+
+def test_mask_outline_marks_the_class_borders():
+    mask = np.zeros((5, 6), np.uint8)
+    mask[1:4, 2:5] = 1
+    out = ov.mask_outline(np.zeros((5, 6, 3)), mask, colors=np.array([[0, 0, 0], [255, 255, 255]], np.uint8))
+    on = out[..., 0] > 0.5
+    inner = np.zeros((5, 6), bool)
+    inner[1:4, 2:5] = True
+    inner[2, 3] = False  # the centre pixel of the 3 x 3 square has no other neighbour
+    assert (on == inner).all()

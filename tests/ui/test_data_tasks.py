@@ -54,7 +54,7 @@ def _first_thumbnail(panel, qtbot) -> tuple[int, np.ndarray]:
 def test_detection_thumbnails_and_sample_show_the_boxes(panel, qtbot):
     _load(panel, qtbot, "shapes_detection", ShapesDetectionDataset)
     src = panel.source
-    assert "objects (boxes)" in panel.message_label.text() and panel.browser.annotations_check.isVisible()
+    assert "boxes (" in panel.message_label.text() and panel.browser.annotations_check.isVisible()
     i, got = _first_thumbnail(panel, qtbot)
     np.testing.assert_array_equal(got, annotated_thumbnail(src, i, 64))
     assert (got != src.thumbnail(i, 64)).any()  # the boxes are on it
@@ -73,7 +73,7 @@ def test_segmentation_thumbnails_blend_the_masks(panel, qtbot):
     i, got = _first_thumbnail(panel, qtbot)
     np.testing.assert_array_equal(got, annotated_thumbnail(panel.source, i, 64))
     assert "a class mask each" in panel.message_label.text()
-    assert "masks move with the image" in panel.preview.targets_note.text()
+    assert "Masks move with the image" in panel.preview.targets_note
 
 
 def test_augmentation_preview_moves_boxes_with_the_image(panel, qtbot):

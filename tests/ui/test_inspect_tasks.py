@@ -83,7 +83,7 @@ def test_detector_boxes_drawn_are_decode_grid_and_nms_at_the_slider_values(detec
     panel, model = detector_panel
     ti = panel.task_inspector
     assert ti.info.task == "detection" and panel.tabs.isTabVisible(ti.tab_index)
-    assert "Boxes and masks" in ti.summary()
+    assert "Boxes/masks" in ti.summary()
     raw = np.asarray(model(det_set.image(3)[None], training=False))[0]
     tab = ti.tab
     for conf, iou in ((0.2, 0.45), (0.24, 0.3), (0.22, 1.0)):

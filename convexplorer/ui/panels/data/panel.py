@@ -223,8 +223,7 @@ class DataPanel(Panel):
         self.preview.set_targets(ds.task, ds.class_names if has_annotations(ds) else None)
         h, w, c = ds.native_shape
         kind = f"{ds.layout}, images resized" if is_folder else f"{w}x{h} {'RGB' if c == 3 else 'grayscale'}"
-        what = {"detection": f", {self._object_total(ds)} objects (boxes)", "segmentation": ", a class mask each",
-                "localization": ", a box each"}.get(ds.task, "")
+        what = {"detection": f", {self._object_total(ds)} boxes", "segmentation": ", a class mask each"}.get(ds.task, "")
         self.sources.set_message(f"{ds.name}: {len(ds)} images in {len(ds.class_names)} classes{what} ({kind}).")
         self.browser.update_skipped()
         self._apply_options()

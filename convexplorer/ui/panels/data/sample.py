@@ -8,7 +8,7 @@ from PySide6.QtGui import QColor, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QGroupBox, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
 from convexplorer.core.images import to_uint8
-from convexplorer.core.overlays import blend_mask, resize_mask
+from convexplorer.core.overlays import blend_mask, mask_outline, resize_mask
 from convexplorer.ui.widgets.box_painter import paint_boxes
 from convexplorer.ui.widgets.thumbnail_grid import array_to_pixmap, array_to_qimage
 
@@ -21,8 +21,9 @@ class SampleView(QGroupBox):
         col = QVBoxLayout(self)
         self.image_label = QLabel("Click a thumbnail")
         self.image_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.image_label.setMinimumSize(260, 220)
-        self.image_label.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.image_label.setMinimumSize(240, 180)
+        # Ignored vertically: the drawn pixmap never pushes the augmentation preview below out of its room
+        self.image_label.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Ignored)
         self.image_label.setStyleSheet("background:#f4f4f4;")
         col.addWidget(self.image_label, 1)
         self.image_info = QLabel("")
@@ -43,7 +44,8 @@ class SampleView(QGroupBox):
         if annotations is not None and shape is not None:
             h, w = img.shape[:2]
             if annotations.get("mask") is not None:
-                img = blend_mask(img, resize_mask(annotations["mask"], (h, w)), 0.45)
+                m = resize_mask(annotations["mask"], (h, w))
+                img = mask_outline(blend_mask(img, m, 0.45), m)
             if annotations.get("boxes") is not None:
                 sx, sy = w / shape[1], h / shape[0]
                 box = np.asarray(annotations["boxes"], np.float64).reshape(-1, 4) * np.array([sx, sy, sx, sy])
@@ -63,9 +65,17 @@ class SampleView(QGroupBox):
         self.image_label.setText("cannot show this image")
         self.image_info.setText(message)
 
+    def resizeEvent(self, event) -> None:  # noqa: N802, ANN001 - Qt override
+        """Draw the sample again to fit its new room."""
+        super().resizeEvent(event)
+        last = getattr(self, "_last", None)
+        if last is not None and self.image_label.contentsRect().size() != last[-1]:
+            self._show_image(*last[:-1])
+
     def _show_image(self, img: np.ndarray, box: np.ndarray | None, classes=None, names=None) -> None:
         rgb = to_uint8(img)
         room = self.image_label.contentsRect().size()
+        self._last = (img, box, classes, names, room)
         side = min(room.width(), room.height()) - 4
         if side > 8:
             # small images (MNIST) are enlarged with crisp pixels

@@ -161,6 +161,8 @@ class SourceBox(QGroupBox):
         form.addRow(row)
         self.message_label = QLabel("")
         self.message_label.setWordWrap(True)
+        # three lines kept free: a data set's summary (name, counts, boxes or masks, size) is never cut off
+        self.message_label.setMinimumHeight(3 * self.message_label.fontMetrics().lineSpacing() + 4)
         self.message_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         form.addRow(self.message_label)
         self.set_busy(False)

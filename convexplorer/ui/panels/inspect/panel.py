@@ -419,6 +419,7 @@ class InspectPanel(Panel):
             self.topk_chart.set_predictions(out["topk"], note)
         elif self.task_inspector.active():
             self.topk_chart.clear(self.task_inspector.summary())
+            self.side.pred_box.setTitle("Prediction")
         else:
             self.topk_chart.clear(out.get("topk_error", "This model is not a classifier."))
         self.side.why_row.setVisible(out["topk"] is not None or out.get("box") is not None)

@@ -1,4 +1,4 @@
-"""One picture of the "Boxes and masks" tab: an image with a blended mask, labelled boxes, and a detector's grid,
+"""One picture of the "Boxes/masks" tab: an image with a blended mask, labelled boxes, and a detector's grid,
 per-cell objectness and anchors drawn over it. It only draws what it is given (no maths)."""
 
 from __future__ import annotations
@@ -23,10 +23,14 @@ class TaskCanvas(QWidget):
     def __init__(self, title: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.title = QLabel(f"<b>{title}</b>")
+        self.title.setWordWrap(True)
+        self.title.setMinimumHeight(2 * self.title.fontMetrics().lineSpacing() + 2)
+        self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.picture = QLabel("")
         self.picture.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.picture.setMinimumSize(200, 200)
-        self.picture.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.picture.setMinimumSize(180, 180)
+        # The pixmap never sizes the layout: the three pictures share the width equally, and redraw on resize.
+        self.picture.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
         self.picture.setStyleSheet("background:#f4f4f4;")
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
@@ -38,6 +42,8 @@ class TaskCanvas(QWidget):
         self.scores: np.ndarray | None = None
         #: The RGB image drawn under the boxes (float, with the mask blended when there is one).
         self.base: np.ndarray | None = None
+        self._last: tuple | None = None
+        self._side = 0
 
     def set_title(self, text: str) -> None:
         """Change the title over the picture."""
@@ -49,7 +55,7 @@ class TaskCanvas(QWidget):
         self.classes = np.zeros(0, np.int32)
         self.scores = None
         self.base = None
-        self.picture.setPixmap(array_to_pixmap(np.zeros((1, 1, 3), np.uint8), 1))
+        self._last = None
         self.picture.clear()
         self.picture.setText(text)
 
@@ -60,12 +66,13 @@ class TaskCanvas(QWidget):
         """Draw ``rgb`` (float ``H x W x 3``) and over it: ``heat`` (``S x S`` objectness, red cells), grid lines,
         ``anchors`` (A x 2 fractions, dashed, centred at ``anchor_centre``), then the boxes (fractions) with labels;
         box ``chosen`` is drawn thicker."""
+        self._last = (rgb, boxes, classes, scores, names, grid_size, heat, anchors, anchor_centre, chosen)
         self.base = np.asarray(rgb, np.float32)
         self.boxes = np.zeros((0, 4), np.float32) if boxes is None else np.asarray(boxes, np.float32).reshape(-1, 4)
         self.classes = np.zeros(len(self.boxes), np.int32) if classes is None else np.asarray(classes, np.int32)
         self.scores = None if scores is None else np.asarray(scores, np.float32)
-        room = self.picture.contentsRect()
-        side = max(160, min(SIDE, room.width() - 4, room.height() - 4)) if room.width() > 10 else SIDE
+        side = self._fit_side()
+        self._side = side
         h, w = self.base.shape[:2]
         pix = array_to_pixmap(self.base, side, smooth=max(h, w) > side)
         pw, ph = pix.width(), pix.height()
@@ -101,3 +108,15 @@ class TaskCanvas(QWidget):
                 p.end()
         self.picture.setText("")
         self.picture.setPixmap(pix)
+
+    def _fit_side(self) -> int:
+        room = self.picture.contentsRect()
+        if room.width() <= 10 or room.height() <= 10:
+            return SIDE
+        return int(max(120, min(SIDE, room.width() - 4, room.height() - 4)))
+
+    def resizeEvent(self, event) -> None:  # noqa: N802, ANN001 - Qt override
+        """Redraw at the new size (the picture follows the room it has)."""
+        super().resizeEvent(event)
+        if self._last is not None and self._fit_side() != self._side:
+            self.draw(*self._last)

@@ -1,4 +1,4 @@
-"""Wires the "Boxes and masks" and "Worst images" tabs into the Inspect panel: reads the model's task, runs the
+"""Wires the "Boxes/masks" and "Worst IoU" tabs into the Inspect panel: reads the model's task, runs the
 model once per image in a worker, Grad-CAM of a chosen box or class, and the worst-images search with progress."""
 
 from __future__ import annotations
@@ -27,8 +27,10 @@ class TaskInspector:
         self.given_anchors: Any = None
         #: Where the image comes from: (data set, index) or None.
         self.origin: tuple[Any, int] | None = None
-        self.tab_index = panel.tabs.addTab(self.tab, "Boxes and masks")
-        self.worst_index = panel.tabs.addTab(self.worst, "Worst images")
+        self.tab_index = panel.tabs.addTab(self.tab, "Boxes/masks")
+        self.worst_index = panel.tabs.addTab(self.worst, "Worst IoU")
+        panel.tabs.setTabToolTip(self.tab_index, "A detector's boxes or a segmenter's mask, ground truth beside it")
+        panel.tabs.setTabToolTip(self.worst_index, "The images whose boxes or masks overlap the truth least")
         self._show_tabs()
         self.tab.cam_requested.connect(self._on_cam)
         self.worst.compute_requested.connect(self._on_worst)
@@ -45,6 +47,10 @@ class TaskInspector:
         self.worst.grid.clear()
         self.worst.result = None
         self.info, self.anchors = None, None
+        ds = self.dataset()
+        self.worst.data_label.setText(
+            f"Data set: {getattr(ds, 'name', '')} (from the Data panel)" if ds is not None
+            else "Load a data set with boxes or masks in the Data panel.")
         if model is None:
             self._show_tabs()
             return
@@ -77,13 +83,15 @@ class TaskInspector:
         self.origin = origin
 
     def active(self) -> bool:
-        """Whether the model is a detector or a segmenter (the "Boxes and masks" tab is on)."""
+        """Whether the model is a detector or a segmenter (the "Boxes/masks" tab is on)."""
         return self.info is not None and self.info.task in ("detection", "segmentation")
 
     def summary(self) -> str:
         """What the side column says instead of the top 5."""
-        return f"{self.info.describe()}: its {'boxes' if self.info.task == 'detection' else 'mask'} are in the " \
-               "“Boxes and masks” tab." if self.info is not None else ""
+        if self.info is None:
+            return ""
+        what = "boxes are" if self.info.task == "detection" else "mask is"
+        return f"{self.info.describe()}: its {what} in the “Boxes/masks” tab."
 
     def refresh(self) -> None:
         """Run the model on the current image (in a worker) and draw its boxes or mask."""

@@ -1,4 +1,4 @@
-"""What the "Boxes and masks" and "Worst images" tabs run in workers: ``core.tasks`` / ``core.task_cam`` calls,
+"""What the "Boxes/masks" and "Worst IoU" tabs run in workers: ``core.tasks`` / ``core.task_cam`` calls,
 numpy and dicts out (no Qt)."""
 
 from __future__ import annotations

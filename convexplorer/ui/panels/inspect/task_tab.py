@@ -1,4 +1,4 @@
-"""The "Boxes and masks" tab: a detector's boxes or a segmenter's mask over the image, ground truth beside it, and
+"""The "Boxes/masks" tab: a detector's boxes or a segmenter's mask over the image, ground truth beside it, and
 Grad-CAM of a chosen box or class.
 
 The model runs once per image (in a worker); the tab keeps its raw output (the

@@ -1,4 +1,4 @@
-"""The "Worst images" tab: the images of a subset on which the model's boxes or masks overlap the truth least,
+"""The "Worst IoU" tab: the images of a subset on which the model's boxes or masks overlap the truth least,
 worst first; a click opens one in Inspect (as the misclassified gallery and the dataset examples do)."""
 
 from __future__ import annotations
