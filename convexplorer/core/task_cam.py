@@ -12,8 +12,9 @@ head (cached, as the classifier Grad-CAM is).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 

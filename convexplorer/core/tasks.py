@@ -20,8 +20,9 @@ subset (box IoU, mean IoU of masks, or a detection's matched IoU) for the
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Optional, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -63,8 +64,11 @@ class TaskInfo:
         return "classifier"
 
 
-def _outputs(model: Any) -> list[tuple[str, tuple[int, ...]]]:
-    """(name, shape without batch) of each model output, in the model's order."""
+def _output_tensors(model: Any) -> list[tuple[str, Any]]:
+    """(name, symbolic tensor) of each model output, in the model's order: a dict output's keys, else layer names."""
+    struct = getattr(model, "_outputs_struct", None)
+    if isinstance(struct, dict):
+        return [(str(k), t) for k, t in struct.items()]
     outs = getattr(model, "outputs", None)
     if not outs:
         raise TaskError("the model has no outputs to read: build it on an input first")
@@ -74,7 +78,22 @@ def _outputs(model: Any) -> list[tuple[str, tuple[int, ...]]]:
         names = []
     if len(names) != len(outs):
         names = [getattr(getattr(t, "_keras_history", [None])[0], "name", f"output_{k + 1}") for k, t in enumerate(outs)]
-    return [(n, tuple(int(v) if v is not None else -1 for v in t.shape[1:])) for n, t in zip(names, outs)]
+    return list(zip(names, outs))
+
+
+def _outputs(model: Any) -> list[tuple[str, tuple[int, ...]]]:
+    """(name, shape without batch) of each model output, in the model's order."""
+    return [(n, tuple(int(v) if v is not None else -1 for v in t.shape[1:])) for n, t in _output_tensors(model)]
+
+
+def _is_softmax(tensor: Any) -> bool:
+    layer = getattr(getattr(tensor, "_keras_history", None), "operation", None)
+    if layer is None:
+        hist = getattr(tensor, "_keras_history", None)
+        layer = hist[0] if hist else None
+    if type(layer).__name__ == "Softmax":
+        return True
+    return getattr(getattr(layer, "activation", None), "__name__", "") == "softmax"
 
 
 def _input_hw(model: Any) -> tuple[int, int] | None:
@@ -101,9 +120,10 @@ def model_task(model: Any, dataset: Any = None) -> TaskInfo:
     for name, shape in outs:
         if len(shape) == 3 and shape[2] >= 1:
             return TaskInfo("segmentation", name, shape, max(shape[2], 2))
+    soft = {n for n, t in _output_tensors(model) if _is_softmax(t)}
     flat = [(n, s) for n, s in outs if len(s) == 1]
-    boxes = [(n, s) for n, s in flat if s[0] == 4]
-    others = [(n, s) for n, s in flat if s[0] != 4]
+    boxes = [(n, s) for n, s in flat if s[0] == 4 and n not in soft]
+    others = [(n, s) for n, s in flat if (n, s) not in boxes]
     if len(outs) > 1 and boxes and others:
         return TaskInfo("localization", boxes[0][0], boxes[0][1], others[0][1][0], class_head=others[0][0])
     name, shape = outs[0]
@@ -230,8 +250,8 @@ def image_scores(
     score_threshold: float = 0.5,
     iou_threshold: float = 0.5,
     batch_size: int = 32,
-    progress: Optional[ProgressFn] = None,
-    cancel: Optional[threading.Event] = None,
+    progress: ProgressFn | None = None,
+    cancel: threading.Event | None = None,
 ) -> np.ndarray:
     """One score in [0, 1] per image of ``indices``: box IoU (localization), mean IoU over the classes present
     (segmentation) or :func:`matched_iou` at these thresholds (detection)."""

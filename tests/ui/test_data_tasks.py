@@ -8,7 +8,12 @@ import pytest
 from PIL import Image
 from PySide6.QtCore import Qt
 
-from convexplorer.core.datasets import AugmentationSpec, ShapesDataset, ShapesDetectionDataset, ShapesSegmentationDataset
+from convexplorer.core.datasets import (
+    AugmentationSpec,
+    ShapesDataset,
+    ShapesDetectionDataset,
+    ShapesSegmentationDataset,
+)
 from convexplorer.core.overlays import annotated_thumbnail
 from convexplorer.ui.panels.data import DataPanel
 from convexplorer.ui.panels.data.jobs import preview_with_targets

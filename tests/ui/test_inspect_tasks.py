@@ -8,14 +8,14 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
-from convexplorer.core import tasks  # noqa: E402
-from convexplorer.core.datasets import ShapesDetectionDataset, ShapesSegmentationDataset  # noqa: E402
-from convexplorer.core.detection import decode_grid  # noqa: E402
-from convexplorer.core.metrics import non_max_suppression, segmentation_iou  # noqa: E402
-from convexplorer.core.overlays import blend_mask  # noqa: E402
-from convexplorer.ui.panels.inspect import InspectPanel  # noqa: E402
-from convexplorer.ui.screenshots import task_models as tm  # noqa: E402
-from convexplorer.ui.state import AppState  # noqa: E402
+from convexplorer.core import tasks
+from convexplorer.core.datasets import ShapesDetectionDataset, ShapesSegmentationDataset
+from convexplorer.core.detection import decode_grid
+from convexplorer.core.metrics import non_max_suppression, segmentation_iou
+from convexplorer.core.overlays import blend_mask
+from convexplorer.ui.panels.inspect import InspectPanel
+from convexplorer.ui.screenshots import task_models as tm
+from convexplorer.ui.state import AppState
 
 TIMEOUT = 90_000
 ANCHORS = np.array([[0.2, 0.2], [0.4, 0.3], [0.3, 0.5]], np.float32)
@@ -199,5 +199,47 @@ def test_worst_gallery_cancel_stops_the_search(qtbot, seg_set):
             worst.job.cancel_button.click()
         qtbot.waitUntil(lambda: not worst.job.running(), timeout=TIMEOUT)
         assert worst.shown() == []
+    finally:
+        panel.shutdown()
+
+
+def _class_and_box(size=16):
+    """A classes head (softmax) and a box head (four sigmoids) on one trunk: a class + box (localization) model."""
+    keras.utils.set_random_seed(11)
+    inp = keras.Input((size, size, 3))
+    x = keras.layers.Conv2D(4, 3, activation="relu", name="c1")(inp)
+    x = keras.layers.GlobalAveragePooling2D(name="gap")(x)
+    out = {"classes": keras.layers.Dense(4, activation="softmax", name="classes_out")(x),
+           "box": keras.layers.Dense(4, activation="sigmoid", name="box_out")(x)}
+    return keras.Model(inp, out, name="class_and_box")
+
+
+def test_class_and_box_model_shows_the_true_box_and_its_worst_images(qtbot):
+    from convexplorer.core.datasets import ShapesDataset
+    from convexplorer.core.metrics import box_iou
+
+    ds = ShapesDataset(n=30, size=16, seed=1).with_split(validation=0.3, test=0.0)
+    model = _class_and_box()
+    panel = _panel(qtbot, ds, model)
+    try:
+        assert panel.task_inspector.info.task == "localization"
+        assert not panel.tabs.isTabVisible(panel.task_inspector.tab_index)
+        assert panel.tabs.isTabVisible(panel.task_inspector.worst_index)
+        with _wait(qtbot, panel, "analysis"):
+            panel.state.image_origin = (ds, 4)
+            panel.state.image_array_opened.emit(ds.image(4), "#4")
+        with _wait(qtbot, panel, "analysis"):
+            panel.head_combo.setCurrentIndex(panel.head_combo.findData("box"))
+        np.testing.assert_allclose(panel.box_view.truth, ds.boxes(4) / 16.0, atol=1e-6)
+        assert "true box · IoU" in panel.box_view.caption.text()
+        worst = panel.task_inspector.worst
+        worst.k_spin.setValue(4)
+        with _wait(qtbot, panel, "worst"):
+            worst.job.compute_button.click()
+        idx = ds.subset_indices("validation")
+        ious = [float(box_iou(np.asarray(model(ds.image(int(i))[None], training=False)["box"])[0][None],
+                              ds.boxes(int(i))[None] / 16.0)[0, 0]) for i in idx]
+        order = sorted(range(len(idx)), key=lambda j: (ious[j], idx[j]))[:4]
+        assert worst.shown() == [int(idx[j]) for j in order]
     finally:
         panel.shutdown()

@@ -3,7 +3,7 @@ variants with the detection scenes (boxes) and the segmentation scenes (masks)."
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from convexplorer.core.datasets import (
     AugmentationSpec,

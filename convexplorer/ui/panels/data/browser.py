@@ -6,16 +6,7 @@ import os
 from typing import Any
 
 import numpy as np
-from PySide6.QtWidgets import (
-    QCheckBox,
-    QComboBox,
-    QHBoxLayout,
-    QLabel,
-    QListWidget,
-    QPushButton,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QListWidget, QPushButton, QVBoxLayout, QWidget
 
 from convexplorer.core.datasets import Dataset, FolderDataset
 from convexplorer.core.datasets.folder import display_name

@@ -20,7 +20,6 @@ from convexplorer.ui.panels.data.selection import DataSelection
 from convexplorer.ui.workers import StartWork, Worker
 
 
-
 def sample_view(dataset: Dataset, i: int) -> tuple[int, np.ndarray, str, dict | None]:
     """Native image, description and targets (boxes, classes, mask in pixels of ``dataset.image_shape``; None for
     a classification set) of one sample (runs in a worker: folders read files)."""

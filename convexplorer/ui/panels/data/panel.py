@@ -21,13 +21,7 @@ from convexplorer.ui.panels.data.preparation import PreparationBox
 from convexplorer.ui.panels.data.preview import AugmentationPreview
 from convexplorer.ui.panels.data.sample import SampleView
 from convexplorer.ui.panels.data.selection import SUBSETS, DataSelection
-from convexplorer.ui.panels.data.sources import (
-    SourceBox,
-    cancel_note,
-    load_annotations,
-    load_source,
-    source_label,
-)
+from convexplorer.ui.panels.data.sources import SourceBox, cancel_note, load_annotations, load_source, source_label
 from convexplorer.ui.state import AppState
 from convexplorer.ui.workers import Worker
 

@@ -65,7 +65,7 @@ class SampleView(QGroupBox):
         self.image_label.setText("cannot show this image")
         self.image_info.setText(message)
 
-    def resizeEvent(self, event) -> None:  # noqa: N802, ANN001 - Qt override
+    def resizeEvent(self, event) -> None:
         """Draw the sample again to fit its new room."""
         super().resizeEvent(event)
         last = getattr(self, "_last", None)

@@ -80,7 +80,7 @@ def load_source(key: str, shapes_n: int = 2000, progress: Any = None, cancel: An
 def load_annotations(kind: str, path: str, image_size: tuple[int, int] = (128, 128), color_mode: str = "rgb",
                      progress: Any = None, cancel: Any = None) -> Dataset:
     """Read an annotated folder or COCO file (runs in a worker): ``kind`` is one of :data:`ANNOTATION_KINDS`."""
-    opts = dict(image_size=image_size, color_mode=color_mode, progress=progress, cancel=cancel)
+    opts = {"image_size": image_size, "color_mode": color_mode, "progress": progress, "cancel": cancel}
     if kind == "masks":
         return scan_mask_folder(path, **opts)
     if kind == "voc":
@@ -258,8 +258,8 @@ class SourceBox(QGroupBox):
             self.folder_requested.emit(path)
 
     def _on_open_annotations(self, kind: str) -> None:
-        what = dict((k, w) for k, _t, w in ANNOTATION_KINDS)[kind]
-        title = dict((k, t) for k, t, _w in ANNOTATION_KINDS)[kind].rstrip("…")
+        what = {k: w for k, _t, w in ANNOTATION_KINDS}[kind]
+        title = {k: t for k, t, _w in ANNOTATION_KINDS}[kind].rstrip("…")
         if what == "json":
             path, _ = QFileDialog.getOpenFileName(self, f"Open {title}", "", "COCO annotations (*.json)")
         else:

@@ -32,8 +32,8 @@ from convexplorer.ui.panels.inspect.jobs import (
     filter_count,
     layer_maps,
     load_application,
-    prediction,
     open_model_file,
+    prediction,
     sanity_check,
 )
 from convexplorer.ui.panels.inspect.kernels_tab import KernelGrid
@@ -410,7 +410,7 @@ class InspectPanel(Panel):
         if out.get("box") is not None:
             self.cam_tab.set_box_targets()
             self.attributions_tab.set_box_targets()
-            self.box_view.show_box(self.subject.image, out["box"], out["head"])
+            self.box_view.show_box(self.subject.image, out["box"], out["head"], self.task_inspector.true_box())
         elif out["probs"] is not None:
             self.cam_tab.set_classes(len(out["probs"]), self.subject.label)
             self.attributions_tab.set_classes(len(out["probs"]), self.subject.label)

@@ -3,7 +3,7 @@ per-cell objectness and anchors drawn over it. It only draws what it is given (n
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt
@@ -115,7 +115,7 @@ class TaskCanvas(QWidget):
             return SIDE
         return int(max(120, min(SIDE, room.width() - 4, room.height() - 4)))
 
-    def resizeEvent(self, event) -> None:  # noqa: N802, ANN001 - Qt override
+    def resizeEvent(self, event) -> None:
         """Redraw at the new size (the picture follows the room it has)."""
         super().resizeEvent(event)
         if self._last is not None and self._fit_side() != self._side:

@@ -82,6 +82,15 @@ class TaskInspector:
         """The image changed: remember where it comes from (its ground truth)."""
         self.origin = origin
 
+    def true_box(self) -> Any:
+        """The image's true box (fractions) when it comes from a data set with one box an image, else None."""
+        if self.origin is None:
+            return None
+        truth = truth_of(*self.origin)
+        if truth is None or truth.get("boxes") is None or len(truth["boxes"]) != 1:
+            return None
+        return truth["boxes"][0]
+
     def active(self) -> bool:
         """Whether the model is a detector or a segmenter (the "Boxes/masks" tab is on)."""
         return self.info is not None and self.info.task in ("detection", "segmentation")
