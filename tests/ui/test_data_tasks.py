@@ -131,3 +131,34 @@ def test_an_annotated_mask_folder_opens_with_its_skipped_report(panel, qtbot, tm
     assert any("im3.png" in t and "5x5 pixels" in t for t in items)
     i, got = _first_thumbnail(panel, qtbot)
     np.testing.assert_array_equal(got, annotated_thumbnail(panel.source, i, 64))
+
+
+def test_a_coco_file_opens_with_boxes_and_its_skipped_annotations(panel, qtbot, tmp_path):
+    import json
+
+    rng = np.random.default_rng(1)
+    for k in range(3):
+        Image.fromarray(rng.integers(0, 255, (30, 40, 3), dtype=np.uint8)).save(tmp_path / f"p{k}.png")
+    coco = {
+        "categories": [{"id": 7, "name": "cat"}, {"id": 9, "name": "dog"}],
+        "images": [{"id": k, "file_name": f"p{k}.png", "width": 40, "height": 30} for k in range(3)]
+        + [{"id": 5, "file_name": "missing.png", "width": 40, "height": 30}],
+        "annotations": [
+            {"id": 1, "image_id": 0, "category_id": 7, "bbox": [2, 3, 10, 8]},
+            {"id": 2, "image_id": 1, "category_id": 9, "bbox": [5, 5, 20, 10]},
+            {"id": 3, "image_id": 2, "category_id": 9, "bbox": [1, 1, "wide", 4]},  # not a number: skipped
+            {"id": 4, "image_id": 2, "category_id": 7, "bbox": [30, 20, 8, 8]},
+        ],
+    }
+    (tmp_path / "ann.json").write_text(json.dumps(coco))
+    panel.load_annotations("coco_boxes", tmp_path / "ann.json")
+    qtbot.waitUntil(lambda: panel.source is not None and getattr(panel.source, "task", "") == "detection"
+                    and panel._load_worker is None, timeout=30_000)
+    src = panel.source
+    assert len(src) == 3 and src.class_names == ["cat", "dog"]
+    assert panel.source_combo.currentText() == "COCO boxes: ann.json"
+    items = [panel.skipped_list.item(k).text() for k in range(panel.skipped_list.count())]
+    assert any("missing.png" in t for t in items) and any("annotation 3" in t for t in items), items
+    i, got = _first_thumbnail(panel, qtbot)
+    np.testing.assert_array_equal(got, annotated_thumbnail(src, i, 64))
+    assert (got != src.thumbnail(i, 64)).any()

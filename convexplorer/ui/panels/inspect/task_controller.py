@@ -84,9 +84,9 @@ class TaskInspector:
 
     def true_box(self) -> Any:
         """The image's true box (fractions) when it comes from a data set with one box an image, else None."""
-        if self.origin is None:
+        if self.origin is None or self.panel.subject.image is None:
             return None
-        truth = truth_of(*self.origin)
+        truth = self._truth()
         if truth is None or truth.get("boxes") is None or len(truth["boxes"]) != 1:
             return None
         return truth["boxes"][0]
@@ -110,10 +110,24 @@ class TaskInspector:
         if info.task == "detection" and self.anchors is None:
             self.tab.clear("No anchors to decode the grid with: load the detector's data set in the Data panel.")
             return
-        truth = truth_of(*self.origin) if self.origin is not None else None
+        truth = self._truth()
+        note = "" if truth is not None or self.origin is None else (
+            "Ground truth not drawn: the image was letterboxed to fit the model's input, so its boxes or mask would "
+            "not line up. Set the Data panel's image size to the model's.")
         names = class_names(info, self.origin[0] if self.origin is not None else self.dataset())
         self.panel.requests.submit("task", task_prediction, s.model, s.x, s.image, info, self.anchors, names, truth,
-                                   on_result=self.tab.show_result)
+                                   note, on_result=self.tab.show_result)
+
+    def _truth(self) -> dict | None:
+        """The image's ground truth, unless the image was letterboxed (its aspect differs from the model input's)."""
+        if self.origin is None:
+            return None
+        ds, i = self.origin
+        h, w = ds.image_shape[:2]
+        fh, fw = self.panel.subject.image.shape[:2]
+        if abs(h / w - fh / fw) > 0.02:
+            return None  # padded to fit the model: the true boxes and mask would not line up with the picture
+        return truth_of(ds, i)
 
     # --- Grad-CAM of a box or class ------------------------------------------------------------------
     def _on_cam(self, choice: int) -> None:

@@ -34,12 +34,14 @@ def class_names(info: tasks.TaskInfo, dataset: Any) -> list[str]:
 
 
 def task_prediction(model: Any, x: np.ndarray, image: np.ndarray, info: tasks.TaskInfo, anchors: Any,
-                    names: list[str], truth: dict | None) -> dict:
+                    names: list[str], truth: dict | None, truth_note: str = "") -> dict:
     """One model call on ``x``: the raw output kept for redrawing, and (with a true mask) the image's mean IoU."""
     from convexplorer.core.metrics import segmentation_iou
 
     raw = tasks.raw_output(model, x, info.head)
     out = {"info": info, "raw": raw, "anchors": anchors, "image": image, "names": names, "truth": truth, "miou": None}
+    if truth_note:
+        out["truth_note"] = truth_note
     if info.task == "detection":
         tasks.grid_of(raw, info)  # a wrong shape is said now, not at the first redraw
     if info.task == "segmentation" and truth is not None and truth.get("mask") is not None:

@@ -206,7 +206,13 @@ class TaskTab(QWidget):
                             heat=tasks.objectness(grid) if self.heat_check.isChecked() else None,
                             anchors=r["anchors"] if self.anchors_check.isChecked() else None,
                             anchor_centre=centre, chosen=chosen)
-        self.pred_view.set_title(f"Prediction: {len(boxes)} boxes at confidence ≥ {conf:.2f}, NMS IoU {iou:.2f}")
+        gt = r.get("truth")
+        quality = ""
+        if gt is not None and gt.get("boxes") is not None:
+            m = tasks.matched_iou(gt["boxes"], gt["classes"], boxes, scores, classes)
+            quality = f" · matched IoU {m:.2f}"
+        self.pred_view.set_title(
+            f"Prediction: {len(boxes)} boxes at confidence ≥ {conf:.2f}, NMS IoU {iou:.2f}{quality}")
         self._draw_truth(r, rgb)
         self.caption.setText(
             f"{info.describe()}. A box's score is objectness × its class probability; boxes below the confidence are "
