@@ -86,6 +86,11 @@ def _outputs(model: Any) -> list[tuple[str, tuple[int, ...]]]:
     return [(n, tuple(int(v) if v is not None else -1 for v in t.shape[1:])) for n, t in _output_tensors(model)]
 
 
+def output_count(model: Any) -> int:
+    """How many outputs (heads) the model has."""
+    return len(_output_tensors(model))
+
+
 def _is_softmax(tensor: Any) -> bool:
     layer = getattr(getattr(tensor, "_keras_history", None), "operation", None)
     if layer is None:

@@ -58,10 +58,11 @@ def task_cam(model: Any, x: np.ndarray, result: dict, choice: int, cells: list, 
     from convexplorer.core import task_cam as tc
 
     info = result["info"]
+    head = info.head if tasks.output_count(model) > 1 else None  # one output: the trace's only head
     if info.task == "detection":
         grid = tasks.grid_of(result["raw"], info)
-        return tc.box_grad_cam(model, x, grid.shape, cells[choice], int(classes[choice]), head=None)
-    return tc.mask_grad_cam(model, x, result["raw"], int(choice))
+        return tc.box_grad_cam(model, x, grid.shape, cells[choice], int(classes[choice]), head=head)
+    return tc.mask_grad_cam(model, x, result["raw"], int(choice), head=head)
 
 
 def _pick_subset(dataset: Any, subset: str) -> tuple[str, np.ndarray]:
