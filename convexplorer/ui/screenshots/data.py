@@ -68,7 +68,7 @@ def _task_set(panel: DataPanel, ds: Dataset, key: str, spec: AugmentationSpec, s
         panel.selection.current = sample
         panel.preview.show_variants(
             preview_with_targets(panel.dataset, sample, spec, PREVIEW_VARIANTS, sample, PREVIEW_INPUT_MAX),
-            spec.describe())
+            panel.augmentation_words())
 
 
 def variants(panel: DataPanel) -> list[tuple[str, Callable[[], None]]]:

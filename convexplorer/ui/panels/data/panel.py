@@ -16,7 +16,7 @@ from convexplorer.ui.panels.base import Panel, control_column
 from convexplorer.ui.panels.data.augmentation import AugmentationControls
 from convexplorer.ui.panels.data.browser import ThumbnailBrowser
 from convexplorer.ui.panels.data.counts import ClassCountsChart
-from convexplorer.ui.panels.data.jobs import LoadJob, PreviewJob, SampleJob
+from convexplorer.ui.panels.data.jobs import LoadJob, PreviewJob, SampleJob, training_refuses
 from convexplorer.ui.panels.data.preparation import PreparationBox
 from convexplorer.ui.panels.data.preview import AugmentationPreview
 from convexplorer.ui.panels.data.sample import SampleView
@@ -147,7 +147,7 @@ class DataPanel(Panel):
         self.sample.send_button.clicked.connect(lambda: self.send_to_inspect(self.selection.current))
         self.sample_job.shown.connect(self._on_sample)
         self.sample_job.failed.connect(self.sample.show_error)
-        self.preview_job.ready.connect(lambda v: self.preview.show_variants(v, self.augmentation.describe()))
+        self.preview_job.ready.connect(lambda v: self.preview.show_variants(v, self.augmentation_words()))
         self.preview_job.failed.connect(self.preview.show_caption)
         self.state.tensorflow_ready.connect(self._on_tf_ready)
 
@@ -262,6 +262,14 @@ class DataPanel(Panel):
         h, w, c = ds.image_shape
         self.state.status.emit(f"Data: {ds.name}, {len(ds)} images, {h}x{w}x{c}")
         self.preview_job.schedule()
+
+    def augmentation_words(self) -> str:
+        """The augmentation described, and whether training a box or mask head takes it today."""
+        words = self.augmentation.describe()
+        if training_refuses(self.dataset, self.augmentation):
+            words += (" (training a box or mask head refuses geometric augmentation for now: the preview shows how "
+                      "Keras's layers would move the targets)")
+        return words
 
     def current_augmentation(self) -> AugmentationSpec:
         """The augmentation set in the controls."""
