@@ -154,6 +154,12 @@ class TaskTab(QWidget):
             self._fill_classes(result["names"])
         self.cam_view.set_base(result["image"])
         self.cam_view.set_heat(None)
+        self.cam_view.set_subtitle("pick a box above: where its class logit comes from" if det
+                                   else "pick a class above: where its pixels' scores come from")
+        if det:  # a new image: no box chosen yet (box numbers mean other boxes now)
+            self._filling = True
+            self.cam_combo.setCurrentIndex(0)
+            self._filling = False
         self.redraw()
 
     def _fill_classes(self, names: list[str]) -> None:
