@@ -111,3 +111,18 @@ def test_box_grad_cam_follows_a_cell_and_mask_grad_cam_a_class(det_set, seg_set)
     raw = tasks.raw_output(seg, seg_set.image(0))
     mcam = task_cam.mask_grad_cam(seg, seg_set.image(0), raw, 1)
     assert mcam.heatmap.shape == (32, 32)
+
+
+def test_box_cells_and_objectness_of_a_known_grid(det_set):
+    from convexplorer.core.detection import encode_grid
+
+    boxes = np.array([[0.1, 0.1, 0.3, 0.35], [0.55, 0.6, 0.95, 0.9]])
+    grid = tm.grid_logits(boxes, [0, 2], 4, ANCHORS, 4)
+    target, _ = encode_grid(boxes, [0, 2], 4, ANCHORS, 4)
+    found, scores, classes = tasks.decode_detections(grid, ANCHORS, 0.5, 0.5)
+    cells = tasks.box_cells(grid, ANCHORS, found)
+    assert sorted(cells) == sorted(tuple(int(v) for v in c) for c in np.argwhere(target[..., 0] > 0))
+    obj = tasks.objectness(grid)
+    want = (1 / (1 + np.exp(-grid[..., 0]))).max(-1)
+    np.testing.assert_allclose(obj, want, rtol=1e-6)
+    assert obj.shape == (4, 4) and obj[0, 0] > 0.99 and obj[3, 0] < 0.01

@@ -243,3 +243,16 @@ def test_class_and_box_model_shows_the_true_box_and_its_worst_images(qtbot):
         assert worst.shown() == [int(idx[j]) for j in order]
     finally:
         panel.shutdown()
+
+
+def test_no_ground_truth_is_drawn_over_a_letterboxed_image(qtbot, seg_set):
+    inp = keras.Input((32, 48, 3))
+    model = keras.Model(inp, keras.layers.Conv2D(5, 1, activation="softmax", name="masks")(inp), name="wide")
+    panel = _panel(qtbot, seg_set, model)
+    try:
+        _send(qtbot, panel, seg_set, 1)
+        tab = panel.task_inspector.tab
+        assert tab.pred_view.base is not None and tab.pred_view.base.shape[:2] == (32, 48)
+        assert tab.truth_view.base is None and "letterboxed" in tab.truth_view.picture.text()
+    finally:
+        panel.shutdown()
