@@ -63,8 +63,9 @@ def test_the_oracle_detector_predicts_the_true_boxes(det_set):
     raw = tasks.raw_output(model, det_set.image(0))
     boxes, scores, classes = tasks.decode_detections(tasks.grid_of(raw, info), ANCHORS, 0.5, 0.5)
     want = decode_grid(raw, ANCHORS, 0.5, from_logits=True, iou_threshold=0.5)
-    assert np.allclose(boxes, want[0]) and (classes == want[2]).all()
+    assert np.allclose(boxes, want[0]) and np.allclose(scores, want[1]) and (classes == want[2]).all()
     tb, tc = det_set.objects(0)
+    assert sorted(classes.tolist()) == sorted(tc.tolist())
     ious = box_iou(boxes, tb / 32.0)
     assert len(boxes) == len(tb) and ious.max(axis=1).min() > 0.8
 
@@ -119,7 +120,8 @@ def test_box_cells_and_objectness_of_a_known_grid(det_set):
     boxes = np.array([[0.1, 0.1, 0.3, 0.35], [0.55, 0.6, 0.95, 0.9]])
     grid = tm.grid_logits(boxes, [0, 2], 4, ANCHORS, 4)
     target, _ = encode_grid(boxes, [0, 2], 4, ANCHORS, 4)
-    found, scores, classes = tasks.decode_detections(grid, ANCHORS, 0.5, 0.5)
+    found, _scores, classes = tasks.decode_detections(grid, ANCHORS, 0.5, 0.5)
+    assert sorted(classes.tolist()) == [0, 2]
     cells = tasks.box_cells(grid, ANCHORS, found)
     assert sorted(cells) == sorted(tuple(int(v) for v in c) for c in np.argwhere(target[..., 0] > 0))
     obj = tasks.objectness(grid)
