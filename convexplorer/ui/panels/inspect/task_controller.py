@@ -27,6 +27,8 @@ class TaskInspector:
         self.given_anchors: Any = None
         #: Where the image comes from: (data set, index) or None.
         self.origin: tuple[Any, int] | None = None
+        #: The name of the data set whose boxes gave the anchors (they are found again for another set).
+        self._anchors_from: str | None = None
         self.tab_index = panel.tabs.addTab(self.tab, "Boxes/masks")
         self.worst_index = panel.tabs.addTab(self.worst, "Worst IoU")
         panel.tabs.setTabToolTip(self.tab_index, "A detector's boxes or a segmenter's mask, ground truth beside it")
@@ -61,6 +63,7 @@ class TaskInspector:
         if self.info is not None and self.info.task == "detection":
             try:
                 self.anchors = tasks.detection_anchors(model, self.dataset(), self.given_anchors, self.info.num_anchors)
+                self._anchors_from = getattr(self.dataset(), "name", None)
             except ConvExplorerError as exc:
                 self.panel._set_message(str(exc))
         self._show_tabs()
@@ -74,7 +77,9 @@ class TaskInspector:
             info = tasks.model_task(model, self.dataset())
         except ConvExplorerError:
             return
-        if info != self.info or (info.task == "detection" and self.anchors is None):
+        from_data = info.task == "detection" and self.given_anchors is None and getattr(model, "anchors", None) is None
+        other_boxes = from_data and getattr(self.dataset(), "name", None) != self._anchors_from
+        if info != self.info or (info.task == "detection" and self.anchors is None) or other_boxes:
             self.model_changed(model)
             self.refresh()
 
