@@ -43,6 +43,9 @@ class AppState(QObject):
         self.spec: Any = None
         self.model: Any = None
         self.model_label = ""
+        #: Where the image sent with ``image_array_opened`` comes from, (data set, index), or None; Inspect reads it
+        #: (for the ground truth) and clears it.
+        self.image_origin: Any = None
         #: The window's QSettings (None: the application's default store), for answers panels remember.
         self.settings: Any = None
 

@@ -65,6 +65,13 @@ def test_thumbnails_load_lazily_and_show_the_images(panel, qtbot):
     qtbot.waitUntil(lambda: i in model._cache, timeout=10_000)
     pix = model.index(row).data(Qt.ItemDataRole.DecorationRole)
     got = _qimage_to_array(pix.toImage())
+    # Shapes come with a box each: the thumbnail is the image with its box outlined (core.overlays).
+    from convexplorer.core.overlays import annotated_thumbnail
+
+    np.testing.assert_array_equal(got, annotated_thumbnail(panel.source, i, 64))
+    panel.browser.annotations_check.setChecked(False)  # plain images on request
+    qtbot.waitUntil(lambda: i in model._cache, timeout=10_000)
+    got = _qimage_to_array(model.index(row).data(Qt.ItemDataRole.DecorationRole).toImage())
     np.testing.assert_array_equal(got, to_uint8(panel.source.image(i)))
 
 

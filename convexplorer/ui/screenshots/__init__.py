@@ -6,7 +6,9 @@ Screenshot preparation lives here, not in the panels: one module a panel
 * ``prepare(panel) -> None`` puts the panel into a state worth looking at
   (it may block: it runs on the GUI thread with TensorFlow already loaded);
 * ``variants(panel) -> list[(name, callable)]`` lists extra states, each taken
-  after ``prepare`` in turn.
+  after ``prepare`` in turn;
+* ``finish(panel) -> None`` (optional) puts the panel back after its variants,
+  so that the panels shot after it see the state ``prepare`` made.
 
 :func:`prepare_panel` and :func:`panel_variants` find that module by the
 panel's ``key``; a panel without one is shot as it is.
@@ -50,6 +52,13 @@ def panel_variants(panel: Any) -> list[Variant]:
     if module is None or not hasattr(module, "variants"):
         return []
     return list(module.variants(panel))
+
+
+def finish_panel(panel: Any) -> None:
+    """Put ``panel`` back after its variants (its module's ``finish``, if it has one)."""
+    module = _module_for(panel)
+    if module is not None and hasattr(module, "finish"):
+        module.finish(panel)
 
 
 def render_screenshots(directory: str | Path) -> list[Path]:
@@ -118,6 +127,7 @@ def _render(out: Path) -> list[Path]:
         for variant, prepare in variants:
             attempt(f"{key}/{variant}", prepare)
             grab(f"{key}-{variant}")
+        attempt(f"{key}: finish", lambda: finish_panel(panel))
     attempt("lessons", lambda: _lesson_steps(window, app, grab))
     window.close()
     scratch.sync()

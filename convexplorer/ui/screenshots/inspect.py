@@ -57,7 +57,7 @@ def variants(panel: InspectPanel) -> list[tuple[str, Callable[[], None]]]:
         ("attributions-sanity", lambda: _attributions(panel)),
         ("dataset-examples", lambda: _examples(panel, all_filters=False)),
         ("dataset-examples-all-filters", lambda: _examples(panel, all_filters=True)),
-    ]
+    ] + task_variants(panel)
 
 
 def _maps(panel: InspectPanel) -> None:
@@ -150,3 +150,101 @@ def _examples(panel: InspectPanel, all_filters: bool) -> None:
     out = dataset_examples(s.model, asked.layer, panel.examples_source(), asked.k, asked.filter_index, s.app_name)
     tab.show_examples(out)
     tab.job.show_progress(out["images"], out["images"], "")
+
+
+# --- detectors and segmenters (hand-made, untrained models: see screenshots/task_models.py) -------------------------
+
+
+def _task_scene(panel: InspectPanel, task: str, index: int = 7) -> None:
+    """A Shapes scene set, an "oracle" model built from image ``index``'s ground truth (untrained: its output is SET
+    to that image's true boxes or mask, so that the picture is meaningful), the image opened with its ground truth."""
+    from convexplorer.core.datasets import ShapesDetectionDataset, ShapesSegmentationDataset
+    from convexplorer.core.detection import dataset_anchors
+    from convexplorer.ui.panels.inspect.task_jobs import class_names, task_prediction, truth_of
+    from convexplorer.ui.screenshots import task_models as tm
+
+    ti = panel.task_inspector
+    if task == "detection":
+        ds = ShapesDetectionDataset(n=300, size=64, seed=0).with_split(0.2, 0.1)
+        anchors = dataset_anchors(ds.object_fractions(), k=3)
+        model = tm.oracle_detector(ds, index, anchors, grid=8)
+        label = "tiny detector (untrained; output set to this image's true boxes)"
+        ti.given_anchors = anchors
+    else:
+        ds = ShapesSegmentationDataset(n=300, size=64, seed=0).with_split(0.2, 0.1)
+        model = tm.oracle_segmenter(ds, index)
+        label = "tiny segmenter (untrained; output set to this image's true mask)"
+    if not hasattr(panel, "_screenshot_dataset"):
+        panel._screenshot_dataset = panel.state.dataset  # put back by finish()
+    panel.state.dataset = ds  # not announced: the other panels keep their data set
+    panel.set_model(model, label)
+    panel.set_image(ds.image(index), f"{ds.name} #{index}", analyse=False, origin=(ds, index))
+    s = panel.subject
+    panel.show_analysis(analyse(s.model, s.x, None, None, None, s.labels))
+    names = class_names(ti.info, ds)
+    ti.tab.show_result(task_prediction(s.model, s.x, s.image, ti.info, ti.anchors, names, truth_of(ds, index)))
+    for kind in ("prediction", "analysis", "task", "task_cam"):
+        panel.requests.next_token(kind)  # drop what set_model started for the previous image
+    panel.busy_label.setText("")
+    panel.tabs.setCurrentWidget(ti.tab)
+
+
+def _detection(panel: InspectPanel) -> None:
+    """Boxes with class and score, grid lines, objectness and the anchors at the chosen box, its Grad-CAM."""
+    from convexplorer.ui.panels.inspect.task_jobs import task_cam
+
+    _task_scene(panel, "detection")
+    tab, s = panel.task_inspector.tab, panel.subject
+    tab.conf_slider.setValue(40)
+    tab.grid_check.setChecked(True)
+    tab.heat_check.setChecked(True)
+    tab.anchors_check.setChecked(True)
+    tab._filling = True
+    tab.cam_combo.setCurrentIndex(1)
+    tab._filling = False
+    tab.redraw()
+    d = tab.detections
+    if len(d["boxes"]):
+        tab.show_cam(task_cam(s.model, s.x, tab.result, 0, list(d["cells"]), list(d["classes"])))
+
+
+def _segmentation(panel: InspectPanel) -> None:
+    """The predicted mask and the true one, opacity 60 %, and Grad-CAM of the first shape class."""
+    from convexplorer.ui.panels.inspect.task_jobs import task_cam
+
+    _task_scene(panel, "segmentation")
+    tab, s = panel.task_inspector.tab, panel.subject
+    tab.opacity_slider.setValue(60)
+    tab.show_cam(task_cam(s.model, s.x, tab.result, max(0, tab.cam_combo.currentIndex()), [], []))
+
+
+def _worst(panel: InspectPanel) -> None:
+    """The worst validation images of the segmentation scenes for the same oracle (right on one image only)."""
+    from convexplorer.ui.panels.inspect.task_jobs import worst_gallery
+
+    ti = panel.task_inspector
+    if ti.info is None or ti.info.task == "classification":
+        _task_scene(panel, "segmentation")
+    worst = ti.worst
+    worst.k_spin.setValue(18)
+    out = worst_gallery(panel.subject.model, panel.state.dataset, ti.info, ti.anchors, 0.5, 0.45,
+                        worst.k_spin.value(), "validation")
+    worst.show_worst(out)
+    worst.job.show_progress(out["count"], out["count"], "")
+    panel.tabs.setCurrentWidget(worst)
+
+
+def task_variants(panel: InspectPanel) -> list[tuple[str, Callable[[], None]]]:
+    """The detector's boxes, the segmenter's masks and the worst-IoU gallery."""
+    return [
+        ("detection-boxes", lambda: _detection(panel)),
+        ("segmentation-overlay", lambda: _segmentation(panel)),
+        ("worst-iou-gallery", lambda: _worst(panel)),
+    ]
+
+
+def finish(panel: InspectPanel) -> None:
+    """Give the state its data set back (the panels shot after this one use it)."""
+    if hasattr(panel, "_screenshot_dataset"):
+        panel.state.dataset = panel._screenshot_dataset
+        del panel._screenshot_dataset

@@ -38,13 +38,16 @@ PENDING_LIMIT = 256
 INDEX_ROLE = int(Qt.ItemDataRole.UserRole) + 1
 
 
-def load_thumbnails(dataset: Any, indices: list[int], size: int, cancel=None) -> list[tuple[int, Any]]:
-    """Thumbnails for ``indices``: (index, uint8 array) or (index, error message) per sample."""
+def load_thumbnails(dataset: Any, indices: list[int], size: int, cancel=None, make=None) -> list[tuple[int, Any]]:
+    """Thumbnails for ``indices``: (index, uint8 array) or (index, error message) per sample.
+
+    ``make(dataset, i, size)`` draws one (None: ``dataset.thumbnail``; the Data panel passes one that draws boxes and masks).
+    """
     out: list[tuple[int, Any]] = []
     for i in indices:
         check_cancel(cancel)
         try:
-            out.append((i, dataset.thumbnail(i, size)))
+            out.append((i, dataset.thumbnail(i, size) if make is None else make(dataset, i, size)))
         except ConvExplorerError as exc:
             out.append((i, str(exc)))
         except Exception as exc:  # noqa: BLE001 - one bad file must not stop the grid
@@ -110,6 +113,8 @@ class ThumbnailModel(QAbstractListModel):
         #: How thumbnails are loaded off the GUI thread: a panel sets its run_in_thread, which
         #: tracks the worker and starts nothing once the panel has shut down.
         self.start_work: StartWork = run_in_thread
+        #: How one thumbnail is drawn, ``make(dataset, i, size)`` (None: ``dataset.thumbnail``); set before set_dataset.
+        self.thumbnail_fn: Any = None
 
     # --- content ---------------------------------------------------------------------
     def set_dataset(self, dataset: Any, indices: np.ndarray | None = None) -> None:
@@ -204,7 +209,10 @@ class ThumbnailModel(QAbstractListModel):
         if not batch:
             return
         generation = self._generation
-        worker = self.start_work(load_thumbnails, self._dataset, batch, self.size)
+        if self.thumbnail_fn is None:
+            worker = self.start_work(load_thumbnails, self._dataset, batch, self.size)
+        else:
+            worker = self.start_work(load_thumbnails, self._dataset, batch, self.size, make=self.thumbnail_fn)
         if worker is None:
             return
         worker.result.connect(lambda res, g=generation: self._on_loaded(g, res))

@@ -6,10 +6,11 @@ import os
 from typing import Any
 
 import numpy as np
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QListWidget, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QListWidget, QPushButton, QVBoxLayout, QWidget
 
 from convexplorer.core.datasets import Dataset, FolderDataset
 from convexplorer.core.datasets.folder import display_name
+from convexplorer.core.overlays import annotated_thumbnail, has_annotations
 from convexplorer.ui.panels.data.selection import DataSelection
 from convexplorer.ui.widgets.thumbnail_grid import ThumbnailGrid
 from convexplorer.ui.workers import StartWork
@@ -42,9 +43,15 @@ class ThumbnailBrowser(QWidget):
         self.skipped_button.setFlat(True)
         self.skipped_button.setStyleSheet("color:#8a4b00;text-decoration:underline;")
         self.skipped_button.hide()
+        #: Draw each sample's boxes or mask on its thumbnail (shown for data sets that have them).
+        self.annotations_check = QCheckBox("Boxes/masks")
+        self.annotations_check.setChecked(True)
+        self.annotations_check.setToolTip("Draw each image's boxes (class colours) or class mask on its thumbnail")
+        self.annotations_check.hide()
         bar.addWidget(QLabel("Show"))
         bar.addWidget(self.class_combo)
         bar.addWidget(self.subset_combo)
+        bar.addWidget(self.annotations_check)
         bar.addWidget(self.count_label, 1)
         bar.addWidget(self.skipped_button)
         col.addLayout(bar)
@@ -59,11 +66,15 @@ class ThumbnailBrowser(QWidget):
         self.class_combo.currentIndexChanged.connect(self.update_filter)
         self.subset_combo.currentIndexChanged.connect(self.update_filter)
         self.skipped_button.toggled.connect(self.skipped_list.setVisible)
+        self.annotations_check.toggled.connect(self._on_annotations_toggled)
         self.grid.thumb_model.thumbnail_failed.connect(self._on_thumbnail_failed)
 
     def set_source(self, ds: Dataset) -> None:
         """Browse a newly loaded source: all its thumbnails, its classes in the filter."""
         self.thumb_failures.clear()
+        annotated = has_annotations(ds)
+        self.annotations_check.setVisible(annotated)
+        self.grid.thumb_model.thumbnail_fn = annotated_thumbnail if annotated and self.annotations_check.isChecked() else None
         self.grid.set_dataset(ds)
         self.class_combo.blockSignals(True)
         self.class_combo.clear()
@@ -71,6 +82,14 @@ class ThumbnailBrowser(QWidget):
         for k, (name, n) in enumerate(zip(ds.class_names, ds.class_counts())):
             self.class_combo.addItem(f"{name} ({n})", k)
         self.class_combo.blockSignals(False)
+
+    def _on_annotations_toggled(self, on: bool) -> None:
+        src = self.selection.source
+        if src is None or not has_annotations(src):
+            return
+        self.grid.thumb_model.thumbnail_fn = annotated_thumbnail if on else None
+        indices = self.grid.thumb_model.indices()
+        self.grid.set_dataset(src, indices)
 
     def update_filter(self, *_args: Any) -> None:
         """Show the thumbnails of the chosen class and subset."""

@@ -12,17 +12,62 @@ from typing import Any, Callable
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from convexplorer.core.datasets import Dataset, FolderDataset, augment_preview
+from convexplorer.core.datasets import AugmentationSpec, Dataset, FolderDataset, augment_preview
 from convexplorer.core.errors import ConvExplorerError
+from convexplorer.core.overlays import has_annotations, sample_annotations
 from convexplorer.ui.panels.data.preview import PREVIEW_INPUT_MAX, PREVIEW_VARIANTS
 from convexplorer.ui.panels.data.selection import DataSelection
 from convexplorer.ui.workers import StartWork, Worker
 
 
+def sample_view(dataset: Dataset, i: int) -> tuple[int, np.ndarray, str, dict | None]:
+    """Native image, description and targets (boxes, classes, mask in pixels of ``dataset.image_shape``; None for
+    a classification set) of one sample (runs in a worker: folders read files)."""
+    ann = sample_annotations(dataset, i) if has_annotations(dataset) else None
+    return i, dataset.native_image(i), dataset.describe(i), ann
 
-def sample_view(dataset: Dataset, i: int) -> tuple[int, np.ndarray, str]:
-    """Native image and description of one sample (runs in a worker: folders read files)."""
-    return i, dataset.native_image(i), dataset.describe(i)
+
+def training_refuses(dataset: Dataset | None, spec: AugmentationSpec) -> bool:
+    """Whether training a box or mask head on ``dataset`` refuses ``spec`` today (``core.targets.check_augmentation``)."""
+    if dataset is None or getattr(dataset, "task", "") not in ("detection", "segmentation"):
+        return False
+    from convexplorer.core.targets import HeadTarget, TargetError, check_augmentation
+
+    target = "masks" if dataset.has_masks() else "boxes"
+    try:
+        check_augmentation(spec, [HeadTarget(target, target)])
+    except TargetError:
+        return True
+    return False
+
+
+def preview_with_targets(dataset: Dataset, i: int, spec: AugmentationSpec, n: int, seed: int,
+                         max_side: int) -> np.ndarray:
+    """``n`` augmented copies of sample ``i`` (as models see it) with its boxes and mask moved by the same layers
+    (Keras's box- and mask-aware augmentation) and drawn over them: ``n x H x W x 3`` floats, the original first."""
+    from convexplorer.core.datasets.augment_targets import augment_with_targets
+    from convexplorer.core.images import resize
+    from convexplorer.core.overlays import annotate, resize_mask
+
+    img = dataset.image(i)
+    ann = sample_annotations(dataset, i)
+    h, w = img.shape[:2]
+    if max(h, w) > max_side:  # the preview tiles are small; keep the worker quick
+        s = max_side / max(h, w)
+        img = resize(img, (max(1, round(h * s)), max(1, round(w * s))))
+    h2, w2 = img.shape[:2]
+    boxes = None
+    if ann["boxes"] is not None:
+        boxes = np.asarray(ann["boxes"], np.float32).reshape(-1, 4) * np.array([w2 / w, h2 / h, w2 / w, h2 / h], np.float32)
+    mask = None if ann["mask"] is None else resize_mask(ann["mask"], (h2, w2))
+    out = augment_with_targets(img, boxes, ann["classes"], mask, spec, n=n, seed=seed)
+    drawn = np.empty(out["images"].shape[:3] + (3,), np.float32)
+    for q in range(n):
+        targets = {"boxes": None if out["boxes"] is None else out["boxes"][q],
+                   "classes": None if out["classes"] is None else out["classes"][q],
+                   "mask": None if out["masks"] is None else out["masks"][q]}
+        drawn[q] = annotate(out["images"][q], targets, (h2, w2))
+    return drawn
 
 
 class LoadJob(QObject):
@@ -121,8 +166,8 @@ class LoadJob(QObject):
 class SampleJob(QObject):
     """Fetches the native image of the sample to show; only the latest request is shown."""
 
-    #: index, native image, description of the sample.
-    shown = Signal(int, object, str)
+    #: index, native image, description of the sample, its targets (``sample_view``'s dict, or None).
+    shown = Signal(int, object, str, object)
     #: Why the sample cannot be shown.
     failed = Signal(str)
 
@@ -201,7 +246,11 @@ class PreviewJob(QObject):
         if img is None:
             return
         key = self.key()
-        worker = self._start(augment_preview, img, sel.augmentation, PREVIEW_VARIANTS, sel.current)
+        if has_annotations(sel.dataset):
+            worker = self._start(preview_with_targets, sel.dataset, sel.current, sel.augmentation, PREVIEW_VARIANTS,
+                                 sel.current, PREVIEW_INPUT_MAX)
+        else:
+            worker = self._start(augment_preview, img, sel.augmentation, PREVIEW_VARIANTS, sel.current)
         if worker is None:
             return
         self.worker = worker

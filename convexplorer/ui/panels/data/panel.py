@@ -8,19 +8,20 @@ import numpy as np
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QHBoxLayout, QSplitter, QVBoxLayout, QWidget
 
-from convexplorer.core.datasets import AugmentationSpec, Dataset, FolderDataset, ShapesDataset, scan_folder
+from convexplorer.core.datasets import AugmentationSpec, Dataset, FolderDataset, scan_folder
 from convexplorer.core.datasets.folder import display_name
 from convexplorer.core.errors import ConvExplorerError
+from convexplorer.core.overlays import has_annotations
 from convexplorer.ui.panels.base import Panel, control_column
 from convexplorer.ui.panels.data.augmentation import AugmentationControls
 from convexplorer.ui.panels.data.browser import ThumbnailBrowser
 from convexplorer.ui.panels.data.counts import ClassCountsChart
-from convexplorer.ui.panels.data.jobs import LoadJob, PreviewJob, SampleJob
+from convexplorer.ui.panels.data.jobs import LoadJob, PreviewJob, SampleJob, training_refuses
 from convexplorer.ui.panels.data.preparation import PreparationBox
 from convexplorer.ui.panels.data.preview import AugmentationPreview
 from convexplorer.ui.panels.data.sample import SampleView
 from convexplorer.ui.panels.data.selection import SUBSETS, DataSelection
-from convexplorer.ui.panels.data.sources import SourceBox, cancel_note, load_source, source_label
+from convexplorer.ui.panels.data.sources import SourceBox, cancel_note, load_annotations, load_source, source_label
 from convexplorer.ui.state import AppState
 from convexplorer.ui.workers import Worker
 
@@ -130,6 +131,7 @@ class DataPanel(Panel):
     def _wire(self) -> None:
         self.sources.load_requested.connect(self.load_source)
         self.sources.folder_requested.connect(self.load_folder)
+        self.sources.annotations_requested.connect(self.load_annotations)
         self.sources.cancel_button.clicked.connect(self.loader.cancel)
         self.loader.message.connect(self.sources.set_message)
         self.loader.busy_changed.connect(self.sources.set_busy)
@@ -145,7 +147,7 @@ class DataPanel(Panel):
         self.sample.send_button.clicked.connect(lambda: self.send_to_inspect(self.selection.current))
         self.sample_job.shown.connect(self._on_sample)
         self.sample_job.failed.connect(self.sample.show_error)
-        self.preview_job.ready.connect(lambda v: self.preview.show_variants(v, self.augmentation.describe()))
+        self.preview_job.ready.connect(lambda v: self.preview.show_variants(v, self.augmentation_words()))
         self.preview_job.failed.connect(self.preview.show_caption)
         self.state.tensorflow_ready.connect(self._on_tf_ready)
 
@@ -197,19 +199,35 @@ class DataPanel(Panel):
         return self.loader.start(scan_folder, str(path), size, self.color_combo.currentData() or "rgb",
                                  label=label, cancel_note=cancel_note("folder", label))
 
+    def load_annotations(self, kind: str, path: str | Path) -> Worker | None:
+        """Read annotated data (``kind``: "masks", "voc", "coco_boxes", "coco_masks") in a worker, show it, then
+        check its image files; skipped annotations are listed as skipped files are."""
+        self.sources.show_annotations(kind, path)
+        size = (self.height_spin.value(), self.width_spin.value())
+        label = display_name(Path(path).name)
+        return self.loader.start(load_annotations, kind, str(path), size, self.color_combo.currentData() or "rgb",
+                                 label=label, cancel_note=cancel_note("folder", label))
+
     def set_source(self, ds: Dataset) -> None:
         """Show a loaded data set and hand the configured version to the other panels."""
         self.selection.source = ds
         is_folder = isinstance(ds, FolderDataset)
         self.preparation.adopt_source(ds, is_folder)
         self.browser.set_source(ds)
+        self.preview.set_targets(ds.task, ds.class_names if has_annotations(ds) else None)
         h, w, c = ds.native_shape
         kind = f"{ds.layout}, images resized" if is_folder else f"{w}x{h} {'RGB' if c == 3 else 'grayscale'}"
-        self.sources.set_message(f"{ds.name}: {len(ds)} images in {len(ds.class_names)} classes ({kind}).")
+        what = {"detection": f", {self._object_total(ds)} boxes", "segmentation": ", a class mask each"}.get(ds.task, "")
+        self.sources.set_message(f"{ds.name}: {len(ds)} images in {len(ds.class_names)} classes{what} ({kind}).")
         self.browser.update_skipped()
         self._apply_options()
         self.selection.current = 0
         self.show_sample(0)
+
+    @staticmethod
+    def _object_total(ds: Dataset) -> int:
+        counts = ds.object_counts()
+        return int(counts.sum()) if counts is not None else 0
 
     def _on_checked(self, checked: FolderDataset) -> None:
         if len(checked) == len(self.source or ()):
@@ -245,6 +263,14 @@ class DataPanel(Panel):
         self.state.status.emit(f"Data: {ds.name}, {len(ds)} images, {h}x{w}x{c}")
         self.preview_job.schedule()
 
+    def augmentation_words(self) -> str:
+        """The augmentation described, and whether training a box or mask head takes it today."""
+        words = self.augmentation.describe()
+        if training_refuses(self.dataset, self.augmentation):
+            words += (" (training a box or mask head refuses geometric augmentation for now: the preview shows how "
+                      "Keras's layers would move the targets)")
+        return words
+
     def current_augmentation(self) -> AugmentationSpec:
         """The augmentation set in the controls."""
         return self.augmentation_controls.spec()
@@ -273,13 +299,13 @@ class DataPanel(Panel):
         self.sample_job.request(src, int(i))
         self.preview_job.schedule()
 
-    def _on_sample(self, i: int, img: np.ndarray, description: str) -> None:
+    def _on_sample(self, i: int, img: np.ndarray, description: str, annotations: dict | None = None) -> None:
         src = self.source
         if src is None:
             return
-        # The source is unconfigured, so its boxes are in the stored image's pixels, as shown.
-        box = src.boxes(i) if isinstance(src, ShapesDataset) else None
-        self.sample.show_sample(img, src.class_names[src.label(i)], description, self.selection.subset_of(i), box)
+        # Targets are in pixels of the source's image_shape; the sample view scales them to the image shown.
+        self.sample.show_sample(img, src.class_names[src.label(i)], description, self.selection.subset_of(i),
+                                annotations=annotations, shape=src.image_shape[:2], class_names=src.class_names)
 
     def send_to_inspect(self, i: int) -> None:
         """Send sample ``i`` (as models see it) to the Inspect panel."""
@@ -292,6 +318,7 @@ class DataPanel(Panel):
             self.sources.set_message(str(exc), error=True)
             return
         label = f"{ds.class_names[ds.label(i)]} #{i} ({ds.name})"
+        self.state.image_origin = (ds, int(i))  # Inspect draws this sample's boxes or mask beside the prediction
         self.state.image_array_opened.emit(image, label)
         self.state.status.emit(f"Sent {label} to Inspect")
 

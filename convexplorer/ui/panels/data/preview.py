@@ -50,6 +50,27 @@ class AugmentationPreview(QGroupBox):
         self.aug_caption = QLabel("")
         self.aug_caption.setWordWrap(True)
         col.addWidget(self.aug_caption)
+        #: For data with boxes or masks: the class colours, and that targets move with the image (shown in the caption).
+        self.targets_note = ""
+
+    def set_targets(self, task: str, class_names: list[str] | None) -> None:
+        """Say that boxes or masks move with the image (detection, localization, segmentation sets), with a legend."""
+        if class_names is None or task == "classification":
+            self.targets_note = ""
+            self.aug_caption.setToolTip("")
+            return
+        from convexplorer.core.overlays import class_color
+
+        first = 1 if task == "segmentation" else 0  # class 0 of a mask is the background: not tinted
+        legend = " ".join(
+            f"<span style='color:rgb{class_color(k)}'>■</span>&nbsp;{name}"
+            for k, name in enumerate(class_names) if k >= first
+        )
+        what, kind = ("masks", "mask") if task == "segmentation" else ("boxes", "box")
+        self.targets_note = f"{what.capitalize()} move with the image (Keras's {kind}-aware layers): {legend}"
+        self.aug_caption.setToolTip(
+            f"Keras's preprocessing layers transform the image and its {what} with one random draw, as training "
+            "with these layers does; rotated or sheared boxes become the box around the moved corners.")
 
     def set_tf_ready(self, ready: bool) -> None:
         """Hide the loading banner (and enable the preview) once TensorFlow is in."""
@@ -65,4 +86,8 @@ class AugmentationPreview(QGroupBox):
         mosaic = tile(variants, 3)
         side = 3 * PREVIEW_SIDE + 8
         self.aug_preview.setPixmap(array_to_pixmap(mosaic, side, smooth=mosaic.shape[0] > side))
-        self.aug_caption.setText("top-left: the original; the others: what training sees — " + description)
+        note = f"<br>{self.targets_note}" if self.targets_note else ""
+        self.aug_caption.setText("top-left: the original; the others: what training sees — " + description + note)
+        # a wrapped label under-reports its height to the layout: reserve what the text needs, so that the
+        # sample above gives up room instead of the mosaic covering the caption
+        self.aug_caption.setMinimumHeight(self.aug_caption.heightForWidth(max(self.aug_caption.width(), 3 * PREVIEW_SIDE)))

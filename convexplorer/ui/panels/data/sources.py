@@ -3,7 +3,8 @@
 Adding a source: give it a ``(key, label)`` in :data:`SOURCES`, build it in
 :func:`load_source` (it runs in a worker, with ``progress`` and ``cancel``),
 and, if it downloads, let :func:`load_button_text` and :func:`cancel_note` say so.
-Image folders are the one source not in the list: they are opened by path.
+Image folders and annotated folders (mask PNGs, Pascal VOC, COCO JSON) are not in the
+list: they are opened by path (:data:`ANNOTATION_KINDS`, :func:`load_annotations`).
 """
 
 from __future__ import annotations
@@ -19,32 +20,74 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QLabel,
+    QMenu,
     QProgressBar,
     QPushButton,
     QSpinBox,
     QWidget,
 )
 
-from convexplorer.core.datasets import STANDARD_SETS, Dataset, ShapesDataset, is_cached, load_standard
+from convexplorer.core.datasets import (
+    STANDARD_SETS,
+    Dataset,
+    ShapesDataset,
+    ShapesDetectionDataset,
+    ShapesSegmentationDataset,
+    is_cached,
+    load_coco,
+    load_standard,
+    load_voc,
+    scan_mask_folder,
+)
 from convexplorer.core.datasets.folder import display_name
 from convexplorer.ui.style import set_role
 
 #: (key, label) of the sources in the chooser.
 SOURCES: tuple[tuple[str, str], ...] = (
     ("shapes", "Shapes (built-in, offline)"),
+    ("shapes_detection", "Shapes scenes: detection (boxes)"),
+    ("shapes_segmentation", "Shapes scenes: segmentation (masks)"),
     ("mnist", "MNIST digits"),
     ("fashion_mnist", "Fashion-MNIST clothes"),
     ("cifar10", "CIFAR-10 photos"),
 )
 #: The chooser's key of an opened image folder (its entry is added when one is opened).
 FOLDER = "folder"
+#: The chooser's key of an opened annotated folder or COCO file.
+ANNOTATED = "annotated"
+#: The built-in sources drawn procedurally (their count is the "Shapes" spin box).
+SHAPE_SOURCES = ("shapes", "shapes_detection", "shapes_segmentation")
+#: (kind, menu text, what the file dialog asks for) of the annotated data the "Open annotations" menu opens.
+ANNOTATION_KINDS: tuple[tuple[str, str, str], ...] = (
+    ("masks", "Mask folder (images/ + masks/ PNGs)…", "folder"),
+    ("voc", "Pascal VOC folder (JPEGImages/ + Annotations/)…", "folder"),
+    ("coco_boxes", "COCO JSON: boxes (detection)…", "json"),
+    ("coco_masks", "COCO JSON: masks (segmentation)…", "json"),
+)
 
 
 def load_source(key: str, shapes_n: int = 2000, progress: Any = None, cancel: Any = None) -> Dataset:
     """Build or download a source (runs in a worker)."""
     if key == "shapes":
         return ShapesDataset(n=shapes_n, size=64, seed=0, progress=progress, cancel=cancel)
+    if key == "shapes_detection":
+        return ShapesDetectionDataset(n=shapes_n, size=64, seed=0, progress=progress, cancel=cancel)
+    if key == "shapes_segmentation":
+        return ShapesSegmentationDataset(n=shapes_n, size=64, seed=0, progress=progress, cancel=cancel)
     return load_standard(key, progress=progress, cancel=cancel)
+
+
+def load_annotations(kind: str, path: str, image_size: tuple[int, int] = (128, 128), color_mode: str = "rgb",
+                     progress: Any = None, cancel: Any = None) -> Dataset:
+    """Read an annotated folder or COCO file (runs in a worker): ``kind`` is one of :data:`ANNOTATION_KINDS`."""
+    opts = {"image_size": image_size, "color_mode": color_mode, "progress": progress, "cancel": cancel}
+    if kind == "masks":
+        return scan_mask_folder(path, **opts)
+    if kind == "voc":
+        return load_voc(path, **opts)
+    if kind in ("coco_boxes", "coco_masks"):
+        return load_coco(path, task="detection" if kind == "coco_boxes" else "segmentation", **opts)
+    raise ValueError(f"unknown kind of annotations: {kind!r}")
 
 
 def source_label(key: str) -> str:
@@ -58,7 +101,7 @@ def load_button_text(key: str) -> str:
         spec = STANDARD_SETS[key]
         mb = spec.download_size / 1e6
         return "Load" if is_cached(key) else f"Download ({mb:.0f} MB)"
-    return "Rescan" if key == FOLDER else "Load"
+    return "Rescan" if key in (FOLDER, ANNOTATED) else "Load"
 
 
 def cancel_note(key: str, label: str) -> str:
@@ -75,10 +118,14 @@ class SourceBox(QGroupBox):
     load_requested = Signal(str)
     #: Open (or rescan) the image folder at this path.
     folder_requested = Signal(str)
+    #: Open (or rescan) annotated data: its kind (see :data:`ANNOTATION_KINDS`) and path.
+    annotations_requested = Signal(str, str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("Source", parent)
         self.folder_path = ""
+        #: The annotated data last opened: (kind, path).
+        self.annotations: tuple[str, str] = ("", "")
         form = QFormLayout(self)
         self.source_combo = QComboBox()
         for key, label in SOURCES:
@@ -95,6 +142,16 @@ class SourceBox(QGroupBox):
         row.addWidget(self.load_button)
         row.addWidget(self.open_folder_button)
         form.addRow(row)
+        self.open_annotations_button = QPushButton("Open annotations…")
+        self.open_annotations_button.setToolTip(
+            "Images with boxes or masks: a folder of mask PNGs, a Pascal VOC folder or a COCO JSON file")
+        self.annotations_menu = QMenu(self.open_annotations_button)
+        for kind, text, _what in ANNOTATION_KINDS:
+            action = self.annotations_menu.addAction(text)
+            action.setData(kind)
+            action.triggered.connect(lambda _c=False, k=kind: self._on_open_annotations(k))
+        self.open_annotations_button.setMenu(self.annotations_menu)
+        form.addRow(self.open_annotations_button)
         row = QHBoxLayout()
         self.progress_bar = QProgressBar()
         self.progress_bar.setTextVisible(True)
@@ -104,6 +161,8 @@ class SourceBox(QGroupBox):
         form.addRow(row)
         self.message_label = QLabel("")
         self.message_label.setWordWrap(True)
+        # three lines kept free: a data set's summary (name, counts, boxes or masks, size) is never cut off
+        self.message_label.setMinimumHeight(3 * self.message_label.fontMetrics().lineSpacing() + 4)
         self.message_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         form.addRow(self.message_label)
         self.set_busy(False)
@@ -138,10 +197,26 @@ class SourceBox(QGroupBox):
         self.source_combo.blockSignals(False)
         self.refresh()
 
+    def show_annotations(self, kind: str, path: str | Path) -> None:
+        """Add (or rename) the chooser's entry for annotated data at ``path`` and choose it."""
+        self.annotations = (kind, str(path))
+        words = {"masks": "Masks", "voc": "VOC", "coco_boxes": "COCO boxes", "coco_masks": "COCO masks"}.get(kind, kind)
+        i = self.source_combo.findData(ANNOTATED)
+        text = f"{words}: {display_name(Path(path).name)}"
+        self.source_combo.blockSignals(True)
+        if i < 0:
+            self.source_combo.addItem(text, ANNOTATED)
+            i = self.source_combo.count() - 1
+        self.source_combo.setItemText(i, text)
+        self.source_combo.setItemData(i, str(path), Qt.ItemDataRole.ToolTipRole)
+        self.source_combo.setCurrentIndex(i)
+        self.source_combo.blockSignals(False)
+        self.refresh()
+
     def refresh(self, *_args: Any) -> None:
         """Fit the Load button and the shapes count to the chosen source."""
         key = self.key()
-        self.shapes_n_spin.setEnabled(key == "shapes")
+        self.shapes_n_spin.setEnabled(key in SHAPE_SOURCES)
         self.load_button.setText(load_button_text(key))
 
     def set_busy(self, busy: bool) -> None:
@@ -172,6 +247,8 @@ class SourceBox(QGroupBox):
         key = self.key()
         if key == FOLDER:
             self.folder_requested.emit(self.folder_path)
+        elif key == ANNOTATED:
+            self.annotations_requested.emit(*self.annotations)
         else:
             self.load_requested.emit(key)
 
@@ -179,3 +256,13 @@ class SourceBox(QGroupBox):
         path = QFileDialog.getExistingDirectory(self, "Open an image folder (one sub-folder per class)")
         if path:
             self.folder_requested.emit(path)
+
+    def _on_open_annotations(self, kind: str) -> None:
+        what = {k: w for k, _t, w in ANNOTATION_KINDS}[kind]
+        title = {k: t for k, t, _w in ANNOTATION_KINDS}[kind].rstrip("…")
+        if what == "json":
+            path, _ = QFileDialog.getOpenFileName(self, f"Open {title}", "", "COCO annotations (*.json)")
+        else:
+            path = QFileDialog.getExistingDirectory(self, f"Open {title}")
+        if path:
+            self.annotations_requested.emit(kind, path)

@@ -19,10 +19,11 @@ MIN_BOX = 7.0
 
 @dataclass(frozen=True)
 class ExampleTile:
-    """One tile to draw: the image as fed to the model, the box ``(y0, x0, y1, x1)``, its crop and a caption."""
+    """One tile to draw: the image as fed to the model, the box ``(y0, x0, y1, x1)`` (None: no outline), its crop
+    and a caption."""
 
     image: np.ndarray
-    box: tuple[int, int, int, int]
+    box: tuple[int, int, int, int] | None
     crop: np.ndarray | None
     caption: str
     tooltip: str = ""
@@ -51,6 +52,9 @@ def tile_pixmap(tile: ExampleTile, side: int) -> QPixmap:
     pen = QPen(QColor(BOX_COLOR))
     pen.setWidth(2)
     p.setPen(pen)
+    if tile.box is None:
+        p.end()
+        return out
     y0, x0, y1, x1 = tile.box
     rect = QRectF(x0 * sx, y0 * sy, max(1.0, (x1 - x0) * sx - 1), max(1.0, (y1 - y0) * sy - 1))
     if rect.width() < MIN_BOX or rect.height() < MIN_BOX:  # a few pixels: outline a visible square around them

@@ -32,8 +32,8 @@ from convexplorer.ui.panels.inspect.jobs import (
     filter_count,
     layer_maps,
     load_application,
-    prediction,
     open_model_file,
+    prediction,
     sanity_check,
 )
 from convexplorer.ui.panels.inspect.kernels_tab import KernelGrid
@@ -42,6 +42,7 @@ from convexplorer.ui.panels.inspect.maps_tab import FeatureMapsTab
 from convexplorer.ui.panels.inspect.patterns_tab import PatternsTab
 from convexplorer.ui.panels.inspect.side_column import SideColumn
 from convexplorer.ui.panels.inspect.subject import Subject
+from convexplorer.ui.panels.inspect.task_controller import TaskInspector
 from convexplorer.ui.workers import Worker
 
 
@@ -71,6 +72,7 @@ class InspectPanel(Panel):
         state.image_opened.connect(self.load_image_file)
         state.image_array_opened.connect(self._on_image_array)
         state.dataset_changed.connect(lambda _d: self._show_data_source())
+        state.dataset_changed.connect(lambda _d: self.task_inspector.dataset_changed())
         self._show_data_source()
         self._set_tf_enabled(state.tf_ready)
         if state.tf_ready and state.model is not None:
@@ -117,6 +119,8 @@ class InspectPanel(Panel):
                           (self.timeline_view, "Timeline")):
             self.tabs.addTab(tab, text)
         self.state.timeline_changed.connect(lambda tl, live: self.timeline_view.set_timeline(tl, live=live))
+        #: Detectors and segmenters: boxes or masks, ground truth, Grad-CAM of a box; the worst images by IoU.
+        self.task_inspector = TaskInspector(self)
 
     def _expose_widgets(self) -> None:
         """The parts' widgets under the panel's names, as lessons, tests and the main window use them."""
@@ -210,6 +214,7 @@ class InspectPanel(Panel):
         self.patterns_tab.set_tf_ready(ready)
         self.examples_tab.set_tf_ready(ready)
         self.attributions_tab.set_tf_ready(ready)
+        self.task_inspector.worst.set_tf_ready(ready)
 
     # --- what tests read: the subject and the running workers ----------------------------------
     @property
@@ -277,6 +282,7 @@ class InspectPanel(Panel):
         self.side.offer.setVisible(False)
         self.default_classifier.standby = None  # another model is inspected: no need to keep it
         self.maps_tab.set_model(model)
+        self.task_inspector.model_changed(model)
         # The old model's layer names mean nothing to this one: the analysis offers the new ones.
         self.examples_tab.set_layers([])
         self.attributions_tab.set_layers([], None)
@@ -324,7 +330,8 @@ class InspectPanel(Panel):
 
     # --- image ---------------------------------------------------------------------------------
     def _on_image_array(self, array: Any, label: str) -> None:
-        self.set_image(np.asarray(array, np.float32), label or "image")
+        origin, self.state.image_origin = getattr(self.state, "image_origin", None), None
+        self.set_image(np.asarray(array, np.float32), label or "image", origin=origin)
 
     def load_image_file(self, path: str) -> bool:
         """Open an image file (validated by core.images); errors appear in the panel."""
@@ -339,9 +346,11 @@ class InspectPanel(Panel):
         self.default_classifier.photo_opened()
         return True
 
-    def set_image(self, image: np.ndarray, name: str, analyse: bool = True) -> None:
-        """Use ``image`` (H x W x C in [0, 1]); it is fitted to the model and classified."""
+    def set_image(self, image: np.ndarray, name: str, analyse: bool = True, origin: tuple | None = None) -> None:
+        """Use ``image`` (H x W x C in [0, 1]); it is fitted to the model and classified. ``origin``: (data set,
+        index) it comes from, whose boxes or mask are drawn as the ground truth."""
         self.subject.set_image(image, name)
+        self.task_inspector.image_changed(origin)
         self._set_message("")
         self._fit_image()
         if analyse:
@@ -369,6 +378,7 @@ class InspectPanel(Panel):
         if not s.ready() or not self.state.tf_ready:
             return
         self.topk_chart.clear("Classifying…")
+        self.task_inspector.refresh()
         # The top 5 first (one forward pass), then the maps, Grad-CAM and saliency.
         self.requests.submit("prediction", prediction, s.model, s.x, s.labels, 5, self.side.chosen_head(),
                              on_result=self._show_prediction)
@@ -411,13 +421,16 @@ class InspectPanel(Panel):
         if out.get("box") is not None:
             self.cam_tab.set_box_targets()
             self.attributions_tab.set_box_targets()
-            self.box_view.show_box(self.subject.image, out["box"], out["head"])
+            self.box_view.show_box(self.subject.image, out["box"], out["head"], self.task_inspector.true_box())
         elif out["probs"] is not None:
             self.cam_tab.set_classes(len(out["probs"]), self.subject.label)
             self.attributions_tab.set_classes(len(out["probs"]), self.subject.label)
         if out["topk"] is not None:
             note = "random weights: scores mean nothing" if "random weights" in self.subject.model_label else ""
             self.topk_chart.set_predictions(out["topk"], note)
+        elif self.task_inspector.active():
+            self.topk_chart.clear(self.task_inspector.summary())
+            self.side.pred_box.setTitle("Prediction")
         else:
             self.topk_chart.clear(out.get("topk_error", "This model is not a classifier."))
         self.side.why_row.setVisible(out["topk"] is not None or out.get("box") is not None)
@@ -572,7 +585,7 @@ class InspectPanel(Panel):
             return
         tile = r["tiles"][position]
         name = getattr(r["source"], "name", "") or "data set"
-        self.set_image(tile["image"], f"{name} #{index}")
+        self.set_image(tile["image"], f"{name} #{index}", origin=(r["source"], index))
 
     def _on_attribution(self) -> None:
         s, tab = self.subject, self.attributions_tab
