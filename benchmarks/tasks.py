@@ -31,7 +31,7 @@ sys.path.insert(0, str(_here.parent))
 
 #: task -> (preset, data set kind, samples, epochs, batch size, learning rate, target key, target value)
 TASKS = {
-    "localization": ("Shapes: class + box", "classification", 3000, 12, 32, 0.001, "iou", 0.75),
+    "localization": ("Shapes: class + box", "classification", 4000, 20, 32, 0.001, "iou", 0.75),
     "fcn": ("Shapes: FCN segmenter", "segmentation", 1500, 12, 16, 0.002, "mean_iou", 0.85),
     "unet": ("Shapes: U-Net segmenter", "segmentation", 1500, 12, 16, 0.002, "mean_iou", 0.85),
     "detection": ("Shapes: YOLO-style detector", "detection", 3000, 30, 32, 0.001, "ap50", 0.8),
@@ -77,7 +77,8 @@ def run_task(task: str, samples: int | None = None, epochs: int | None = None, s
     val = head_dataset(ds, heads, "validation", batch_size=64, shuffle=False)
     test = head_dataset(ds, heads, "test", batch_size=64, shuffle=False)
     cb = task_metrics_callback(val, heads, ds.class_names, per_class=False)
-    settings = TrainingSettings(epochs=e, batch_size=bs)
+    # the learning rate halves when the validation loss stalls for 2 epochs (Keras's ReduceLROnPlateau)
+    settings = TrainingSettings(epochs=e, batch_size=bs, reduce_lr=True, reduce_lr_patience=2)
 
     def show(ev: object) -> None:
         logs = getattr(ev, "logs", None)
