@@ -374,19 +374,22 @@ def _yolo() -> ModelSpec:
     spec = ModelSpec(
         "shapes_yolo", (64, 64, 3), 4, [], CompileSpec("adam", 0.001, 0.0, _SPARSE, ["accuracy"]),
         "A YOLO-style single-stage detector (YOLOv2, Redmon and Farhadi 2016) for the Shapes detection set: a conv "
-        "base with batch norm down to an 8x8 grid, and a detection head (1x1 conv, reshaped to 8 x 8 x 3 anchors x "
+        "base with batch norm down to an 8x8 grid (two more 3x3 convs there), and a detection head (1x1 conv, reshaped to 8 x 8 x 3 anchors x "
         "(objectness, x, y, w, h, 4 class scores)); the anchors are k-means sizes of the set's boxes, the YOLO "
         "loss trains objectness, boxes and classes, AP@0.5 and AP@[.5:.95] are measured after each epoch.",
     )
     g = _Graph(spec)
-    for filters in (32, 64, 128):
+
+    def conv_bn(filters: int) -> None:
         g.add("Conv2D", filters=filters, kernel_size=[3, 3], padding="same", activation="linear", use_bias=False)
-        g.add("BatchNormalization")
+        g.add("BatchNormalization", momentum=0.9)  # short runs: the moving statistics must settle in a few hundred steps
         g.add("Activation", activation="relu")
+
+    for filters in (32, 64, 128):
+        conv_bn(filters)
         g.add("MaxPooling2D")
-    g.add("Conv2D", filters=128, kernel_size=[3, 3], padding="same", activation="linear", use_bias=False)
-    g.add("BatchNormalization")
-    g.add("Activation", activation="relu")
+    conv_bn(128)
+    conv_bn(128)
     g.block("Detection head", num_anchors=3, grid_size=8)
     return spec
 

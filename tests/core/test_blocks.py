@@ -511,10 +511,11 @@ def _shapes_yolo_ref():
     x = inputs
     for filters in (32, 64, 128):
         x = layers.Conv2D(filters, 3, padding="same", use_bias=False)(x)
-        x = layers.Activation("relu")(layers.BatchNormalization()(x))
+        x = layers.Activation("relu")(layers.BatchNormalization(momentum=0.9)(x))
         x = layers.MaxPooling2D()(x)
-    x = layers.Conv2D(128, 3, padding="same", use_bias=False)(x)
-    x = layers.Activation("relu")(layers.BatchNormalization()(x))
+    for _ in range(2):
+        x = layers.Conv2D(128, 3, padding="same", use_bias=False)(x)
+        x = layers.Activation("relu")(layers.BatchNormalization(momentum=0.9)(x))
     x = layers.Conv2D(3 * 9, 1)(x)                        # YOLOv2: anchors x (objectness, x, y, w, h, classes)
     return keras.Model(inputs, layers.Reshape((8, 8, 3, 9))(x))
 
