@@ -34,7 +34,7 @@ TASKS = {
     "localization": ("Shapes: class + box", "classification", 4000, 20, 32, 0.001, "iou", 0.75),
     "fcn": ("Shapes: FCN segmenter", "segmentation", 1500, 12, 16, 0.002, "mean_iou", 0.85),
     "unet": ("Shapes: U-Net segmenter", "segmentation", 1500, 12, 16, 0.002, "mean_iou", 0.85),
-    "detection": ("Shapes: YOLO-style detector", "detection", 3000, 40, 32, 0.002, "ap50", 0.8),
+    "detection": ("Shapes: YOLO-style detector", "detection", 8000, 20, 32, 0.002, "ap50", 0.8),
 }
 
 
