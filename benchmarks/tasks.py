@@ -32,8 +32,8 @@ sys.path.insert(0, str(_here.parent))
 #: task -> (preset, data set kind, samples, epochs, batch size, learning rate, target key, target value)
 TASKS = {
     "localization": ("Shapes: class + box", "classification", 4000, 20, 32, 0.001, "iou", 0.75),
-    "fcn": ("Shapes: FCN segmenter", "segmentation", 1500, 12, 16, 0.002, "mean_iou", 0.85),
-    "unet": ("Shapes: U-Net segmenter", "segmentation", 1500, 12, 16, 0.002, "mean_iou", 0.85),
+    "fcn": ("Shapes: FCN segmenter", "segmentation", 4000, 15, 16, 0.002, "mean_iou", 0.85),
+    "unet": ("Shapes: U-Net segmenter", "segmentation", 4000, 15, 16, 0.002, "mean_iou", 0.85),
     "detection": ("Shapes: YOLO-style detector", "detection", 8000, 20, 32, 0.002, "ap50", 0.8),
 }
 
