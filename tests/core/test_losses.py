@@ -140,3 +140,21 @@ def test_box_iou_metric_equals_core_box_iou_diagonal():
     ref = keras.utils.bounding_boxes.compute_iou(a, b, bounding_box_format="xyxy")
     np.testing.assert_allclose(np.diag(keras.ops.convert_to_numpy(ref)),
                                keras.ops.convert_to_numpy(losses.box_iou_diagonal(a, b)), atol=1e-5)
+
+
+def test_a_kept_detector_opens_in_a_fresh_process_through_modelio(tmp_path):
+    """core.modelio registers our loss and metric before Keras reads the file (no import of core.losses needed)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    model = _tiny_detector()
+    model.save(tmp_path / "det.keras")
+    root = Path(__file__).resolve().parents[2]
+    code = ("from convexplorer.core.modelio import load_keras_model\n"
+            f"m = load_keras_model({str(tmp_path / 'det.keras')!r})\n"
+            "print('LOSS', type(m.loss).__name__)\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                          env=dict(os.environ, PYTHONPATH=str(root), TF_CPP_MIN_LOG_LEVEL="3"))
+    assert "LOSS YoloLoss" in proc.stdout, proc.stderr[-2000:]
