@@ -422,3 +422,26 @@ def test_a_segmenter_design_trains_charts_mean_iou_per_class_and_evaluates_per_p
     res = ev.args[0]
     assert res.per_pixel and res.confusion.sum() == len(seg.subset_indices("test")) * 32 * 32
     assert "pixels" in panel.results_label.text() and "mean IoU" in panel.results_label.text()
+
+
+def test_a_detector_design_trains_on_its_grid_and_charts_ap(qtbot, panel):
+    """A YOLO-style head: anchors by k-means when training starts, AP@0.5 and AP@[.5:.95] charted, the run keeps its grid."""
+    from convexplorer.core.datasets.shapes import ShapesDetectionDataset
+    from convexplorer.core.runs import read_run
+    from tests.core.test_task_training import detector_spec
+
+    det = ShapesDetectionDataset(n=60, size=32, seed=0)
+    panel.state.set_dataset(det)
+    panel.state.set_spec(detector_spec())
+    panel.epochs_spin.setValue(2)
+    panel.batch_spin.setValue(16)
+    with qtbot.waitSignal(panel.training_finished, timeout=TRAIN_TIMEOUT_MS):
+        assert panel.start_training()
+    qtbot.waitUntil(lambda: not panel.is_training(), timeout=10_000)
+    r = panel.last_result
+    assert r.reason == "completed", r.message
+    np.testing.assert_allclose(panel.charts["ap50"].data("ap50/val/epoch")[1], r.history.epoch["val_ap50"])
+    assert panel.charts["ap"].has_series("ap.circle/val/epoch")
+    heads = read_run(panel.run_info.path).extra["heads"]  # what decodes the grid again
+    assert heads[0]["grid_size"] == 8 and len(heads[0]["anchors"]) == 2
+    assert "learns class labels" in panel.results_label.text() or "none of this model" in panel.results_label.text()
