@@ -27,7 +27,8 @@ built under a ``tf.distribute`` strategy.
 from __future__ import annotations
 
 import math
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 

@@ -104,7 +104,7 @@ def test_detection_ap_is_one_for_perfect_logits_and_matches_detection_metrics():
     objects = ds.object_fractions()
     head = with_grids(_grid_model(8, 3, 4), [HeadTarget("grid", "boxes")], ds)[0]
     anchors = np.asarray(head.anchors)
-    grids, dropped = encode_batch(objects, 8, anchors, 4)
+    grids, _dropped = encode_batch(objects, 8, anchors, 4)
     idx = np.arange(30, dtype="float32")
     perfect = task_metrics(_Echo(_logits_from_targets(grids)), (idx, grids), [head], ds.class_names)
     assert perfect["ap50"] == pytest.approx(1.0) and perfect["ap"] == pytest.approx(1.0)
