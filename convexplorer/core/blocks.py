@@ -18,6 +18,7 @@ The blocks follow their sources:
 - separable residual block: Chollet 2017 (Xception's entry flow);
 - U-Net down and up stages: Ronneberger et al. 2015 ("same" padding, so no cropping);
 - localization head: Géron ch. 14 (a box regressed beside the class);
+- detection head: Redmon and Farhadi 2016 (YOLOv2's grid of anchors);
 - residual block: Chollet, *Deep Learning with Python*, ch. 9.
 
 Plain data, no TensorFlow, no Qt.
@@ -281,6 +282,35 @@ def _localization(n: _Nodes, s: dict[str, PortRef], pooling: str, loss: str, los
     return {"output": n.add("Dense", [x], name=name, units=4, activation="sigmoid")}
 
 
+def _grid_size(spec: ModelSpec, x: PortRef) -> int:
+    """The height of output ``x`` when it is square (the grid of a detection head), from the summary."""
+    from .summary import summarize
+
+    shape = None
+    if x[0] != INPUT_ID:
+        try:
+            rows = summarize(spec).rows_of(x[0])
+            shape = rows[-1].output_shape if rows else None
+        except Exception:  # noqa: BLE001 - an unfinished design: ask for the size instead
+            shape = None
+    else:
+        shape = (None, *spec.input_shape)
+    if shape is None or len(shape) != 4 or shape[1] is None or shape[1] != shape[2]:
+        raise SpecError("Detection head: the size of its input cannot be told here (it must be a square feature map); "
+                        "set its grid size yourself")
+    return int(shape[1])
+
+
+def _detection(n: _Nodes, s: dict[str, PortRef], num_anchors: int, grid_size: int, loss_weight: float) -> dict[str, PortRef]:
+    spec = n.spec
+    x = s["input"]
+    size = int(grid_size) or _grid_size(spec, x)
+    depth = 5 + int(spec.num_classes)
+    y = n.conv(x, int(num_anchors) * depth, 1, activation="linear", use_bias=True)
+    name = _unique("grid", set(spec.layer_names()))
+    return {"output": n.add("Reshape", [y], name=name, target_shape=[size, size, int(num_anchors), depth])}
+
+
 def _dlwp_residual(n: _Nodes, s: dict[str, PortRef], filters: int, pooling: bool, shortcut: str) -> dict[str, PortRef]:
     x = s["input"]
     y = n.conv(x, filters, 3, activation="relu", use_bias=True)
@@ -387,6 +417,20 @@ BLOCKS: dict[str, BlockDef] = {
             reference="Géron, Hands-On Machine Learning, ch. 14 (classification and localization)",
         ),
         BlockDef(
+            "Detection head",
+            "a YOLO-style output: a 1x1 conv to anchors x (5 + classes) per cell, reshaped to S x S x anchors x "
+            "(objectness, x, y, w, h, class scores); trained with the YOLO loss on grid targets",
+            (
+                ParamDef("num_anchors", "int", 3, "Anchors", minimum=1, maximum=32,
+                         help="boxes each cell predicts; their sizes come from k-means over the data set's boxes"),
+                ParamDef("grid_size", "int", 0, "Grid size", minimum=0, maximum=1024,
+                         help="cells a side; 0: the size of the input feature map"),
+                ParamDef("loss_weight", "float", 1.0, "Loss weight", minimum=0.0, maximum=1e6),
+            ),
+            _detection,
+            reference="Redmon and Farhadi 2016, YOLO9000 (YOLOv2): anchors, sigmoid offsets, log sizes",
+        ),
+        BlockDef(
             "Residual block",
             "two 3x3 ReLU convs, an optional 2x2 max-pool, and a shortcut (1x1 conv when the size or channels change)",
             (_filters(32), ParamDef("pooling", "bool", False, "Max-pool (halve the size)"), _SHORTCUT),
@@ -471,10 +515,14 @@ def insert_block(spec: ModelSpec, name: str, source: PortRef, skip: PortRef | No
         for layer, inputs in zip(saved[0], saved[1]):
             layer.inputs = inputs
         raise
+    if name == "Detection head":
+        head_name = _unique("grid", {h.name for h in spec.heads})
+        spec.heads.append(HeadSpec(head_name, outputs["output"][0], "yolo", float(values["loss_weight"]), [],
+                                   target="boxes"))
     if name == "Localization head":
         head_name = _unique("box", {h.name for h in spec.heads})
         spec.heads.append(HeadSpec(head_name, outputs["output"][0], values["loss"], float(values["loss_weight"]),
-                                   ["mean_absolute_error"], target="boxes"))
+                                   ["mean_absolute_error", "iou"], target="boxes"))
     group = GroupSpec(_unique(name, {g.name for g in spec.groups}, " ", 2), list(nodes.ids))
     spec.groups.append(group)
     added = [h.name for h in spec.heads if h.name not in before_heads]

@@ -280,8 +280,17 @@ def make_metrics(settings: CompileSpec) -> list[Any]:
     return metric_objects(settings.metrics)
 
 
-def metric_objects(names: list[str]) -> list[Any]:
-    """Keras metric objects/names for metric names of ``spec.METRICS``."""
+def loss_object(name: str) -> Any:
+    """The Keras loss for a loss name of ``spec.LOSSES`` (a name Keras knows, or our YOLO loss)."""
+    if name == "yolo":
+        from .losses import YoloLoss
+
+        return YoloLoss()
+    return name
+
+
+def metric_objects(names: list[str], num_classes: int | None = None) -> list[Any]:
+    """Keras metric objects/names for metric names of ``spec.METRICS`` (``num_classes``: a mask head's, for mean IoU)."""
     import keras
 
     out: list[Any] = []
@@ -300,6 +309,14 @@ def metric_objects(names: list[str]) -> list[Any]:
             out.append(keras.metrics.Recall(name="recall"))
         elif m == "mean_absolute_error":
             out.append(keras.metrics.MeanAbsoluteError(name="mae"))
+        elif m == "iou":
+            from .losses import BoxIoU
+
+            out.append(BoxIoU(name="iou"))
+        elif m == "mean_iou":
+            if not num_classes or num_classes < 2:
+                raise SpecError('the metric "mean_iou" needs a mask head with one output channel a class (2 or more)')
+            out.append(keras.metrics.MeanIoU(int(num_classes), sparse_y_pred=False, name="mean_iou"))
         else:
             raise SpecError(f'unknown metric "{m}"')
     return out
@@ -315,17 +332,31 @@ def compile_model(model: Any, settings: CompileSpec, heads: list[HeadSpec] | Non
     if heads and len(heads) > 1:
         model.compile(
             optimizer=make_optimizer(settings),
-            loss={h.name: h.loss for h in heads},
+            loss={h.name: loss_object(h.loss) for h in heads},
             loss_weights={h.name: float(h.loss_weight) for h in heads},
-            metrics={h.name: metric_objects(h.metrics) for h in heads},
+            metrics={h.name: metric_objects(h.metrics, _channels(model, h.name)) for h in heads},
         )
         return model
     if heads and not model_has_dict_outputs(model):
         head = heads[0]
-        model.compile(optimizer=make_optimizer(settings), loss=head.loss, metrics=metric_objects(head.metrics))
+        model.compile(optimizer=make_optimizer(settings), loss=loss_object(head.loss),
+                      metrics=metric_objects(head.metrics, _channels(model, None)))
         return model
     model.compile(optimizer=make_optimizer(settings), loss=settings.loss, metrics=make_metrics(settings))
     return model
+
+
+def _channels(model: Any, head: str | None) -> int | None:
+    """The last dimension of a model's output (``head`` of a dict of outputs); None when unknown."""
+    out = getattr(model, "output", None)
+    if isinstance(out, dict):
+        out = out.get(head) if head is not None else None
+    elif isinstance(out, (list, tuple)):
+        out = None
+    try:
+        return int(out.shape[-1]) if out is not None and out.shape[-1] is not None else None
+    except (AttributeError, TypeError):
+        return None
 
 
 def model_has_dict_outputs(model: Any) -> bool:

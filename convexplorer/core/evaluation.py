@@ -77,11 +77,16 @@ class EvaluationResult:
     loss: float = math.nan
     #: Positions (into the evaluated order, or ``indices`` if given) of wrong predictions, most confident first.
     misclassified: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    #: True for a segmentation: the confusion matrix counts pixels (``y_true``/``y_pred`` are then empty).
+    per_pixel: bool = False
+    #: Per-class IoU (segmentation; NaN for a class in neither masks) and their mean over the classes present.
+    iou: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    mean_iou: float = math.nan
 
     @property
     def accuracy(self) -> float:
-        """Fraction of correct predictions."""
-        n = int(self.y_true.size)
+        """Fraction of correct predictions (of pixels, for a segmentation)."""
+        n = int(self.confusion.sum()) if self.per_pixel else int(self.y_true.size)
         return float(np.trace(self.confusion)) / n if n else math.nan
 
     def to_dict(self) -> dict[str, Any]:
@@ -100,7 +105,9 @@ class EvaluationResult:
             "f1": lst(self.f1),
             "support": self.support.tolist(),
             "misclassified": self.misclassified.tolist(),
-            "n": int(self.y_true.size),
+            "n": int(self.confusion.sum()) if self.per_pixel else int(self.y_true.size),
+            **({"per_pixel": True, "iou": lst(self.iou), "mean_iou": self.mean_iou if math.isfinite(self.mean_iou) else None}
+               if self.per_pixel else {}),
         }
 
 
@@ -202,3 +209,66 @@ def evaluate_model(
     if not scores:
         raise EvaluationError("there are no test images to evaluate on")
     return summarize(np.concatenate(labels), np.concatenate(scores), class_names, indices)
+
+
+def pixel_confusion(true_masks: Any, pred_masks: Any, num_classes: int) -> np.ndarray:
+    """Counts ``C[i, j]`` of pixels of true class ``i`` predicted as class ``j`` (int64), over any number of masks."""
+    t = np.asarray(true_masks).astype(np.int64).reshape(-1)
+    p = np.asarray(pred_masks).astype(np.int64).reshape(-1)
+    if t.shape != p.shape:
+        raise EvaluationError(
+            f"expected predicted masks of the same shape as the true ones, received {np.shape(pred_masks)} and "
+            f"{np.shape(true_masks)}"
+        )
+    return confusion_matrix(t, p, num_classes)
+
+
+def summarize_pixels(cm: np.ndarray, class_names: Sequence[str] | None = None) -> EvaluationResult:
+    """A segmentation's :class:`EvaluationResult` from its per-pixel confusion matrix (IoU per class and mean)."""
+    cm = np.asarray(cm, np.int64)
+    k = cm.shape[0]
+    names = list(class_names) if class_names is not None else [str(i) for i in range(k)]
+    if len(names) != k:
+        raise EvaluationError(f"the model outputs {k} classes a pixel but the data set has {len(names)} class names")
+    precision, recall, f1, support = precision_recall(cm)
+    tp = np.diag(cm).astype(np.float64)
+    union = cm.sum(0) + cm.sum(1) - np.diag(cm)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        iou = np.where(union > 0, tp / np.where(union > 0, union, 1), np.nan)
+    present = ~np.isnan(iou)
+    empty = np.zeros(0, np.int64)
+    return EvaluationResult(
+        y_true=empty, y_pred=empty, confidence=np.zeros(0), confusion=cm, precision=precision, recall=recall,
+        f1=f1, support=support, class_names=names, per_pixel=True, iou=iou,
+        mean_iou=float(iou[present].mean()) if present.any() else math.nan,
+    )
+
+
+def evaluate_segmentation(
+    model: Any,
+    data: Any,
+    class_names: Sequence[str] | None = None,
+    batch_size: int = 64,
+    progress: ProgressFn | None = None,
+    cancel: threading.Event | None = None,
+) -> EvaluationResult:
+    """Run a segmenter on ``data`` (batches of (images, class masks)): the per-pixel confusion matrix, IoU per class."""
+    import keras
+
+    batches, total = _batches(data, int(batch_size))
+    cm: np.ndarray | None = None
+    done = 0
+    for xb, yb in batches:
+        check_cancel(cancel)
+        out = keras.ops.convert_to_numpy(model(xb, training=False))
+        if out.ndim != 4:
+            raise EvaluationError(
+                f"expected the model to output class scores a pixel (batch, height, width, classes), received shape {out.shape}"
+            )
+        part = pixel_confusion(np.asarray(yb), out.argmax(-1), out.shape[-1])
+        cm = part if cm is None else cm + part
+        done += 1
+        report(progress, done, total or done, "evaluating")
+    if cm is None:
+        raise EvaluationError("there are no test images to evaluate on")
+    return summarize_pixels(cm, class_names)

@@ -206,6 +206,283 @@ if __name__ == "__main__":
     main()
 '''
 
+_TASKS = '''
+
+# --- tasks: boxes, masks and YOLO-style grids (the same formulas as ConvExplorer's core) -------------
+
+
+def yolo_loss(y_true, y_pred, no_object_weight=0.5, coord_weight=5.0):
+    """Per-image YOLO loss of grid targets and logits (N x S x S x A x (5 + C)): objectness BCE on every cell
+    (no-object weight), squared error of sigmoid(tx, ty) and tw, th and class cross-entropy for responsible anchors."""
+    ops = keras.ops
+    y_true = ops.cast(y_true, y_pred.dtype)
+    obj = y_true[..., 0]
+    logit = y_pred[..., 0]
+    bce = obj * ops.softplus(-logit) + (1.0 - obj) * ops.softplus(logit)
+    obj_loss = bce * (obj + no_object_weight * (1.0 - obj))
+    xy = ops.sigmoid(y_pred[..., 1:3])
+    box = ops.sum(ops.square(xy - y_true[..., 1:3]), axis=-1) + ops.sum(ops.square(y_pred[..., 3:5] - y_true[..., 3:5]), axis=-1)
+    cls = -ops.sum(y_true[..., 5:] * ops.log_softmax(y_pred[..., 5:], axis=-1), axis=-1)
+    per_cell = obj_loss + obj * (coord_weight * box + cls)
+    return ops.sum(ops.reshape(per_cell, (ops.shape(per_cell)[0], -1)), axis=-1)
+
+
+@keras.saving.register_keras_serializable(package="convexplorer")
+class YoloLoss(keras.losses.Loss):
+    """The YOLO-style grid loss, averaged over the batch."""
+
+    def __init__(self, no_object_weight=0.5, coord_weight=5.0, name="yolo_loss", reduction="sum_over_batch_size", dtype=None):
+        super().__init__(name=name, reduction=reduction, dtype=dtype)
+        self.no_object_weight, self.coord_weight = float(no_object_weight), float(coord_weight)
+
+    def call(self, y_true, y_pred):
+        return yolo_loss(y_true, y_pred, self.no_object_weight, self.coord_weight)
+
+    def get_config(self):
+        return dict(super().get_config(), no_object_weight=self.no_object_weight, coord_weight=self.coord_weight)
+
+
+def box_iou_diagonal(y_true, y_pred):
+    """IoU of each true box [x0, y0, x1, y1] with its own predicted box."""
+    ops = keras.ops
+    y_true = ops.cast(y_true, y_pred.dtype)
+    w = ops.maximum(ops.minimum(y_true[..., 2], y_pred[..., 2]) - ops.maximum(y_true[..., 0], y_pred[..., 0]), 0.0)
+    h = ops.maximum(ops.minimum(y_true[..., 3], y_pred[..., 3]) - ops.maximum(y_true[..., 1], y_pred[..., 1]), 0.0)
+    inter = w * h
+
+    def area(b):
+        return ops.maximum(b[..., 2] - b[..., 0], 0.0) * ops.maximum(b[..., 3] - b[..., 1], 0.0)
+
+    union = area(y_true) + area(y_pred) - inter
+    return ops.where(union > 0, inter / ops.maximum(union, 1e-12), ops.zeros_like(union))
+
+
+@keras.saving.register_keras_serializable(package="convexplorer")
+class BoxIoU(keras.metrics.MeanMetricWrapper):
+    """Mean IoU of each predicted box with its true box."""
+
+    def __init__(self, name="iou", dtype=None):
+        super().__init__(fn=box_iou_diagonal, name=name, dtype=dtype)
+
+    def get_config(self):
+        return {"name": self.name, "dtype": self.dtype}
+
+
+def box_iou(a, b):
+    """N x M IoU of boxes [x0, y0, x1, y1] (numpy)."""
+    a, b = np.asarray(a, np.float64).reshape(-1, 4), np.asarray(b, np.float64).reshape(-1, 4)
+    w = np.clip(np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0]), 0, None)
+    h = np.clip(np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1]), 0, None)
+    inter = w * h
+    area_a = np.clip(a[:, 2] - a[:, 0], 0, None) * np.clip(a[:, 3] - a[:, 1], 0, None)
+    area_b = np.clip(b[:, 2] - b[:, 0], 0, None) * np.clip(b[:, 3] - b[:, 1], 0, None)
+    union = area_a[:, None] + area_b[None, :] - inter
+    return np.where(union > 0, inter / np.where(union > 0, union, 1), 0.0)
+
+
+def kmeans_anchors(wh, k, seed=0, iterations=300):
+    """k anchor sizes (k x 2) by k-means with the distance 1 - IoU of sizes aligned at a corner (YOLOv2)."""
+    wh = np.asarray(wh, np.float64).reshape(-1, 2)
+    rng = np.random.default_rng(seed)
+    centres = wh[rng.choice(len(wh), size=k, replace=len(wh) < k)]
+    for _ in range(iterations):
+        inter = np.minimum(wh[:, None, 0], centres[None, :, 0]) * np.minimum(wh[:, None, 1], centres[None, :, 1])
+        iou = inter / (wh[:, 0:1] * wh[:, 1:2] + (centres[:, 0] * centres[:, 1])[None] - inter)
+        near = np.argmax(iou, axis=1)
+        new = np.array([np.median(wh[near == j], axis=0) if np.any(near == j) else centres[j] for j in range(k)])
+        if np.allclose(new, centres):
+            break
+        centres = new
+    return centres[np.argsort(centres[:, 0] * centres[:, 1])]
+
+
+def encode_grid(objects, s, anchors, num_classes):
+    """One image's objects (M x 5: class, x0, y0, x1, y1 as fractions; class -1: padding) as an S x S x A x (5 + C) target."""
+    a = np.asarray(anchors, np.float64)
+    out = np.zeros((s, s, len(a), 5 + num_classes), np.float32)
+    objects = np.asarray(objects, np.float64).reshape(-1, 5)
+    objects = objects[objects[:, 0] >= 0]
+    wh = objects[:, 3:5] - objects[:, 1:3]
+    centre = (objects[:, 1:3] + objects[:, 3:5]) / 2
+    for m in np.argsort(-(wh[:, 0] * wh[:, 1]), kind="stable"):
+        if wh[m, 0] <= 0 or wh[m, 1] <= 0:
+            continue
+        col = min(max(int(np.floor(centre[m, 0] * s)), 0), s - 1)
+        row = min(max(int(np.floor(centre[m, 1] * s)), 0), s - 1)
+        inter = np.minimum(wh[m, 0], a[:, 0]) * np.minimum(wh[m, 1], a[:, 1])
+        fit = inter / (wh[m, 0] * wh[m, 1] + a[:, 0] * a[:, 1] - inter)
+        for j in np.argsort(-fit, kind="stable"):
+            if out[row, col, j, 0] == 0:
+                out[row, col, j, :5] = [1.0, centre[m, 0] * s - col, centre[m, 1] * s - row,
+                                        np.log(wh[m, 0] / a[j, 0]), np.log(wh[m, 1] / a[j, 1])]
+                out[row, col, j, 5 + int(objects[m, 0])] = 1.0
+                break
+    return out
+
+
+def decode_grid(grid, anchors, score_threshold=0.05, from_logits=True, iou_threshold=0.5, max_outputs=100):
+    """Boxes, scores and classes of one image's grid (class-wise NMS when iou_threshold is given)."""
+    a = np.asarray(anchors, np.float64)
+    g = np.asarray(grid, np.float64)
+    s = g.shape[0]
+    obj, txy, twh, cls = g[..., 0], g[..., 1:3], g[..., 3:5], g[..., 5:]
+    if from_logits:
+        obj, txy = 0.5 * (1 + np.tanh(0.5 * obj)), 0.5 * (1 + np.tanh(0.5 * txy))
+        e = np.exp(cls - cls.max(axis=-1, keepdims=True))
+        cls = e / e.sum(axis=-1, keepdims=True)
+    best = np.argmax(cls, axis=-1)
+    score = obj * np.take_along_axis(cls, best[..., None], -1)[..., 0]
+    rows, cols, js = np.nonzero(score >= score_threshold)
+    cx, cy = (cols + txy[rows, cols, js, 0]) / s, (rows + txy[rows, cols, js, 1]) / s
+    w = a[js, 0] * np.exp(np.clip(twh[rows, cols, js, 0], -20, 20))
+    h = a[js, 1] * np.exp(np.clip(twh[rows, cols, js, 1], -20, 20))
+    boxes = np.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], 1).reshape(-1, 4)
+    scores, classes = score[rows, cols, js], best[rows, cols, js]
+    order = np.argsort(-scores, kind="stable")
+    boxes, scores, classes = boxes[order], scores[order], classes[order]
+    if iou_threshold is not None and len(boxes):
+        keep = []
+        for k in np.unique(classes):
+            sel = np.flatnonzero(classes == k)
+            ious = box_iou(boxes[sel], boxes[sel])
+            alive = np.ones(len(sel), bool)
+            for p in range(len(sel)):
+                if alive[p] and len([i for i in keep if classes[i] == k]) < max_outputs:
+                    keep.append(sel[p])
+                    alive[p + 1:] &= ious[p, p + 1:] <= iou_threshold
+        keep = np.sort(np.asarray(keep, np.int64))
+        boxes, scores, classes = boxes[keep], scores[keep], classes[keep]
+    return boxes[:max_outputs], scores[:max_outputs], classes[:max_outputs]
+
+
+def average_precision(truth, preds, thresholds=np.linspace(0.5, 0.95, 10), max_detections=100):
+    """COCO-style AP: classes x thresholds, for truth [(boxes, classes)] and preds [(boxes, classes, scores)]."""
+    classes = sorted(set(np.concatenate([np.asarray(c).reshape(-1) for _, c in truth] + [np.zeros(0)]).astype(int).tolist()))
+    recall_points = np.linspace(0, 1, 101)
+    ap = np.zeros((len(classes), len(thresholds)))
+    for k, cls in enumerate(classes):
+        scores_all, matches_all, n_gt = [], [], 0
+        for (gb, gc), (db, dc, ds) in zip(truth, preds):
+            g = np.asarray(gb).reshape(-1, 4)[np.asarray(gc) == cls]
+            sel = np.flatnonzero(np.asarray(dc) == cls)
+            n_gt += len(g)
+            if not len(sel):
+                continue
+            order = sel[np.argsort(-np.asarray(ds)[sel], kind="mergesort")][:max_detections]
+            ious = box_iou(np.asarray(db)[order], g)
+            matched = np.zeros((len(thresholds), len(order)), bool)
+            taken = np.zeros((len(thresholds), len(g)), bool)
+            for t, thr in enumerate(thresholds):
+                for d in range(len(order)):
+                    ok = (~taken[t]) & (ious[d] >= min(thr, 1 - 1e-10)) if len(g) else np.zeros(0, bool)
+                    if ok.any():
+                        j = len(g) - 1 - np.argmax(np.where(ok, ious[d], -1.0)[::-1])
+                        taken[t, j] = matched[t, d] = True
+            scores_all.append(np.asarray(ds)[order])
+            matches_all.append(matched)
+        if not scores_all:
+            continue
+        inds = np.argsort(-np.concatenate(scores_all), kind="mergesort")
+        tps = np.concatenate(matches_all, axis=1)[:, inds]
+        tp, fp = np.cumsum(tps, axis=1).astype(float), np.cumsum(~tps, axis=1).astype(float)
+        for t in range(len(thresholds)):
+            recall = tp[t] / n_gt
+            precision = np.maximum.accumulate((tp[t] / (tp[t] + fp[t] + np.spacing(1)))[::-1])[::-1]
+            at = np.searchsorted(recall, recall_points, side="left")
+            q = np.zeros(len(recall_points))
+            q[at < len(precision)] = precision[at[at < len(precision)]]
+            ap[k, t] = q.mean()
+    return ap, classes
+
+
+def task_metrics(model, data, anchors):
+    """val metrics of the task heads: iou (boxes), mean_iou (masks), ap50 and ap (grids, from their logits)."""
+    got = {}
+    for x, y in data:
+        out = model(x, training=False)
+        for head, kind in TASK_HEADS.items():
+            p = np.asarray(out[head] if isinstance(out, dict) else out)
+            t = np.asarray(y[head] if isinstance(y, dict) else y)
+            if kind == "boxes":
+                got.setdefault(head, []).append(np.diag(box_iou(t, p)))
+            elif kind == "masks":
+                k = p.shape[-1]
+                cm = np.bincount(t.reshape(-1).astype(int) * k + p.argmax(-1).reshape(-1), minlength=k * k).reshape(k, k)
+                got[head] = got.get(head, 0) + cm
+            elif kind == "grid":
+                for pi, ti in zip(p, t):
+                    gb, _, gc = decode_grid(ti, anchors[head], 0.5, from_logits=False, iou_threshold=None, max_outputs=10000)
+                    db, ds, dc = decode_grid(pi, anchors[head])
+                    got.setdefault(head, []).append(((gb, gc), (db, dc, ds)))
+    logs = {}
+    kinds = list(TASK_HEADS.values())
+    for head, kind in TASK_HEADS.items():
+        name = "" if kinds.count(kind) == 1 else head + "_"
+        if kind == "boxes" and head in got:
+            logs[name + "iou"] = float(np.concatenate(got[head]).mean())
+        elif kind == "masks" and head in got:
+            cm = got[head]
+            union = cm.sum(0) + cm.sum(1) - np.diag(cm)
+            iou = np.diag(cm)[union > 0] / union[union > 0]
+            logs[name + "mean_iou"] = float(iou.mean())
+        elif kind == "grid" and head in got:
+            ap, classes = average_precision([g for g, _ in got[head]], [d for _, d in got[head]])
+            logs[name + "ap50"] = float(ap[:, 0].mean()) if classes else float("nan")
+            logs[name + "ap"] = float(ap.mean()) if classes else float("nan")
+    return logs
+
+
+class TaskMetrics(keras.callbacks.Callback):
+    """Adds val_iou, val_mean_iou, val_ap50 and val_ap of the validation data to each epoch's logs."""
+
+    def __init__(self, data, anchors):
+        super().__init__()
+        self.data, self.anchors = data, anchors
+
+    def on_epoch_end(self, epoch, logs=None):
+        values = {"val_" + k: v for k, v in task_metrics(self.model, self.data, self.anchors).items()}
+        print(" - ".join(f"{k}: {v:.4f}" for k, v in values.items()))
+        if logs is not None:
+            logs.update(values)
+
+
+def load_task_data(path, batch_size, model):
+    """(train, validation, callbacks) from an .npz written by ConvExplorer's export_task_data: x_train, x_val and
+    y_train_HEAD, y_val_HEAD per head (labels; boxes N x 4; masks N x H x W; objects N x M x 5 for a grid head)."""
+    data = np.load(path)
+    outputs = model.output if isinstance(model.output, dict) else {next(iter(TASK_HEADS)): model.output}
+    anchors = {}
+    for head, kind in TASK_HEADS.items():
+        if kind == "grid":
+            objects = np.asarray(data[f"y_train_{head}"], np.float64).reshape(-1, 5)
+            objects = objects[objects[:, 0] >= 0]
+            anchors[head] = kmeans_anchors(objects[:, 3:5] - objects[:, 1:3], int(outputs[head].shape[3]))
+            print(f"anchors of {head!r} (k-means over the training boxes): {np.round(anchors[head], 3).tolist()}")
+
+    def arrays(split):
+        x = np.asarray(data[f"x_{split}"])
+        x = x.astype("float32") / 255.0 if x.dtype == np.uint8 else x.astype("float32")
+        if x.ndim == 3:
+            x = x[..., None]
+        y = {}
+        for head, kind in TASK_HEADS.items():
+            t = np.asarray(data[f"y_{split}_{head}"])
+            if kind == "labels":
+                t = _labels(t, LOSS[head] if isinstance(LOSS, dict) else LOSS)
+            elif kind == "grid":
+                s = int(outputs[head].shape[1])
+                t = np.stack([encode_grid(o, s, anchors[head], int(outputs[head].shape[4]) - 5) for o in t])
+            y[head] = t
+        if not isinstance(model.output, dict):
+            y = y[next(iter(TASK_HEADS))]
+        return tf.data.Dataset.from_tensor_slices((x, y))
+
+    train = arrays("train").shuffle(len(data["x_train"]), seed=1337).batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    val = arrays("val").batch(batch_size).prefetch(tf.data.AUTOTUNE) if "x_val" in data.files else None
+    callbacks = [TaskMetrics(val, anchors)] if val is not None else []
+    return train, val, callbacks
+'''
+
 # --- literals: the only way a value of the design reaches the code -----------------------
 
 
@@ -594,16 +871,29 @@ def _optimizer_code(spec: ModelSpec) -> str:
     return f"keras.optimizers.{_OPTIMIZERS[c.optimizer]}(learning_rate={_float(c.learning_rate)}{extra})"
 
 
-def _metrics_code(metrics: Sequence[str]) -> str:
-    unknown = [m for m in metrics if m not in _METRICS]
+def _metrics_code(metrics: Sequence[str], classes: int | None = None) -> str:
+    unknown = [m for m in metrics if m not in _METRICS and m not in ("iou", "mean_iou")]
     if unknown:
         raise SpecError(f"unknown metric {unknown[0]!r:.40}")
-    return "[" + ", ".join(_METRICS[m] for m in metrics) + "]"
+    code = []
+    for m in metrics:
+        if m == "iou":
+            code.append("BoxIoU()")
+        elif m == "mean_iou":
+            code.append(f'keras.metrics.MeanIoU({_int(classes or 0)}, sparse_y_pred=False, name="mean_iou")')
+        else:
+            code.append(_METRICS[m])
+    return "[" + ", ".join(code) + "]"
 
 
 def _training(spec: ModelSpec) -> tuple[str, str]:
     """(the LOSS constant, the source of ``compile_model()``), as ``builder.compile_model`` compiles."""
     heads = spec.heads
+    yolo = any(h.loss == "yolo" for h in heads)
+
+    def classes(h: HeadSpec) -> int | None:
+        return _head_channels(spec, h) if "mean_iou" in h.metrics else None
+
     lines = [
         "",
         "",
@@ -611,18 +901,42 @@ def _training(spec: ModelSpec) -> tuple[str, str]:
         '    """Optimizer, loss and metrics as designed."""',
         "    model.compile(",
         f"        optimizer={_optimizer_code(spec)},",
-        "        loss=LOSS,",
     ]
+    if not yolo:
+        lines.append("        loss=LOSS,")
+    elif len(heads) > 1:  # the YOLO loss is a class of this script, named "yolo" in LOSS
+        lines.append('        loss={head: YoloLoss() if loss == "yolo" else loss for head, loss in LOSS.items()},')
+    else:
+        lines.append("        loss=YoloLoss(),")
     if len(heads) > 1:  # a dict of outputs: each head its own loss, weight and metrics
         loss = "{" + ", ".join(f"{_text(h.name)}: {_text(h.loss)}" for h in heads) + "}"
         lines.append("        loss_weights={" + ", ".join(f"{_text(h.name)}: {_float(h.loss_weight)}" for h in heads) + "},")
-        lines.append("        metrics={" + ", ".join(f"{_text(h.name)}: {_metrics_code(h.metrics)}" for h in heads) + "},")
+        lines.append("        metrics={" + ", ".join(f"{_text(h.name)}: {_metrics_code(h.metrics, classes(h))}"
+                                                    for h in heads) + "},")
     else:
         one: HeadSpec | None = heads[0] if heads else None
         loss = _text(one.loss if one else spec.compile.loss)
-        lines.append(f"        metrics={_metrics_code(one.metrics if one else spec.compile.metrics)},")
+        lines.append(f"        metrics={_metrics_code(one.metrics if one else spec.compile.metrics, classes(one) if one else None)},")
     lines += ["    )", "    return model"]
     return loss, "\n".join(lines) + "\n"
+
+
+def task_kinds(spec: ModelSpec) -> dict[str, str]:
+    """What each head of a task design learns, as the script names it ("labels", "boxes", "masks", "grid" for a
+    YOLO-style head); {} for a design that only learns labels (the script then reads folders or .npz labels as before)."""
+    heads = spec.heads
+    if not heads or all(h.target == "labels" and h.loss != "yolo" for h in heads):
+        return {}
+    return {h.name: ("grid" if h.loss == "yolo" else h.target) for h in heads}
+
+
+def _head_channels(spec: ModelSpec, head: HeadSpec) -> int:
+    """The last dimension of a head's output, from the summary (a mask head's classes)."""
+    rows = summarize(spec).rows_of(head.node)
+    shape = rows[-1].output_shape if rows else None
+    if not shape or shape[-1] is None:
+        raise SpecError(f'head "{head.name}": its number of classes cannot be told for the mean IoU metric')
+    return int(shape[-1])
 
 
 def _parameter_count(spec: ModelSpec) -> int:
@@ -685,11 +999,68 @@ def script_text(spec: ModelSpec, filename: str = "train.py", epochs: int = 10) -
         num_classes=_int(spec.num_classes),
         loss=loss,
     )
+    kinds = task_kinds(spec)
+    if kinds:  # what each head learns, for the task data, losses and metrics
+        text += "TASK_HEADS = {" + ", ".join(f"{_text(k)}: {_text(v)}" for k, v in kinds.items()) + "}\n"
     # design-made text is joined after formatting: braces in it are never read as fields
     if uses_pick:
         text += _PICK
-    text += build_source + compile_source + _REST.format(epochs=int(epochs), weights=weights)
+    rest = _REST.format(epochs=int(epochs), weights=weights)
+    if kinds:
+        for old, new in _TASK_MAIN:
+            assert old in rest, old
+            rest = rest.replace(old, new)
+    text += build_source + compile_source + (_TASKS if kinds else "") + rest
     return text
+
+
+#: How main() changes for a task design: its data come from export_task_data's .npz, with the task metrics.
+_TASK_MAIN = (
+    ('parser.add_argument("--data", help="folder of class sub-folders, or .npz with x_train/y_train")',
+     'parser.add_argument("--data", help=".npz with x_train, x_val, y_train_HEAD, y_val_HEAD (ConvExplorer\'s task data)")'),
+    ("        train, val = load_data(args.data, args.batch_size)\n",
+     "        train, val, callbacks = load_task_data(args.data, args.batch_size, model)\n"),
+    ("history = model.fit(train, validation_data=val, epochs=args.epochs, shuffle=False)",
+     "history = model.fit(train, validation_data=val, epochs=args.epochs, shuffle=False, callbacks=callbacks)"),
+)
+
+
+def export_task_data(dataset: Any, spec: ModelSpec, path: str | os.PathLike[str], max_objects: int | None = None) -> Path:
+    """Write ``dataset``'s train and validation splits as the .npz a task design's script reads; returns the path.
+
+    ``x_train``/``x_val`` (uint8 images) and, for each head, ``y_train_HEAD``/``y_val_HEAD``: labels, boxes
+    (N x 4 fractions), masks (N x H x W uint8) or, for a YOLO-style head, the objects (N x M x 5: class, x0, y0,
+    x1, y1 as fractions; class -1 pads). The script sizes the anchors and grids itself.
+    """
+    import numpy as np
+
+    from .targets import HeadTarget, target_tables
+
+    kinds = task_kinds(spec)
+    if not kinds:
+        raise SpecError("the design has no box, mask or grid head: its script trains on class folders or labels")
+    arrays: dict[str, Any] = {}
+    objects = dataset.object_fractions() if "grid" in kinds.values() else None
+    for split, subset in (("train", "train"), ("val", "validation")):
+        idx = dataset.subset_indices(subset)
+        arrays[f"x_{split}"] = np.stack([np.round(dataset.image(int(i)) * 255).astype(np.uint8) for i in idx])
+        plain = [HeadTarget(h, k) for h, k in kinds.items() if k != "grid"]
+        tables = target_tables(dataset, plain) if plain else {}
+        for head, kind in kinds.items():
+            if kind == "grid":
+                m = max_objects or max((len(objects[int(i)][1]) for i in idx), default=1)
+                table = np.full((len(idx), max(m, 1), 5), -1.0, np.float32)
+                for row, i in enumerate(idx):
+                    b, c = objects[int(i)]
+                    n = min(len(c), m)
+                    table[row, :n, 0] = c[:n]
+                    table[row, :n, 1:] = np.asarray(b, np.float32).reshape(-1, 4)[:n]
+                arrays[f"y_{split}_{head}"] = table
+            else:
+                arrays[f"y_{split}_{head}"] = tables[head][idx]
+    p = Path(path)
+    np.savez_compressed(p, **arrays)
+    return p
 
 
 def export_script(spec: ModelSpec, path: str | os.PathLike[str], epochs: int = 10) -> Path:

@@ -24,10 +24,14 @@ LOSSES = (
     "sparse_categorical_crossentropy", "categorical_crossentropy", "binary_crossentropy",
     # regression heads (a localization head regresses box coordinates)
     "mean_squared_error", "huber", "mean_absolute_error",
+    # a YOLO-style detection grid (core.losses.YoloLoss): objectness, box and class per cell and anchor
+    "yolo",
 )
 METRICS = (
     "accuracy", "top_k_categorical_accuracy", "sparse_top_k_categorical_accuracy", "auc", "precision", "recall",
     "mean_absolute_error",
+    # task metrics: box IoU of a localization head (core.losses.BoxIoU), mean IoU of a mask head (keras MeanIoU)
+    "iou", "mean_iou",
 )
 #: Which loss fits which kind of label.
 LOSS_FOR_LABELS = {

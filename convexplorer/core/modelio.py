@@ -58,6 +58,8 @@ def load_keras_model(path: str | os.PathLike[str], allow_unsafe: bool = False, c
     report(progress, 0, 1, f"opening {p.name}")
     import keras
 
+    from . import losses  # noqa: F401 - registers the YOLO loss and box IoU metric a task model was compiled with
+
     try:
         with warnings.catch_warnings():  # "Skipping variable loading for optimizer": harmless, it is rebuilt
             warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")

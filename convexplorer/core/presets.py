@@ -8,7 +8,8 @@ with its classifier 93,322), the small cats-vs-dogs convnet (3,453,121), LeNet-5
 made of blocks (``core.blocks``, each block a group of ordinary nodes): Géron's
 ResNet-34 (21,306,826 parameters, 17,024 of them non-trainable), a small
 inception net, a small SE-ResNet, a mini Xception, a U-Net for masks, a
-classifier with a localization head (two heads) and DLwP's small residual net.
+classifier with a localization head (two heads) and DLwP's small residual net; for the Shapes task sets,
+an FCN-style and a U-Net-style segmenter and a YOLO-style detector.
 """
 
 from __future__ import annotations
@@ -156,6 +157,9 @@ def _make() -> dict[str, ModelSpec]:
     p["Mini Xception"] = _mini_xception()
     p["U-Net (masks)"] = _unet()
     p["Shapes: class + box"] = _class_and_box()
+    p["Shapes: FCN segmenter"] = _fcn()
+    p["Shapes: U-Net segmenter"] = _shapes_unet()
+    p["Shapes: YOLO-style detector"] = _yolo()
     return p
 
 
@@ -293,21 +297,100 @@ def _unet() -> ModelSpec:
 def _class_and_box() -> ModelSpec:
     spec = ModelSpec(
         "shapes_class_and_box", (64, 64, 3), 4, [], CompileSpec("adam", 0.001, 0.0, _SPARSE, ["accuracy"]),
-        "Classification and localization on the Shapes set (Géron, ch. 14): one conv base and global average "
-        "pooling feed two heads, \"classes\" (softmax, cross-entropy, weight 0.8) and \"box\" (four sigmoid "
-        "coordinates, mean squared error, weight 0.2).",
+        "Classification and localization on the Shapes set (Géron, ch. 14): a conv base (three ReLU conv and "
+        "max-pool stages, images in [0, 1]) feeds two heads, \"classes\" (global average pooling, "
+        "softmax, cross-entropy, weight 1) and \"box\" (the 8x8 map flattened, so that where the shape is stays "
+        "known, a Dense 128; four sigmoid coordinates, mean squared error or Huber, weight 5 as a box's error is far smaller "
+        "than a cross-entropy; its IoU with the true box as metric).",
     )
     g = _Graph(spec)
-    g.add("Rescaling", scale=1 / 255)
+    for filters in (32, 64, 128):
+        g.add("Conv2D", filters=filters, kernel_size=[3, 3], padding="same")
+        features = g.add("MaxPooling2D")
+    g.add("GlobalAveragePooling2D")
+    classes = g.add("Dense", name="classes", units=4, units_from_classes=True, activation="softmax")
+    spec.heads = [HeadSpec("classes", classes[0], _SPARSE, 1.0, ["accuracy"])]
+    g.x = features
+    g.add("Flatten")
+    hidden = g.add("Dense", units=128, activation="relu")
+    insert_block(spec, "Localization head", hidden, pooling="none", loss_weight=5.0)
+    return spec
+
+
+#: Classes of the Shapes segmentation masks: the background and the four shapes.
+_SEG_CLASSES = 5
+
+
+def _fcn() -> ModelSpec:
+    spec = ModelSpec(
+        "shapes_fcn", (64, 64, 3), _SEG_CLASSES, [], CompileSpec("adam", 0.002, 0.0, _SPARSE, ["accuracy"]),
+        "An FCN-style segmenter (Long et al. 2015) for the Shapes masks: a conv base down to 16x16, a 1x1 conv "
+        "scoring each class there, a 2x Conv2DTranspose fused (added) with the scores of the 32x32 stage, a 2x "
+        "bilinear UpSampling2D back to 64x64 and a per-pixel softmax over background + 4 shapes; sparse "
+        "cross-entropy on the class masks, pixel accuracy and mean IoU.",
+    )
+    g = _Graph(spec)
+    g.add("Conv2D", filters=32, kernel_size=[3, 3], padding="same")
     g.add("Conv2D", filters=32, kernel_size=[3, 3], padding="same")
     g.add("MaxPooling2D")
     g.add("Conv2D", filters=64, kernel_size=[3, 3], padding="same")
+    mid = g.add("Conv2D", filters=64, kernel_size=[3, 3], padding="same")
     g.add("MaxPooling2D")
     g.add("Conv2D", filters=128, kernel_size=[3, 3], padding="same")
-    features = g.add("GlobalAveragePooling2D")
-    classes = g.add("Dense", name="classes", units=4, units_from_classes=True, activation="softmax")
-    spec.heads = [HeadSpec("classes", classes[0], _SPARSE, 0.8, ["accuracy"])]
-    insert_block(spec, "Localization head", features, pooling="none", loss_weight=0.2)
+    g.add("Conv2D", filters=128, kernel_size=[3, 3], padding="same")
+    g.add("Conv2D", filters=_SEG_CLASSES, filters_from_classes=True, kernel_size=[1, 1], activation="linear")
+    up = g.add("Conv2DTranspose", filters=_SEG_CLASSES, kernel_size=[4, 4], strides=[2, 2], padding="same",
+               activation="linear")
+    side = g.add("Conv2D", mid, filters=_SEG_CLASSES, filters_from_classes=True, kernel_size=[1, 1],
+                 activation="linear")
+    fused = spec.add_node(LayerSpec("Add", {}), [up, side])
+    g.x = (fused.id, 0)
+    g.add("UpSampling2D", size=[2, 2], interpolation="bilinear")
+    mask = g.add("Activation", name="mask", activation="softmax")
+    spec.heads = [HeadSpec("mask", mask[0], _SPARSE, 1.0, ["accuracy", "mean_iou"], target="masks")]
+    return spec
+
+
+def _shapes_unet() -> ModelSpec:
+    spec = ModelSpec(
+        "shapes_unet", (64, 64, 3), _SEG_CLASSES, [], CompileSpec("adam", 0.002, 0.0, _SPARSE, ["accuracy"]),
+        "A U-Net-style segmenter (Ronneberger et al. 2015, 'same' padding) for the Shapes masks: two down stages "
+        "(16, 32), a 64-filter bottom, two up stages (2x2 Conv2DTranspose joined to their skips) and a per-pixel "
+        "softmax over background + 4 shapes; sparse cross-entropy on the class masks, pixel accuracy and mean IoU.",
+    )
+    g = _Graph(spec)
+    skips = [g.block("U-Net down stage", filters=f).skip for f in (16, 32)]
+    g.add("Conv2D", filters=64, kernel_size=[3, 3], padding="same")
+    g.add("Conv2D", filters=64, kernel_size=[3, 3], padding="same")
+    for filters, skip in zip((32, 16), reversed(skips)):
+        g.x = insert_block(spec, "U-Net up stage", g.x, skip, filters=filters).output
+    mask = g.add("Conv2D", name="mask", filters=_SEG_CLASSES, filters_from_classes=True, kernel_size=[1, 1],
+                 activation="softmax")
+    spec.heads = [HeadSpec("mask", mask[0], _SPARSE, 1.0, ["accuracy", "mean_iou"], target="masks")]
+    return spec
+
+
+def _yolo() -> ModelSpec:
+    spec = ModelSpec(
+        "shapes_yolo", (64, 64, 3), 4, [], CompileSpec("adam", 0.001, 0.0, _SPARSE, ["accuracy"]),
+        "A YOLO-style single-stage detector (YOLOv2, Redmon and Farhadi 2016) for the Shapes detection set: a conv "
+        "base with batch norm down to an 8x8 grid (two more 3x3 convs there), and a detection head (1x1 conv, reshaped to 8 x 8 x 3 anchors x "
+        "(objectness, x, y, w, h, 4 class scores)); the anchors are k-means sizes of the set's boxes, the YOLO "
+        "loss trains objectness, boxes and classes, AP@0.5 and AP@[.5:.95] are measured after each epoch.",
+    )
+    g = _Graph(spec)
+
+    def conv_bn(filters: int) -> None:
+        g.add("Conv2D", filters=filters, kernel_size=[3, 3], padding="same", activation="linear", use_bias=False)
+        g.add("BatchNormalization", momentum=0.9)  # short runs: the moving statistics must settle in a few hundred steps
+        g.add("Activation", activation="relu")
+
+    for filters in (32, 64, 128):
+        conv_bn(filters)
+        g.add("MaxPooling2D")
+    conv_bn(128)
+    conv_bn(128)
+    g.block("Detection head", num_anchors=3, grid_size=8)
     return spec
 
 

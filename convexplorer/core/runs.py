@@ -288,6 +288,8 @@ def load_run_model(run: RunInfo, which: str = "final", safe_mode: bool = True) -
         raise RunError(f"run {run.label or run.id} has no {'saved model' if which == 'final' else 'best checkpoint'}")
     import keras
 
+    from . import losses  # noqa: F401 - registers the YOLO loss and box IoU metric a task model was compiled with
+
     try:
         return keras.models.load_model(str(p), safe_mode=safe_mode)
     except Exception as exc:  # noqa: BLE001

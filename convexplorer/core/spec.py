@@ -202,6 +202,13 @@ class CompileSpec:
         for m in self.metrics:
             if m not in METRICS:
                 raise SpecError(f'compile settings: unknown metric "{m}"; expected some of {", ".join(METRICS)}')
+        if self.loss == "yolo":
+            raise SpecError('compile settings: the loss "yolo" trains a detection grid: make the output a head '
+                            "whose target is boxes and give it that loss there")
+        for m in self.metrics:
+            if m in ("iou", "mean_iou"):
+                raise SpecError(f'compile settings: the metric "{m}" measures boxes or masks: give it to a head '
+                                "whose target is boxes or masks")
 
 
 def _as_float(value: Any, what: str) -> float:
@@ -630,6 +637,7 @@ class ModelSpec:
                 if head_names.count(hd.name) > 1:
                     raise SpecError(f'two heads are named "{hd.name}"; head names must be unique')
                 _validate_training(hd.loss, hd.metrics, f'head "{hd.name}"')
+                _validate_task(hd)
                 if not (0 <= hd.loss_weight <= 1e6):
                     raise SpecError(f'head "{hd.name}": the loss weight must be between 0 and 1,000,000, got {hd.loss_weight:g}')
         self.compile.validate()
@@ -732,6 +740,32 @@ def _validate_training(loss: str, metrics: Sequence[str], where: str) -> None:
     for m in metrics:
         if m not in METRICS:
             raise SpecError(f'{where}: unknown metric "{m}"; expected some of {", ".join(METRICS)}')
+
+
+#: Losses and metrics that belong to one head target (designs made before them keep any other pairing).
+TASK_LOSSES = {"yolo": "boxes"}
+TASK_METRICS = {"iou": "boxes", "mean_iou": "masks"}
+#: The losses a "masks" head can learn its per-pixel classes with.
+MASK_LOSSES = ("sparse_categorical_crossentropy",)
+
+
+def _validate_task(hd: HeadSpec) -> None:
+    """The task losses and metrics must fit what the head learns (a YOLO loss on boxes, mean IoU on masks...)."""
+    where = f'head "{hd.name}"'
+    need = TASK_LOSSES.get(hd.loss)
+    if need is not None and hd.target != need:
+        raise SpecError(f'{where}: the loss "{hd.loss}" trains a detection grid on boxes, but the head learns '
+                        f'{hd.target}; set its target to boxes or choose another loss')
+    if hd.target == "masks" and hd.loss not in MASK_LOSSES:
+        raise SpecError(f'{where} learns masks (a class a pixel), and the loss "{hd.loss}" does not fit them; '
+                        f'expected {", ".join(MASK_LOSSES)}')
+    for m in hd.metrics:
+        if hd.loss == "yolo":
+            raise SpecError(f'{where} is a YOLO grid: the metric "{m}" cannot read it; its AP@0.5 and AP@[.5:.95] '
+                            "are computed on the validation data after each epoch (leave its metrics empty)")
+        need = TASK_METRICS.get(m)
+        if need is not None and hd.target != need:
+            raise SpecError(f'{where}: the metric "{m}" measures {need}, but the head learns {hd.target}')
 
 
 def _parse_inputs(inputs: Any, where: str) -> list[PortRef]:

@@ -64,6 +64,45 @@ def detection_head(name: str, dataset: Any, grid_size: int, num_anchors: int = 5
     return HeadTarget(name, "boxes", int(grid_size), tuple((float(w), float(h)) for w, h in anchors))
 
 
+def output_shapes(model: Any, heads: Sequence[HeadTarget]) -> dict[str, tuple]:
+    """The shape of each head's output (without the batch axis), by head name."""
+    out = getattr(model, "output", None)
+    if isinstance(out, dict):
+        return {h.name: tuple(out[h.name].shape[1:]) for h in heads if h.name in out}
+    outputs = list(getattr(model, "outputs", None) or [])
+    if len(heads) == 1 and len(outputs) == 1:
+        return {heads[0].name: tuple(outputs[0].shape[1:])}
+    names = model_output_names(model)
+    return {n: tuple(t.shape[1:]) for n, t in zip(names, outputs)}
+
+
+def with_grids(model: Any, heads: Sequence[HeadTarget], dataset: Any, seed: int = 0) -> list[HeadTarget]:
+    """``heads`` with each "boxes" head whose output is a grid (S x S x A x (5 + C)) sized by :func:`detection_head`.
+
+    The grid size and anchor count come from the model's output; the anchors from k-means over
+    ``dataset``'s boxes. A grid on a data set without objects, or a grid whose class scores do not
+    match the data set's classes, raises TargetError naming the head.
+    """
+    shapes = output_shapes(model, heads)
+    out = []
+    for h in heads:
+        shape = shapes.get(h.name, ())
+        if h.target == "boxes" and len(shape) == 4 and not h.grid_size:
+            s, s2, a, depth = shape
+            k = len(getattr(dataset, "class_names", []))
+            if s != s2:
+                raise TargetError(f'the head "{h.name}" is a detection grid, but it is not square: {s} x {s2}')
+            if depth != 5 + k:
+                raise TargetError(
+                    f'the head "{h.name}" is a detection grid of {depth} values an anchor, but the data set has {k} '
+                    f"classes: it needs 5 + {k} = {5 + k} (objectness, x, y, w, h and a score a class)"
+                )
+            out.append(detection_head(h.name, dataset, int(s), int(a), seed=seed))
+        else:
+            out.append(h)
+    return out
+
+
 def model_output_names(model: Any) -> list[str]:
     """The names of a model's outputs when it has several (dict keys in the model's order), else []."""
     struct = getattr(model, "_outputs_struct", None)

@@ -446,7 +446,8 @@ class TrainingSession:
     ``core.targets.head_dataset``); its history then holds Keras's per-head keys
     (``classes_loss``, ``box_mae``...) beside the total ``loss``. ``num_samples`` (the number
     of training images, when ``train`` is a data set) makes samples/s exact
-    for the last, smaller batch. Checkpoints go to ``checkpoint_dir``.
+    for the last, smaller batch. Checkpoints go to ``checkpoint_dir``. ``metric_callbacks`` (e.g.
+    ``core.taskmetrics.task_metrics_callback``) write more values into each epoch's logs before they are recorded.
     """
 
     def __init__(
@@ -459,6 +460,7 @@ class TrainingSession:
         checkpoint_dir: str | Path | None = None,
         num_samples: int | None = None,
         callbacks: Sequence[Any] = (),
+        metric_callbacks: Sequence[Any] = (),
     ) -> None:
         self.settings = settings or TrainingSettings()
         self.settings.validate()
@@ -471,6 +473,9 @@ class TrainingSession:
         self.checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir is not None else None
         #: More Keras callbacks (e.g. the learning-timeline recorder), run after our monitor.
         self.extra_callbacks = list(callbacks)
+        #: Keras callbacks that add values to each epoch's logs (``core.taskmetrics``: IoU, mean IoU, AP), run
+        #: before our monitor so that the history, the events and early stopping see them.
+        self.metric_callbacks = list(metric_callbacks)
         self.history = History()
         self.epochs_done = 0
         self.steps_done = 0
@@ -640,7 +645,7 @@ class TrainingSession:
                 self.model.fit(
                     epochs=target,
                     initial_epoch=first,
-                    callbacks=[monitor, *keras_cbs, *self.extra_callbacks],
+                    callbacks=[*self.metric_callbacks, monitor, *keras_cbs, *self.extra_callbacks],
                     verbose=0,
                     **self._fit_kwargs,
                 )

@@ -204,6 +204,9 @@ BLOCK_CASES = [
     ("Residual block", {"filters": 32, "pooling": True}, (32, 32, 3), lambda x: dlwp_residual_block(x, 32, True)),
     ("Residual block", {"filters": 16}, (8, 8, 16), lambda x: dlwp_residual_block(x, 16)),
     ("Residual block", {"filters": 16}, (8, 8, 4), lambda x: dlwp_residual_block(x, 16)),
+    # YOLOv2's output: a 1x1 conv to anchors x (5 + classes), one row a cell and anchor (10 classes here)
+    ("Detection head", {"num_anchors": 2}, (8, 8, 16), lambda x: layers.Reshape((8, 8, 2, 15))(layers.Conv2D(30, 1)(x))),
+    ("Detection head", {"num_anchors": 1, "grid_size": 4}, (4, 4, 3), lambda x: layers.Reshape((4, 4, 1, 15))(layers.Conv2D(15, 1)(x))),
 ]
 
 
@@ -241,7 +244,7 @@ def test_localization_head_adds_a_box_head_and_names_the_classes_head():
     assert [(h.name, h.node) for h in spec.heads] == [("classes", dense), ("box", result.output[0])]
     assert result.heads == ["classes", "box"]
     box = spec.heads[1]
-    assert (box.loss, box.loss_weight, box.metrics) == ("mean_squared_error", 1.0, ["mean_absolute_error"])
+    assert (box.loss, box.loss_weight, box.metrics) == ("mean_squared_error", 1.0, ["mean_absolute_error", "iou"])
     assert spec.node(result.output[0]).name == "box"
     spec.validate()
     model = build_model(spec, load_weights=False)
@@ -284,7 +287,8 @@ def test_blocks_are_ordinary_editable_nodes_in_one_group(name):
     assert result.output[0] in result.nodes
     spec.validate()
     # a second one has a group of its own, with a unique name
-    again = insert_block(spec, name, result.output, skip)
+    # (a detection head reads feature maps, not another grid: the second one reads the same source)
+    again = insert_block(spec, name, src if name == "Detection head" else result.output, skip)
     assert again.group.name == f"{name} 2" and not set(again.nodes) & set(result.nodes)
     # deleting the second group's nodes leaves the first block's output as the design's output again
     spec.remove_nodes(again.group.nodes)
@@ -461,16 +465,59 @@ def _unet_ref():
 
 def _class_and_box_ref():
     inputs = keras.Input((64, 64, 3))
-    x = layers.Rescaling(1 / 255)(inputs)
+    x = inputs  # the Shapes images are already in [0, 1]
+    for filters in (32, 64, 128):
+        x = layers.Conv2D(filters, 3, padding="same", activation="relu")(x)
+        x = layers.MaxPooling2D()(x)
+    avg = layers.GlobalAveragePooling2D()(x)              # Géron ch. 14: the class reads the pooled features
+    class_output = layers.Dense(4, activation="softmax")(avg)
+    flat = layers.Flatten()(x)                            # the box reads where things are
+    loc_output = layers.Dense(4, activation="sigmoid")(layers.Dense(128, activation="relu")(flat))
+    return keras.Model(inputs, {"classes": class_output, "box": loc_output})
+
+
+def _shapes_fcn_ref():
+    inputs = keras.Input((64, 64, 3))
+    x = layers.Conv2D(32, 3, padding="same", activation="relu")(inputs)
     x = layers.Conv2D(32, 3, padding="same", activation="relu")(x)
     x = layers.MaxPooling2D()(x)
     x = layers.Conv2D(64, 3, padding="same", activation="relu")(x)
-    x = layers.MaxPooling2D()(x)
+    mid = layers.Conv2D(64, 3, padding="same", activation="relu")(x)
+    x = layers.MaxPooling2D()(mid)
     x = layers.Conv2D(128, 3, padding="same", activation="relu")(x)
-    avg = layers.GlobalAveragePooling2D()(x)              # Géron ch. 14: both heads read the pooled features
-    class_output = layers.Dense(4, activation="softmax")(avg)
-    loc_output = layers.Dense(4, activation="sigmoid")(avg)
-    return keras.Model(inputs, {"classes": class_output, "box": loc_output})
+    x = layers.Conv2D(128, 3, padding="same", activation="relu")(x)
+    score = layers.Conv2D(5, 1)(x)
+    up = layers.Conv2DTranspose(5, 4, strides=2, padding="same")(score)
+    side = layers.Conv2D(5, 1)(mid)
+    x = layers.UpSampling2D(2, interpolation="bilinear")(layers.Add()([up, side]))
+    return keras.Model(inputs, layers.Activation("softmax")(x))
+
+
+def _shapes_unet_ref():
+    inputs = keras.Input((64, 64, 3))
+    x, skips = inputs, []
+    for filters in (16, 32):
+        x, skip = unet_down(x, filters)
+        skips.append(skip)
+    x = layers.Conv2D(64, 3, activation="relu", padding="same")(x)
+    x = layers.Conv2D(64, 3, activation="relu", padding="same")(x)
+    for filters, skip in zip((32, 16), reversed(skips)):
+        x = unet_up(x, skip, filters)
+    return keras.Model(inputs, layers.Conv2D(5, 1, activation="softmax")(x))
+
+
+def _shapes_yolo_ref():
+    inputs = keras.Input((64, 64, 3))
+    x = inputs
+    for filters in (32, 64, 128):
+        x = layers.Conv2D(filters, 3, padding="same", use_bias=False)(x)
+        x = layers.Activation("relu")(layers.BatchNormalization(momentum=0.9)(x))
+        x = layers.MaxPooling2D()(x)
+    for _ in range(2):
+        x = layers.Conv2D(128, 3, padding="same", use_bias=False)(x)
+        x = layers.Activation("relu")(layers.BatchNormalization(momentum=0.9)(x))
+    x = layers.Conv2D(3 * 9, 1)(x)                        # YOLOv2: anchors x (objectness, x, y, w, h, classes)
+    return keras.Model(inputs, layers.Reshape((8, 8, 3, 9))(x))
 
 
 def _small_residual_net_ref():
@@ -489,6 +536,9 @@ PRESET_REFS = {
     "Mini Xception": (_mini_xception_ref, ["Separable residual block"] * 3),
     "U-Net (masks)": (_unet_ref, ["U-Net down stage"] * 3 + ["U-Net up stage"] * 3),
     "Shapes: class + box": (_class_and_box_ref, ["Localization head"]),
+    "Shapes: FCN segmenter": (_shapes_fcn_ref, []),
+    "Shapes: U-Net segmenter": (_shapes_unet_ref, ["U-Net down stage"] * 2 + ["U-Net up stage"] * 2),
+    "Shapes: YOLO-style detector": (_shapes_yolo_ref, ["Detection head"]),
     "Small residual net": (_small_residual_net_ref, ["Residual block"] * 3),
 }
 
@@ -526,8 +576,8 @@ def test_small_residual_net_builds_what_its_composite_block_built():
 def test_shapes_class_and_box_has_two_heads():
     spec = PRESETS["Shapes: class + box"]
     assert [(h.name, h.loss, h.loss_weight, h.metrics) for h in spec.heads] == [
-        ("classes", "sparse_categorical_crossentropy", 0.8, ["accuracy"]),
-        ("box", "mean_squared_error", 0.2, ["mean_absolute_error"]),
+        ("classes", "sparse_categorical_crossentropy", 1.0, ["accuracy"]),
+        ("box", "mean_squared_error", 5.0, ["mean_absolute_error", "iou"]),
     ]
     assert spec.input_shape == (64, 64, 3) and spec.num_classes == 4  # the Shapes set: 64x64, four shapes
     model = build_model(spec, load_weights=False)

@@ -20,9 +20,10 @@ DATA = Path(__file__).resolve().parents[1] / "data"
 #: Names and parameter counts as the release before graphs wrote them (tests/data/presets-format1.json).
 BEFORE = {name: entry["summary"]["total"]
           for name, entry in json.loads((DATA / "presets-format1.json").read_text())["presets"].items()}
-NEW = ["ResNet-34", "Small inception net", "Small SE-ResNet", "Mini Xception", "U-Net (masks)", "Shapes: class + box"]
+NEW = ["ResNet-34", "Small inception net", "Small SE-ResNet", "Mini Xception", "U-Net (masks)", "Shapes: class + box",
+       "Shapes: U-Net segmenter"]
 #: Built in test_blocks.py against hand-written models (ResNet-34 there, once: ~21 M parameters).
-BUILT_IN_TEST_BLOCKS = set(NEW) | {"Small residual net"}
+BUILT_IN_TEST_BLOCKS = set(NEW) | {"Small residual net", "Shapes: FCN segmenter", "Shapes: YOLO-style detector"}
 
 
 def test_every_preset_of_the_release_before_graphs_is_still_there():
@@ -71,7 +72,7 @@ def test_preset_copies_are_independent_graphs():
     a.groups[0].nodes.clear()
     a.layers[-1].inputs.clear()
     fresh = PRESETS["Shapes: class + box"]
-    assert fresh.heads[0].loss_weight == 0.8 and fresh.groups[0].nodes and fresh.layers[-1].inputs
+    assert fresh.heads[0].loss_weight == 1.0 and fresh.groups[0].nodes and fresh.layers[-1].inputs
     assert PRESETS["ResNet-34"].input_shape == (224, 224, 3) and PRESETS["ResNet-34"].num_classes == 10
 
 

@@ -398,3 +398,50 @@ def test_a_two_head_run_pauses_stops_and_continues(qtbot, panel, shapes):
         assert panel.continue_training(1)
     assert more.args[0].reason == "completed" and more.args[0].history.num_epochs == r.epochs_done + 1
     qtbot.waitUntil(lambda: not panel.is_training(), timeout=10_000)
+
+
+def test_a_segmenter_design_trains_charts_mean_iou_per_class_and_evaluates_per_pixel(qtbot, panel):
+    """A mask head trains from the design, its val_mean_iou and per-class IoU are charted, the matrix counts pixels."""
+    from convexplorer.core.datasets.shapes import ShapesSegmentationDataset
+    from tests.core.test_task_training import segmenter_spec
+
+    seg = ShapesSegmentationDataset(n=60, size=32, seed=0)
+    panel.state.set_dataset(seg)
+    panel.state.set_spec(segmenter_spec())
+    panel.epochs_spin.setValue(2)
+    panel.batch_spin.setValue(16)
+    with qtbot.waitSignal(panel.evaluation_finished, timeout=TRAIN_TIMEOUT_MS) as ev:
+        assert panel.start_training()
+    r = panel.last_result
+    assert r.reason == "completed", r.message
+    chart = panel.charts["mean_iou"]
+    np.testing.assert_allclose(chart.data("mean_iou/val/epoch")[1], r.history.epoch["val_mean_iou"])
+    per_class = panel.charts["iou"]  # one thin curve a class
+    np.testing.assert_allclose(per_class.data("iou.circle/val/epoch")[1], r.history.epoch["val_iou.circle"])
+    assert {"background", "circle", "cross"} <= set(per_class.legend_labels())
+    res = ev.args[0]
+    assert res.per_pixel and res.confusion.sum() == len(seg.subset_indices("test")) * 32 * 32
+    assert "pixels" in panel.results_label.text() and "mean IoU" in panel.results_label.text()
+
+
+def test_a_detector_design_trains_on_its_grid_and_charts_ap(qtbot, panel):
+    """A YOLO-style head: anchors by k-means when training starts, AP@0.5 and AP@[.5:.95] charted, the run keeps its grid."""
+    from convexplorer.core.datasets.shapes import ShapesDetectionDataset
+    from convexplorer.core.runs import read_run
+    from tests.core.test_task_training import detector_spec
+
+    det = ShapesDetectionDataset(n=60, size=32, seed=0)
+    panel.state.set_dataset(det)
+    panel.state.set_spec(detector_spec())
+    panel.epochs_spin.setValue(2)
+    panel.batch_spin.setValue(16)
+    with qtbot.waitSignal(panel.training_finished, timeout=TRAIN_TIMEOUT_MS):
+        assert panel.start_training()
+    qtbot.waitUntil(lambda: not panel.is_training(), timeout=10_000)
+    r = panel.last_result
+    assert r.reason == "completed", r.message
+    np.testing.assert_allclose(panel.charts["ap50"].data("ap50/val/epoch")[1], r.history.epoch["val_ap50"])
+    assert panel.charts["ap"].has_series("ap.circle/val/epoch")
+    heads = read_run(panel.run_info.path).extra["heads"]  # what decodes the grid again
+    assert heads[0]["grid_size"] == 8 and len(heads[0]["anchors"]) == 2
+    assert "learns class labels" in panel.results_label.text() or "none of this model" in panel.results_label.text()

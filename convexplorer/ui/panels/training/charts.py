@@ -24,7 +24,11 @@ from convexplorer.ui.widgets.live_chart import LiveChart
 TRAIN_COLOR = "#1f77b4"
 VAL_COLOR = "#ff7f0e"
 COMPARE_COLORS = ["#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
-METRIC_TITLES = {"loss": "Loss", "accuracy": "Accuracy", "learning_rate": "Learning rate"}
+METRIC_TITLES = {"loss": "Loss", "accuracy": "Accuracy", "learning_rate": "Learning rate",
+                 "iou": "IoU (a box's; per class of masks: thin)", "mean_iou": "Mean IoU", "ap50": "AP@0.5 (per class: thin)",
+                 "ap": "AP@[.5:.95] (per class: thin)"}
+#: Colours of the per-class curves of a task metric (``val_ap50.circle`` beside ``val_ap50``).
+CLASS_COLORS = ["#8c564b", "#2ca02c", "#9467bd", "#d62728", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f"]
 #: One colour a head on the loss chart (training solid, validation dashed).
 HEAD_COLORS = ["#2ca02c", "#9467bd", "#d62728", "#8c564b", "#e377c2", "#17becf", "#bcbd22"]
 LEGEND_ONE = (
@@ -147,7 +151,21 @@ class LiveCharts(QWidget):
                 acc.setVisible(False)  # the heads have their own metric charts
 
     def _route(self, key: str) -> tuple[str, str]:
-        """(chart, series prefix) of a training key: ``box_loss`` -> ("loss", "loss/box"), ``box_mae`` -> ("box_mae", ...)."""
+        """(chart, series prefix) of a training key: ``box_loss`` -> ("loss", "loss/box"), ``box_mae`` -> ("box_mae", ...).
+
+        A per-class task metric (``ap50.circle``, ``iou.background``) is a thin curve on its mean's chart.
+        """
+        if "." in key:
+            base, cls = key.split(".", 1)
+            chart = self._data_chart(base)
+            keys = chart.series_keys()
+            if f"{key}/val/epoch" not in keys:
+                n = sum(1 for k in keys if k.startswith(base + ".") and k.endswith("/val/epoch"))
+                color = CLASS_COLORS[n % len(CLASS_COLORS)]
+                for part in ("train", "val"):
+                    chart.add_series(f"{key}/{part}/epoch", cls, color, kind="epoch", width=1.0, in_legend=part == "val",
+                                     smooth=False, dashed=part == "train")
+            return base, key
         if key.endswith("_loss") and key != "loss":
             self._add_head(key[: -len("_loss")])
         head, metric = split_head_key(key, self.heads)

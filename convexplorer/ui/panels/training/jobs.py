@@ -67,7 +67,10 @@ def _check_fit(model: Any, dataset: Any, heads: list | None = None) -> None:
         )
     k = len(dataset.class_names)
     if heads:
+        from convexplorer.core.targets import output_shapes
+
         units = _head_units(model, [h.name for h in heads])
+        shapes = output_shapes(model, heads)
         for h in heads:
             n = units.get(h.name)
             if n is None:
@@ -77,9 +80,26 @@ def _check_fit(model: Any, dataset: Any, heads: list | None = None) -> None:
                     f'the head "{h.name}" has {n} outputs but the data set has {k} classes: '
                     f"give it {k} units (or the design's number of classes)"
                 )
-            if h.target == "boxes" and n != 4:
+            shape = shapes.get(h.name, ())
+            if h.target == "boxes" and len(shape) == 4:  # a detection grid: S x S x A x (5 + C)
+                if n != 5 + k:
+                    raise TrainingError(
+                        f'the head "{h.name}" is a detection grid of {n} values an anchor but the data set has {k} '
+                        f"classes: give it 5 + {k} = {5 + k} (objectness, x, y, w, h and a score a class)"
+                    )
+                if not getattr(dataset, "has_objects", lambda: False)():
+                    raise TrainingError(
+                        f'the head "{h.name}" is a detection grid: choose a data set with several objects an image '
+                        "(Shapes detection, VOC, COCO)"
+                    )
+            elif h.target == "boxes" and n != 4:
                 raise TrainingError(
                     f'the head "{h.name}" learns boxes [x0, y0, x1, y1] but has {n} outputs: give it 4 units'
+                )
+            if h.target == "masks" and n != k:
+                raise TrainingError(
+                    f'the head "{h.name}" learns masks of {k} classes ({", ".join(map(str, dataset.class_names[:6]))}'
+                    f'{"..." if k > 6 else ""}) but has {n} channels: give it {k} filters'
                 )
         return
     out = model.output_shape[-1] if getattr(model, "output_shape", None) else None
@@ -145,10 +165,12 @@ def _run_training_job(job: TrainingJob, cancel: threading.Event | None) -> JobOu
 
             model = rebuild_in_scope(model, strategy)
         check_cancel(cancel)
-        from convexplorer.core.targets import head_dataset, heads_for_training
+        from convexplorer.core.targets import head_dataset, heads_for_training, with_grids
+        from convexplorer.core.taskmetrics import task_heads, task_metrics_callback
 
         heads = heads_for_training(model, job.spec)
         _check_fit(model, ds, heads)
+        heads = with_grids(model, heads, ds, seed=job.seed)  # a detection grid: anchors by k-means over the boxes
         n_train = len(ds.subset_indices("train"))
         if n_train == 0:
             raise TrainingError(f"the training subset of {ds.name} is empty: lower the validation/test fractions")
@@ -163,9 +185,13 @@ def _run_training_job(job: TrainingJob, cancel: threading.Event | None) -> JobOu
         if job.use_validation and len(ds.subset_indices("validation")) > 0:
             val = head_dataset(ds, heads, "validation", batch_size=bs, shuffle=False)
         run_dir = job.run_dir or new_run_dir(job.label)
+        metric_cbs = []
+        if val is not None and task_heads(heads):
+            # boxes, masks, grids: IoU, mean IoU or AP on the validation data after each epoch, charted as val_*
+            metric_cbs.append(task_metrics_callback(val, heads, list(getattr(ds, "class_names", []))))
         session = TrainingSession(
             model, train, val, job.settings, on_event=job.bridge.on_event, checkpoint_dir=run_dir,
-            num_samples=n_train, callbacks=job.callbacks,
+            num_samples=n_train, callbacks=job.callbacks, metric_callbacks=metric_cbs,
         )
         session.run_dir = run_dir  # type: ignore[attr-defined]
         session.heads = heads  # type: ignore[attr-defined]
@@ -184,6 +210,9 @@ def _run_training_job(job: TrainingJob, cancel: threading.Event | None) -> JobOu
     heads = getattr(session, "heads", None)
     if heads:
         extra["heads"] = [{"name": h.name, "target": h.target} for h in heads]
+        for entry, h in zip(extra["heads"], heads):
+            if getattr(h, "grid_size", 0):  # what decodes the grid again (overlays, evaluation)
+                entry.update(grid_size=h.grid_size, anchors=[list(a) for a in h.anchors])
     info = save_run(
         session.run_dir, result.history, job.settings, result, spec=spec, model=session.model, label=job.label, extra=extra
     )
@@ -202,17 +231,36 @@ class _OneHead:
             return out[self.head]
         from convexplorer.core.targets import model_output_names
 
-        return out[model_output_names(self.model).index(self.head)]
+        names = model_output_names(self.model)
+        if not names:  # one output: it is the head
+            return out
+        return out[names.index(self.head)]
+
+
+def _output_shape(model: Any, head: str | None) -> tuple:
+    """The shape of the model's output (of ``head``'s, for a dict of outputs), without the batch axis."""
+    out = getattr(model, "output", None)
+    if isinstance(out, dict):
+        out = out.get(head) if head else None
+    elif isinstance(out, (list, tuple)):
+        return ()
+    return tuple(out.shape[1:]) if out is not None else ()
 
 
 def evaluate_job(model: Any, dataset: Any, subset: str, progress: Any = None, cancel: threading.Event | None = None,
                  head: str | None = None) -> Any:
     """Evaluate ``model`` on a subset of ``dataset`` (worker thread); ``head``: the labels head of a model with several."""
-    from convexplorer.core.evaluation import evaluate_model
+    from convexplorer.core.evaluation import evaluate_model, evaluate_segmentation
 
+    target = _OneHead(model, head) if head else model
+    if getattr(dataset, "has_masks", lambda: False)() and len(_output_shape(model, head)) == 3:
+        # a segmenter: the confusion matrix counts pixels
+        from convexplorer.core.targets import HeadTarget, head_dataset
+
+        data = head_dataset(dataset, [HeadTarget(head or "mask", "masks")], subset, batch_size=32, shuffle=False)
+        return evaluate_segmentation(target, data, class_names=dataset.class_names, progress=progress, cancel=cancel)
     idx = dataset.subset_indices(subset)
     ds = dataset.to_tf_dataset(subset, batch_size=64, shuffle=False)
-    target = _OneHead(model, head) if head else model
     return evaluate_model(target, ds, class_names=dataset.class_names, indices=idx, progress=progress, cancel=cancel)
 
 

@@ -403,6 +403,8 @@ class TrainingPanel(Panel):
         """Evaluate ``model`` on the data set's test subset (or validation if there is no test subset)."""
         heads = getattr(self.runner.session, "heads", None) or []
         head = next((h.name for h in heads if h.target == "labels"), None)
+        if head is None:  # a segmenter: its confusion matrix counts pixels
+            head = next((h.name for h in heads if h.target == "masks"), None)
         if heads and head is None:
             self.results_view.show_no_labels_head([h.name for h in heads])
             return

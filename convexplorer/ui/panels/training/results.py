@@ -147,10 +147,18 @@ class ResultsView(QWidget):
         self.evaluation = res
         subset = self.subset
         loss = f" · loss {res.loss:.3f}" if math.isfinite(res.loss) else ""
-        self.results_label.setText(
-            f"Results{self._of_head()} on the {subset} subset ({res.y_true.size} images): accuracy "
-            f"{100 * res.accuracy:.1f}%{loss} · {res.misclassified.size} misclassified"
-        )
+        if getattr(res, "per_pixel", False):  # a segmentation: the matrix counts pixels
+            images = len(self.dataset.subset_indices(subset)) if self.dataset is not None else 0
+            self.results_label.setText(
+                f"Results{self._of_head()} on the {subset} subset ({images} images, {int(res.confusion.sum()):,} "
+                f"pixels): pixel accuracy {100 * res.accuracy:.1f}% · mean IoU {res.mean_iou:.3f} "
+                "(the matrix counts pixels)"
+            )
+        else:
+            self.results_label.setText(
+                f"Results{self._of_head()} on the {subset} subset ({res.y_true.size} images): accuracy "
+                f"{100 * res.accuracy:.1f}%{loss} · {res.misclassified.size} misclassified"
+            )
         self.confusion_view.set_matrix(res.confusion, res.class_names)
         self.class_table.setRowCount(len(res.class_names))
         for i, name in enumerate(res.class_names):
