@@ -25,6 +25,7 @@ PACKAGING = ROOT / "packaging"
 SPEC = PACKAGING / "convexplorer.spec"
 DESKTOP = ROOT / "resources" / "convexplorer.desktop"
 RESOURCES = ROOT / "resources"
+MIME_XML = RESOURCES / "convexplorer-mime.xml"
 ICONS = RESOURCES / "icons"
 
 sys.path.insert(0, str(PACKAGING))
@@ -357,6 +358,7 @@ def test_install_desktop_script_installs_and_uninstalls(tmp_path):
     shutil.copy2(DESKTOP, release / "convexplorer.desktop")
     shutil.copy2(PACKAGING / "install-desktop.sh", release / "install-desktop.sh")
     shutil.copy2(RESOURCES / "convexplorer.svg", release / "convexplorer.svg")
+    shutil.copy2(MIME_XML, release / "convexplorer-mime.xml")
     shutil.copytree(ICONS / "hicolor", release / "icons" / "hicolor")
     data = tmp_path / "data"
     env = dict(os.environ, XDG_DATA_HOME=str(data), HOME=str(tmp_path))
@@ -368,9 +370,15 @@ def test_install_desktop_script_installs_and_uninstalls(tmp_path):
     for size in make_icons.PNG_SIZES:
         assert (data / "icons" / "hicolor" / f"{size}x{size}" / "apps" / "convexplorer.png").is_file()
     assert (data / "icons" / "hicolor" / "scalable" / "apps" / "convexplorer.svg").is_file()
+    # The file types, and (update-mime-database) the user's MIME database knows their globs.
+    assert (data / "mime" / "packages" / "convexplorer.xml").read_bytes() == MIME_XML.read_bytes()
+    globs = (data / "mime" / "globs2").read_text()
+    assert "application/x-keras:*.keras" in globs and "application/x-convexplorer-workspace:*.cxw" in globs
     subprocess.run(["sh", str(release / "install-desktop.sh"), "--uninstall"], check=True, env=env, capture_output=True)
     assert not (data / "applications" / "convexplorer.desktop").exists()
     assert not list((data / "icons").rglob("convexplorer.*"))
+    assert not (data / "mime" / "packages" / "convexplorer.xml").exists()
+    assert "application/x-keras" not in (data / "mime" / "globs2").read_text()
 
 
 # --- icons -------------------------------------------------------------------------------------
@@ -492,3 +500,64 @@ def test_sample_images_are_what_the_code_makes():
     from convexplorer.core.samples import SAMPLES
 
     assert sorted(p.name for p in (RESOURCES / "samples").glob("*.png")) == sorted(make_samples.file_name(t) for t in SAMPLES)
+
+
+# --- file types (.keras models, .cxw workspaces) ----------------------------------------------
+
+_MIME_NS = "{http://www.freedesktop.org/standards/shared-mime-info}"
+#: The types ConvExplorer registers: MIME type -> (glob, parent type).
+_OUR_TYPES = {
+    "application/x-keras": ("*.keras", "application/zip"),
+    "application/x-convexplorer-workspace": ("*.cxw", "application/json"),
+}
+
+
+def mime_types(xml: bytes) -> dict[str, dict[str, list[str]]]:
+    """The ``mime-type`` elements of a shared-mime-info XML: type -> {globs, parents, comments}."""
+    import xml.etree.ElementTree as ET
+
+    root = ET.fromstring(xml)
+    assert root.tag == _MIME_NS + "mime-info", root.tag
+    types = {}
+    for element in root:
+        assert element.tag == _MIME_NS + "mime-type", element.tag
+        types[element.get("type")] = {
+            "globs": [g.get("pattern") for g in element.findall(_MIME_NS + "glob")],
+            "parents": [g.get("type") for g in element.findall(_MIME_NS + "sub-class-of")],
+            "comments": [c.text for c in element.findall(_MIME_NS + "comment")],
+        }
+    return types
+
+
+def test_mime_xml_declares_keras_models_and_workspaces():
+    """resources/convexplorer-mime.xml declares both types with their globs and parents, and the
+    desktop entry's MimeType lists them (with the image types), so a double-click opens them."""
+    types = mime_types(MIME_XML.read_bytes())
+    assert set(types) == set(_OUR_TYPES)
+    for mime, (glob, parent) in _OUR_TYPES.items():
+        assert types[mime]["globs"] == [glob] and types[mime]["parents"] == [parent] and types[mime]["comments"]
+    entry = parse_desktop(DESKTOP.read_text(encoding="utf-8"))["Desktop Entry"]
+    listed = [m for m in entry["MimeType"].split(";") if m]
+    assert set(_OUR_TYPES) <= set(listed) and "image/png" in listed
+
+
+def test_the_app_opens_the_suffixes_the_mime_types_claim():
+    """The globs are suffixes the window routes: .keras to the model panels, .cxw to the workspace."""
+    from convexplorer.ui import main_window as mw
+
+    assert ".keras" in mw.MODEL_SUFFIXES and mw.WORKSPACE_SUFFIX == ".cxw"
+
+
+def test_update_mime_database_accepts_the_xml(tmp_path):
+    """shared-mime-info's own compiler reads the XML and maps both globs (and the parents)."""
+    packages = tmp_path / "mime" / "packages"
+    packages.mkdir(parents=True)
+    shutil.copy2(MIME_XML, packages / "convexplorer.xml")
+    out = subprocess.run(["update-mime-database", str(tmp_path / "mime")], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert "Error" not in out.stderr and "Warning" not in out.stderr, out.stderr
+    globs = (tmp_path / "mime" / "globs2").read_text().splitlines()
+    subclasses = (tmp_path / "mime" / "subclasses").read_text().splitlines()
+    for mime, (glob, parent) in _OUR_TYPES.items():
+        assert f"50:{mime}:{glob}" in globs
+        assert f"{mime} {parent}" in subclasses
