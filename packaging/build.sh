@@ -8,9 +8,12 @@
 #   packaging/build.sh --no-install     build with what is installed already
 #   packaging/build.sh --baseline       build without exclusions and stripping into build/baseline-dist/
 #                                       (to measure what they save)
+#   packaging/build.sh --deb            then make the Debian package dist/convexplorer_<version>-1_<arch>.deb
+#                                       (packaging/make_deb.sh)
 #
 # After building it runs the frozen `convexplorer --self-test` and `--screenshot` (offscreen) and
-# fails (exit 1, no archive) when either fails. It prints build time, folder and archive sizes.
+# fails (exit 1, no archive, no package) when either fails. It prints build time, folder, archive
+# and package sizes. Options combine: packaging/build.sh --venv .venv-build --deb
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,10 +21,12 @@ PY="${PYTHON:-python3}"
 OUT="dist"
 VENV=""
 INSTALL=1
+MAKE_DEB=0
 while [ $# -gt 0 ]; do
     case "$1" in
         --venv) VENV="$2"; shift 2 ;;
         --no-install) INSTALL=0; shift ;;
+        --deb) MAKE_DEB=1; shift ;;
         --baseline) export CONVEXPLORER_BASELINE=1; OUT="build/baseline-dist"; shift ;;
         -h|--help) sed -n '2,/^set/{/^#/p}' "$0"; exit 0 ;;
         *) echo "unknown option: $1 (see --help)" >&2; exit 2 ;;
@@ -89,6 +94,10 @@ echo "build time   : $build_s s"
 echo "folder size  : $(mb "$folder_bytes") MiB  ($DIST)"
 if [ "$status" = 0 ]; then
     echo "archive size : $(mb "$archive_bytes") MiB  ($ARCHIVE)"
+    if [ "$MAKE_DEB" = 1 ]; then
+        echo "--- Debian package"
+        packaging/make_deb.sh --dist "$DIST" --out "$OUT" || { echo "FAILED: make_deb.sh" >&2; exit 1; }
+    fi
     echo "OK"
 else
     echo "no archive: the frozen app failed its checks"
