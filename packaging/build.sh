@@ -8,12 +8,16 @@
 #   packaging/build.sh --no-install     build with what is installed already
 #   packaging/build.sh --baseline       build without exclusions and stripping into build/baseline-dist/
 #                                       (to measure what they save)
+#   packaging/build.sh --with-weights DIR
+#                                       copy the Keras weights (*.h5, imagenet_class_index.json) of DIR
+#                                       into dist/convexplorer/weights/ (packaging/add_weights.py checks
+#                                       them), so that an offline machine classifies out of the box
 #   packaging/build.sh --deb            then make the Debian package dist/convexplorer_<version>-1_<arch>.deb
 #                                       (packaging/make_deb.sh)
 #
 # After building it runs the frozen `convexplorer --self-test` and `--screenshot` (offscreen) and
 # fails (exit 1, no archive, no package) when either fails. It prints build time, folder, archive
-# and package sizes. Options combine: packaging/build.sh --venv .venv-build --deb
+# and package sizes. Options combine: packaging/build.sh --venv .venv-build --with-weights ~/.keras/models --deb
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,11 +25,13 @@ PY="${PYTHON:-python3}"
 OUT="dist"
 VENV=""
 INSTALL=1
+WEIGHTS=""
 MAKE_DEB=0
 while [ $# -gt 0 ]; do
     case "$1" in
         --venv) VENV="$2"; shift 2 ;;
         --no-install) INSTALL=0; shift ;;
+        --with-weights) WEIGHTS="$2"; shift 2 ;;
         --deb) MAKE_DEB=1; shift ;;
         --baseline) export CONVEXPLORER_BASELINE=1; OUT="build/baseline-dist"; shift ;;
         -h|--help) sed -n '2,/^set/{/^#/p}' "$0"; exit 0 ;;
@@ -39,6 +45,10 @@ if [ -n "$VENV" ]; then
 fi
 if [ "$INSTALL" = 1 ]; then
     "$PY" -m pip install --quiet ".[packaging]"
+fi
+if [ -n "$WEIGHTS" ] && [ ! -d "$WEIGHTS" ]; then
+    echo "--with-weights: $WEIGHTS is not a folder" >&2
+    exit 2
 fi
 
 # Qt's xcb platform plugin (used on a real X11 desktop) needs libxcb-cursor0.
@@ -58,6 +68,11 @@ start=$(date +%s.%N)
 "$PY" -m PyInstaller --noconfirm --log-level WARN \
     --distpath "$OUT" --workpath "build/pyinstaller${CONVEXPLORER_BASELINE:+-baseline}" packaging/convexplorer.spec
 build_s=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.0f", b - a }')
+
+if [ -n "$WEIGHTS" ]; then
+    echo "--- weights from $WEIGHTS"
+    "$PY" packaging/add_weights.py "$WEIGHTS" "$DIST" || { echo "FAILED: no weights copied (see above)" >&2; exit 2; }
+fi
 
 check_home=$(mktemp -d)
 trap 'rm -rf "$check_home"' EXIT

@@ -806,9 +806,73 @@ def test_make_deb_options_and_refusals(tmp_path):
     assert out.returncode == 2 and "unknown option" in out.stderr
 
 
-def test_build_script_offers_deb():
-    """build.sh runs make_deb.sh for --deb; make_deb.sh parses and is executable."""
+def test_build_script_offers_weights_and_deb():
+    """build.sh runs add_weights.py for --with-weights and make_deb.sh for --deb."""
     text = (PACKAGING / "build.sh").read_text(encoding="utf-8")
+    assert "--with-weights)" in text and "packaging/add_weights.py" in text
     assert "--deb)" in text and "packaging/make_deb.sh" in text
     subprocess.run(["bash", "-n", str(MAKE_DEB)], check=True)
     assert os.access(MAKE_DEB, os.X_OK)
+
+
+# --- weights carried by the build (packaging/add_weights.py) ----------------------------------
+
+ADD_WEIGHTS = PACKAGING / "add_weights.py"
+KERAS_NAME = "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224.h5"
+
+
+def _weights_file(path: Path) -> Path:
+    """A small real HDF5 weights file (h5py, as Keras writes them)."""
+    import h5py
+
+    with h5py.File(path, "w") as f:
+        f.create_dataset("conv/kernel", data=np.arange(27, dtype="float32").reshape(3, 3, 3, 1))
+    return path
+
+
+def _run_add_weights(src: Path, dist: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(ADD_WEIGHTS), str(src), str(dist)], capture_output=True, text=True, timeout=60)
+
+
+def test_add_weights_copies_weights_and_class_index(tmp_path):
+    """Every HDF5 .h5 and the ImageNet class index go to DIST/weights (the folder the frozen app reads,
+    next to its executable); other files are listed as skipped; the total size is printed."""
+    src = tmp_path / "models"
+    src.mkdir()
+    _weights_file(src / KERAS_NAME)
+    (src / "imagenet_class_index.json").write_text('{"0": ["n01440764", "tench"], "1": ["n01443537", "goldfish"]}')
+    (src / "notes.txt").write_text("not weights")
+    dist = fake_build(tmp_path / "b")
+    shutil.rmtree(dist / "weights")
+    out = _run_add_weights(src, dist)
+    assert out.returncode == 0, out.stderr
+    copied = sorted(p.name for p in (dist / "weights").iterdir())
+    assert copied == sorted([KERAS_NAME, "imagenet_class_index.json"])
+    assert (dist / "weights" / KERAS_NAME).read_bytes() == (src / KERAS_NAME).read_bytes()
+    assert KERAS_NAME in out.stdout and "skipped notes.txt" in out.stdout
+    assert re.search(r"copied 2 file\(s\), [\d.]+ MiB", out.stdout), out.stdout
+
+
+def test_add_weights_refuses_a_file_that_is_not_hdf5(tmp_path):
+    """An .h5 that is not HDF5 (a download error page, a truncated file) is refused: exit 2, a message
+    naming it, nothing copied. So is a folder without weights and a DIST that is not a build."""
+    src = tmp_path / "models"
+    src.mkdir()
+    _weights_file(src / "resnet50_weights_tf_dim_ordering_tf_kernels.h5")
+    (src / KERAS_NAME).write_text("<html>404 Not Found</html>")
+    dist = fake_build(tmp_path / "b")
+    shutil.rmtree(dist / "weights")
+    out = _run_add_weights(src, dist)
+    assert out.returncode == 2
+    assert KERAS_NAME in out.stderr and "not an HDF5" in out.stderr and "nothing copied" in out.stderr
+    assert not (dist / "weights").exists()
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    out = _run_add_weights(empty, dist)
+    assert out.returncode == 2 and "no .h5 weights files" in out.stderr
+    out = _run_add_weights(src, tmp_path)
+    assert out.returncode == 2 and "not a PyInstaller build" in out.stderr
+    (src / KERAS_NAME).unlink()
+    (src / "imagenet_class_index.json").write_text("[1, 2]")
+    out = _run_add_weights(src, dist)
+    assert out.returncode == 2 and "class index" in out.stderr
