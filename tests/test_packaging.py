@@ -807,12 +807,15 @@ def test_make_deb_options_and_refusals(tmp_path):
 
 
 def test_build_script_offers_weights_and_deb():
-    """build.sh runs add_weights.py for --with-weights and make_deb.sh for --deb."""
+    """build.sh runs add_weights.py for --with-weights and make_deb.sh for --deb; test_deb.sh parses."""
     text = (PACKAGING / "build.sh").read_text(encoding="utf-8")
     assert "--with-weights)" in text and "packaging/add_weights.py" in text
     assert "--deb)" in text and "packaging/make_deb.sh" in text
-    subprocess.run(["bash", "-n", str(MAKE_DEB)], check=True)
-    assert os.access(MAKE_DEB, os.X_OK)
+    for script in ("make_deb.sh", "test_deb.sh"):
+        subprocess.run(["bash", "-n", str(PACKAGING / script)], check=True)
+        assert os.access(PACKAGING / script, os.X_OK), script
+    usage = subprocess.run(["bash", str(PACKAGING / "test_deb.sh")], capture_output=True, text=True)
+    assert usage.returncode == 2 and "usage" in usage.stderr
 
 
 # --- weights carried by the build (packaging/add_weights.py) ----------------------------------
