@@ -14,6 +14,8 @@
 #                                       them), so that an offline machine classifies out of the box
 #   packaging/build.sh --deb            then make the Debian package dist/convexplorer_<version>-1_<arch>.deb
 #                                       (packaging/make_deb.sh)
+#   packaging/build.sh --tensorflow PKG install PKG (e.g. tensorflow==2.21.0) in place of tensorflow-cpu
+#                                       before building (to compare the two; the release uses tensorflow-cpu)
 #
 # After building it runs the frozen `convexplorer --self-test` and `--screenshot` (offscreen) and
 # fails (exit 1, no archive, no package) when either fails. It prints build time, folder, archive
@@ -27,12 +29,14 @@ VENV=""
 INSTALL=1
 WEIGHTS=""
 MAKE_DEB=0
+TENSORFLOW=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --venv) VENV="$2"; shift 2 ;;
         --no-install) INSTALL=0; shift ;;
         --with-weights) WEIGHTS="$2"; shift 2 ;;
         --deb) MAKE_DEB=1; shift ;;
+        --tensorflow) TENSORFLOW="$2"; shift 2 ;;
         --baseline) export CONVEXPLORER_BASELINE=1; OUT="build/baseline-dist"; shift ;;
         -h|--help) sed -n '2,/^set/{/^#/p}' "$0"; exit 0 ;;
         *) echo "unknown option: $1 (see --help)" >&2; exit 2 ;;
@@ -45,6 +49,21 @@ if [ -n "$VENV" ]; then
 fi
 if [ "$INSTALL" = 1 ]; then
     "$PY" -m pip install --quiet ".[packaging]"
+fi
+if [ -n "$TENSORFLOW" ]; then
+    # tensorflow and tensorflow-cpu install the same files (the `tensorflow` package): remove the
+    # other one, then reinstall PKG's files over what the removal deleted.
+    tf_name=$(printf '%s' "$TENSORFLOW" | sed 's/[<>=!~;[ ].*//')
+    swapped=0
+    for other in tensorflow tensorflow-cpu; do
+        if [ "$other" != "$tf_name" ] && "$PY" -m pip show --quiet "$other" >/dev/null 2>&1; then
+            "$PY" -m pip uninstall --quiet --yes "$other"
+            swapped=1
+        fi
+    done
+    [ "$swapped" = 0 ] || "$PY" -m pip install --quiet --force-reinstall --no-deps "$TENSORFLOW"
+    "$PY" -m pip install --quiet "$TENSORFLOW"
+    "$PY" -m pip list 2>/dev/null | grep -i '^tensorflow' || true
 fi
 if [ -n "$WEIGHTS" ] && [ ! -d "$WEIGHTS" ]; then
     echo "--with-weights: $WEIGHTS is not a folder" >&2
