@@ -20,7 +20,8 @@
 #   /usr/share/lintian/overrides/convexplorer   tags a self-contained bundle in /opt raises, with reasons
 # It has no maintainer scripts: the triggers of shared-mime-info, desktop-file-utils and
 # hicolor-icon-theme update their caches, and dpkg removes every file it installed (nothing in
-# the users' home folders is ever touched). Needs only dpkg-deb (and gzip); no network.
+# the users' home folders is ever touched). Needs dpkg-deb and gzip, and patchelf when libraries of
+# the build search folders of the build machine (RUNPATH), which it removes; no network.
 # Set DEBFULLNAME and DEBEMAIL to name yourself as the maintainer.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -100,6 +101,33 @@ is_program() {  # an ELF executable (not a library) or a script
     if [ -f "$target" ] && is_program "$target"; then chmod 0755 "$target"; fi
 done
 chmod 0755 "$root/opt/convexplorer/convexplorer"
+
+# Library search paths (RPATH/RUNPATH) that name folders of the machine the libraries were built
+# on (the Python prefix of the build machine for CPython's modules, a wheel's build tree) would
+# make the app look there first on the user's machine: keep only the $ORIGIN-relative entries
+# that point inside the bundle (patchelf rewrites them; nothing else in the files changes).
+rpath_of() {
+    if command -v patchelf >/dev/null 2>&1; then
+        patchelf --print-rpath "$1" 2>/dev/null || true
+    elif command -v readelf >/dev/null 2>&1; then
+        readelf -d "$1" 2>/dev/null | sed -n 's/.*(R\(UN\)\{0,1\}PATH).*\[\(.*\)\]/\2/p' | head -1
+    fi
+}
+command -v patchelf >/dev/null 2>&1 || command -v readelf >/dev/null 2>&1 \
+    || echo "note: neither patchelf nor readelf is installed: library search paths are not checked" >&2
+fixed_rpaths=0
+while IFS= read -r -d '' lib; do
+    [ "$(head -c 4 "$lib" | od -An -c | tr -d ' \n')" = '177ELF' ] || continue
+    rpath=$(rpath_of "$lib")
+    [ -n "$rpath" ] || continue
+    kept=$(printf '%s' "$rpath" | tr ':' '\n' | grep -E '^\$(ORIGIN|\{ORIGIN\})' | paste -sd: - || true)
+    [ "$kept" != "$rpath" ] || continue
+    command -v patchelf >/dev/null 2>&1 \
+        || die "${lib#"$root"/} searches $rpath: install patchelf (apt-get install patchelf) to remove the build machine's paths"
+    if [ -z "$kept" ]; then patchelf --remove-rpath "$lib"; else patchelf --set-rpath "$kept" "$lib"; fi
+    fixed_rpaths=$((fixed_rpaths + 1))
+done < <(find "$root/opt" -type f \( -name '*.so*' -o -perm -u+x \) -print0)
+[ "$fixed_rpaths" = 0 ] || echo "removed the build machine's library search paths from $fixed_rpaths files"
 
 # The command on PATH. A wrapper, not a symlink: the frozen app finds its weights/ folder and
 # its libraries next to sys.executable, which then is the real path in /opt.

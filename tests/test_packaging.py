@@ -789,6 +789,30 @@ def test_lintian_reports_no_errors(fake_deb):
     assert not re.search(r"^E: ", out.stdout, re.M), out.stdout
 
 
+def test_make_deb_removes_the_build_machines_library_paths(tmp_path):
+    """RUNPATH entries naming the build machine's folders (pyenv's prefix in CPython's modules, a
+    wheel's build tree) are removed, $ORIGIN-relative ones kept (lintian: custom-library-search-path)."""
+    dist = fake_build(tmp_path / "b")
+    paths = {"libabs.so.1": "/root/.pyenv/versions/3.11.7/lib", "libmix.so.1": "/build/x:$ORIGIN/../lib:$ORIGIN",
+             "libok.so.1": "$ORIGIN/../shiboken6"}
+    for name, rpath in paths.items():
+        shutil.copy2("/bin/true", dist / "_internal" / name)
+        subprocess.run(["patchelf", "--set-rpath", rpath, str(dist / "_internal" / name)], check=True)
+    out = subprocess.run(["bash", str(MAKE_DEB), "--dist", str(dist), "--out", str(tmp_path / "o"), "--compress", "gzip"],
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert "library search paths from 2 files" in out.stdout
+    (deb,) = (tmp_path / "o").glob("*.deb")
+    subprocess.run(["dpkg-deb", "-x", str(deb), str(tmp_path / "x")], check=True)
+    internal = tmp_path / "x" / "opt" / "convexplorer" / "_internal"
+    got = {name: subprocess.run(["patchelf", "--print-rpath", str(internal / name)], capture_output=True, text=True,
+                                check=True).stdout.strip() for name in paths}
+    assert got == {"libabs.so.1": "", "libmix.so.1": "$ORIGIN/../lib:$ORIGIN", "libok.so.1": "$ORIGIN/../shiboken6"}
+    # The build itself is left as it was.
+    assert subprocess.run(["patchelf", "--print-rpath", str(dist / "_internal" / "libabs.so.1")], capture_output=True,
+                          text=True).stdout.strip() == paths["libabs.so.1"]
+
+
 def test_make_deb_options_and_refusals(tmp_path):
     """--version and --revision name the package; a folder that is not a build is refused with a message."""
     dist = fake_build(tmp_path / "b")
