@@ -67,6 +67,9 @@ QT_DEPENDS="libegl1, libgl1, libxkbcommon0, libxkbcommon-x11-0, libfontconfig1, 
 libdbus-1-3, fonts-dejavu-core, libx11-xcb1, libxcb1, libxcb-cursor0, libxcb-icccm4, libxcb-image0, \
 libxcb-keysyms1, libxcb-randr0, libxcb-render0, libxcb-render-util0, libxcb-shape0, libxcb-shm0, \
 libxcb-sync1, libxcb-util1, libxcb-xfixes0, libxcb-xkb1"
+# Qt's Wayland platform plugin (bundled) links the system's libwayland-client, which PyInstaller
+# never copies (it must match the compositor's); the check below lists what else the bundle links.
+QT_DEPENDS="$QT_DEPENDS, libwayland-client0"
 
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
