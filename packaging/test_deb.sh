@@ -112,8 +112,9 @@ if command -v desktop-file-validate >/dev/null 2>&1; then
 else
     skip "desktop-file-validate (desktop-file-utils is not installed)"
 fi
+# Files and folders (not symbolic links, whose mode is always 0777) are root's and writable by root only.
 step "installed files are root's, 0755/0644" sh -c '! find /opt/convexplorer /usr/share/applications/convexplorer.desktop \
-    /usr/share/mime/packages/convexplorer.xml \( ! -user root -o ! -group root -o -perm /022 \) -print | grep .'
+    /usr/share/mime/packages/convexplorer.xml ! -type l \( ! -user root -o ! -group root -o -perm /022 \) -print | grep .'
 if [ -f /usr/share/mime/globs2 ]; then
     step "shared-mime-info's trigger registered *.keras and *.cxw" mime_registered
 else
