@@ -8,9 +8,18 @@
 #   packaging/build.sh --no-install     build with what is installed already
 #   packaging/build.sh --baseline       build without exclusions and stripping into build/baseline-dist/
 #                                       (to measure what they save)
+#   packaging/build.sh --with-weights DIR
+#                                       copy the Keras weights (*.h5, imagenet_class_index.json) of DIR
+#                                       into dist/convexplorer/weights/ (packaging/add_weights.py checks
+#                                       them), so that an offline machine classifies out of the box
+#   packaging/build.sh --deb            then make the Debian package dist/convexplorer_<version>-1_<arch>.deb
+#                                       (packaging/make_deb.sh)
+#   packaging/build.sh --tensorflow PKG install PKG (e.g. tensorflow==2.21.0) in place of tensorflow-cpu
+#                                       before building (to compare the two; the release uses tensorflow-cpu)
 #
 # After building it runs the frozen `convexplorer --self-test` and `--screenshot` (offscreen) and
-# fails (exit 1, no archive) when either fails. It prints build time, folder and archive sizes.
+# fails (exit 1, no archive, no package) when either fails. It prints build time, folder, archive
+# and package sizes. Options combine: packaging/build.sh --venv .venv-build --with-weights ~/.keras/models --deb
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,10 +27,16 @@ PY="${PYTHON:-python3}"
 OUT="dist"
 VENV=""
 INSTALL=1
+WEIGHTS=""
+MAKE_DEB=0
+TENSORFLOW=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --venv) VENV="$2"; shift 2 ;;
         --no-install) INSTALL=0; shift ;;
+        --with-weights) WEIGHTS="$2"; shift 2 ;;
+        --deb) MAKE_DEB=1; shift ;;
+        --tensorflow) TENSORFLOW="$2"; shift 2 ;;
         --baseline) export CONVEXPLORER_BASELINE=1; OUT="build/baseline-dist"; shift ;;
         -h|--help) sed -n '2,/^set/{/^#/p}' "$0"; exit 0 ;;
         *) echo "unknown option: $1 (see --help)" >&2; exit 2 ;;
@@ -34,6 +49,25 @@ if [ -n "$VENV" ]; then
 fi
 if [ "$INSTALL" = 1 ]; then
     "$PY" -m pip install --quiet ".[packaging]"
+fi
+if [ -n "$TENSORFLOW" ]; then
+    # tensorflow and tensorflow-cpu install the same files (the `tensorflow` package): remove the
+    # other one, then reinstall PKG's files over what the removal deleted.
+    tf_name=$(printf '%s' "$TENSORFLOW" | sed 's/[<>=!~;[ ].*//')
+    swapped=0
+    for other in tensorflow tensorflow-cpu; do
+        if [ "$other" != "$tf_name" ] && "$PY" -m pip show --quiet "$other" >/dev/null 2>&1; then
+            "$PY" -m pip uninstall --quiet --yes "$other"
+            swapped=1
+        fi
+    done
+    [ "$swapped" = 0 ] || "$PY" -m pip install --quiet --force-reinstall --no-deps "$TENSORFLOW"
+    "$PY" -m pip install --quiet "$TENSORFLOW"
+    "$PY" -m pip list 2>/dev/null | grep -i '^tensorflow' || true
+fi
+if [ -n "$WEIGHTS" ] && [ ! -d "$WEIGHTS" ]; then
+    echo "--with-weights: $WEIGHTS is not a folder" >&2
+    exit 2
 fi
 
 # Qt's xcb platform plugin (used on a real X11 desktop) needs libxcb-cursor0.
@@ -53,6 +87,11 @@ start=$(date +%s.%N)
 "$PY" -m PyInstaller --noconfirm --log-level WARN \
     --distpath "$OUT" --workpath "build/pyinstaller${CONVEXPLORER_BASELINE:+-baseline}" packaging/convexplorer.spec
 build_s=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.0f", b - a }')
+
+if [ -n "$WEIGHTS" ]; then
+    echo "--- weights from $WEIGHTS"
+    "$PY" packaging/add_weights.py "$WEIGHTS" "$DIST" || { echo "FAILED: no weights copied (see above)" >&2; exit 2; }
+fi
 
 check_home=$(mktemp -d)
 trap 'rm -rf "$check_home"' EXIT
@@ -89,6 +128,10 @@ echo "build time   : $build_s s"
 echo "folder size  : $(mb "$folder_bytes") MiB  ($DIST)"
 if [ "$status" = 0 ]; then
     echo "archive size : $(mb "$archive_bytes") MiB  ($ARCHIVE)"
+    if [ "$MAKE_DEB" = 1 ]; then
+        echo "--- Debian package"
+        packaging/make_deb.sh --dist "$DIST" --out "$OUT" || { echo "FAILED: make_deb.sh" >&2; exit 1; }
+    fi
     echo "OK"
 else
     echo "no archive: the frozen app failed its checks"

@@ -25,6 +25,7 @@ PACKAGING = ROOT / "packaging"
 SPEC = PACKAGING / "convexplorer.spec"
 DESKTOP = ROOT / "resources" / "convexplorer.desktop"
 RESOURCES = ROOT / "resources"
+MIME_XML = RESOURCES / "convexplorer-mime.xml"
 ICONS = RESOURCES / "icons"
 
 sys.path.insert(0, str(PACKAGING))
@@ -357,6 +358,7 @@ def test_install_desktop_script_installs_and_uninstalls(tmp_path):
     shutil.copy2(DESKTOP, release / "convexplorer.desktop")
     shutil.copy2(PACKAGING / "install-desktop.sh", release / "install-desktop.sh")
     shutil.copy2(RESOURCES / "convexplorer.svg", release / "convexplorer.svg")
+    shutil.copy2(MIME_XML, release / "convexplorer-mime.xml")
     shutil.copytree(ICONS / "hicolor", release / "icons" / "hicolor")
     data = tmp_path / "data"
     env = dict(os.environ, XDG_DATA_HOME=str(data), HOME=str(tmp_path))
@@ -368,9 +370,15 @@ def test_install_desktop_script_installs_and_uninstalls(tmp_path):
     for size in make_icons.PNG_SIZES:
         assert (data / "icons" / "hicolor" / f"{size}x{size}" / "apps" / "convexplorer.png").is_file()
     assert (data / "icons" / "hicolor" / "scalable" / "apps" / "convexplorer.svg").is_file()
+    # The file types, and (update-mime-database) the user's MIME database knows their globs.
+    assert (data / "mime" / "packages" / "convexplorer.xml").read_bytes() == MIME_XML.read_bytes()
+    globs = (data / "mime" / "globs2").read_text()
+    assert "application/x-keras:*.keras" in globs and "application/x-convexplorer-workspace:*.cxw" in globs
     subprocess.run(["sh", str(release / "install-desktop.sh"), "--uninstall"], check=True, env=env, capture_output=True)
     assert not (data / "applications" / "convexplorer.desktop").exists()
     assert not list((data / "icons").rglob("convexplorer.*"))
+    assert not (data / "mime" / "packages" / "convexplorer.xml").exists()
+    assert "application/x-keras" not in (data / "mime" / "globs2").read_text()
 
 
 # --- icons -------------------------------------------------------------------------------------
@@ -492,3 +500,406 @@ def test_sample_images_are_what_the_code_makes():
     from convexplorer.core.samples import SAMPLES
 
     assert sorted(p.name for p in (RESOURCES / "samples").glob("*.png")) == sorted(make_samples.file_name(t) for t in SAMPLES)
+
+
+# --- file types (.keras models, .cxw workspaces) ----------------------------------------------
+
+_MIME_NS = "{http://www.freedesktop.org/standards/shared-mime-info}"
+#: The types ConvExplorer registers: MIME type -> (glob, parent type).
+_OUR_TYPES = {
+    "application/x-keras": ("*.keras", "application/zip"),
+    "application/x-convexplorer-workspace": ("*.cxw", "application/json"),
+}
+
+
+def mime_types(xml: bytes) -> dict[str, dict[str, list[str]]]:
+    """The ``mime-type`` elements of a shared-mime-info XML: type -> {globs, parents, comments}."""
+    import xml.etree.ElementTree as ET
+
+    root = ET.fromstring(xml)
+    assert root.tag == _MIME_NS + "mime-info", root.tag
+    types = {}
+    for element in root:
+        assert element.tag == _MIME_NS + "mime-type", element.tag
+        types[element.get("type")] = {
+            "globs": [g.get("pattern") for g in element.findall(_MIME_NS + "glob")],
+            "parents": [g.get("type") for g in element.findall(_MIME_NS + "sub-class-of")],
+            "comments": [c.text for c in element.findall(_MIME_NS + "comment")],
+        }
+    return types
+
+
+def test_mime_xml_declares_keras_models_and_workspaces():
+    """resources/convexplorer-mime.xml declares both types with their globs and parents, and the
+    desktop entry's MimeType lists them (with the image types), so a double-click opens them."""
+    types = mime_types(MIME_XML.read_bytes())
+    assert set(types) == set(_OUR_TYPES)
+    for mime, (glob, parent) in _OUR_TYPES.items():
+        assert types[mime]["globs"] == [glob] and types[mime]["parents"] == [parent] and types[mime]["comments"]
+    entry = parse_desktop(DESKTOP.read_text(encoding="utf-8"))["Desktop Entry"]
+    listed = [m for m in entry["MimeType"].split(";") if m]
+    assert set(_OUR_TYPES) <= set(listed) and "image/png" in listed
+
+
+def test_the_app_opens_the_suffixes_the_mime_types_claim():
+    """The globs are suffixes the window routes: .keras to the model panels, .cxw to the workspace."""
+    from convexplorer.ui import main_window as mw
+
+    assert ".keras" in mw.MODEL_SUFFIXES and mw.WORKSPACE_SUFFIX == ".cxw"
+
+
+def test_update_mime_database_accepts_the_xml(tmp_path):
+    """shared-mime-info's own compiler reads the XML and maps both globs (and the parents)."""
+    packages = tmp_path / "mime" / "packages"
+    packages.mkdir(parents=True)
+    shutil.copy2(MIME_XML, packages / "convexplorer.xml")
+    out = subprocess.run(["update-mime-database", str(tmp_path / "mime")], capture_output=True, text=True, check=False)
+    assert out.returncode == 0, out.stderr
+    assert "Error" not in out.stderr and "Warning" not in out.stderr, out.stderr
+    globs = (tmp_path / "mime" / "globs2").read_text().splitlines()
+    subclasses = (tmp_path / "mime" / "subclasses").read_text().splitlines()
+    for mime, (glob, parent) in _OUR_TYPES.items():
+        assert f"50:{mime}:{glob}" in globs
+        assert f"{mime} {parent}" in subclasses
+
+
+# --- the Debian package (packaging/make_deb.sh on a fake build) --------------------------------
+
+MAKE_DEB = PACKAGING / "make_deb.sh"
+
+
+def readme_apt_packages() -> list[str]:
+    """The packages of README's `sudo apt-get install ...` command (continuation lines joined)."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8").replace("\\\n", " ")
+    match = re.search(r"sudo apt-get install ([^\n]+)", text)
+    assert match, "README has no 'sudo apt-get install' line"
+    return match.group(1).split()
+
+
+def fake_build(folder: Path) -> Path:
+    """A PyInstaller-like one-folder build: a shell-script executable, _internal/ with a library,
+    a helper program and data, and the desktop files build.sh puts beside the executable."""
+    dist = folder / "convexplorer"
+    internal = dist / "_internal"
+    internal.mkdir(parents=True)
+    exe = dist / "convexplorer"
+    exe.write_text("#!/bin/sh\necho fake ConvExplorer \"$@\"\n")
+    exe.chmod(0o755)
+    (internal / "base_library.zip").write_bytes(b"PK\x05\x06" + bytes(18))
+    (internal / "base_library.zip").chmod(0o600)  # a private mode becomes 0644 in the package
+    shutil.copy2("/bin/true", internal / "helper")  # an ELF program: stays executable
+    shutil.copy2("/bin/true", internal / "libfake.so.1")  # a library: 0644
+    (internal / "libfake.so.1").chmod(0o755)
+    (internal / "libfake.so").symlink_to("libfake.so.1")
+    (dist / "weights").mkdir()
+    (dist / "weights" / "fake_weights.h5").write_bytes(b"\x89HDF\r\n\x1a\n" + bytes(100))
+    for name in ("convexplorer.desktop", "convexplorer.svg", "convexplorer-mime.xml"):
+        shutil.copy2(RESOURCES / name, dist / name)
+    shutil.copy2(PACKAGING / "install-desktop.sh", dist / "install-desktop.sh")
+    shutil.copytree(ICONS / "hicolor", dist / "icons" / "hicolor")
+    return dist
+
+
+@pytest.fixture(scope="module")
+def fake_deb(tmp_path_factory) -> Path:
+    """make_deb.sh run on a fake build: the .deb it writes."""
+    folder = tmp_path_factory.mktemp("deb")
+    dist = fake_build(folder)
+    env = dict(os.environ, SOURCE_DATE_EPOCH="1767225600")
+    out = subprocess.run(["bash", str(MAKE_DEB), "--dist", str(dist), "--out", str(folder / "out")],
+                         capture_output=True, text=True, env=env, timeout=120, check=False)
+    assert out.returncode == 0, out.stdout + out.stderr
+    (deb,) = (folder / "out").glob("*.deb")
+    assert "deb size" in out.stdout and str(deb) in out.stdout
+    return deb
+
+
+def deb_field(deb: Path, field: str) -> str:
+    return subprocess.run(["dpkg-deb", "-f", str(deb), field], capture_output=True, text=True, check=True).stdout.strip()
+
+
+def deb_contents(deb: Path) -> dict[str, tuple[str, str, str]]:
+    """``dpkg-deb -c``: path (without the leading ./) -> (mode string, owner/group, link target)."""
+    listing = subprocess.run(["dpkg-deb", "-c", str(deb)], capture_output=True, text=True, check=True).stdout
+    entries = {}
+    for line in listing.splitlines():
+        mode, owner, _size, _date, _time, rest = line.split(None, 5)
+        path, _, target = rest.partition(" -> ")
+        entries[path.removeprefix("./").rstrip("/")] = (mode, owner, target)
+    return entries
+
+
+@pytest.fixture(scope="module")
+def deb_tree(fake_deb, tmp_path_factory) -> Path:
+    """The fake package's files, unpacked with dpkg-deb -x."""
+    tree = tmp_path_factory.mktemp("unpacked")
+    subprocess.run(["dpkg-deb", "-x", str(fake_deb), str(tree)], check=True)
+    return tree
+
+
+def test_deb_name_and_control_fields(fake_deb):
+    """Package, version (the app's, Debian revision 1), architecture, section, priority, maintainer, description."""
+    from convexplorer import __version__
+
+    arch = subprocess.run(["dpkg", "--print-architecture"], capture_output=True, text=True, check=True).stdout.strip()
+    assert fake_deb.name == f"convexplorer_{__version__}-1_{arch}.deb"
+    assert deb_field(fake_deb, "Package") == "convexplorer"
+    assert deb_field(fake_deb, "Version") == f"{__version__}-1"
+    assert deb_field(fake_deb, "Architecture") == arch
+    assert deb_field(fake_deb, "Section") in {"science", "education"}
+    assert deb_field(fake_deb, "Priority") == "optional"
+    assert re.fullmatch(r"[^<>]+ <[^@<>\s]+@[^@<>\s]+>", deb_field(fake_deb, "Maintainer"))
+    assert int(deb_field(fake_deb, "Installed-Size")) > 0
+    synopsis, *extended = deb_field(fake_deb, "Description").splitlines()
+    assert 10 < len(synopsis) <= 80 and not synopsis.lower().startswith(("a ", "an ", "the ", "convexplorer"))
+    assert len(extended) >= 5 and all(line.startswith(" ") for line in extended)
+    # No maintainer scripts: dpkg's triggers (MIME, desktop, icons) do the database updates.
+    info = subprocess.run(["dpkg-deb", "-I", str(fake_deb)], capture_output=True, text=True, check=True).stdout
+    assert not re.search(r"\b(preinst|postinst|prerm|postrm|conffiles)\b", info), info
+
+
+def test_deb_depends_on_readme_system_libraries(fake_deb):
+    """Depends lists every library README's apt-get line lists (the two cannot drift), and libc6
+    at the newest GLIBC version the bundle's ELF files ask for."""
+    depends = [d.strip() for d in deb_field(fake_deb, "Depends").split(",")]
+    names = [d.split()[0] for d in depends]
+    readme = readme_apt_packages()
+    assert len(readme) >= 20 and "libxcb-cursor0" in readme
+    missing = [p for p in readme if p not in names]
+    assert not missing, f"README lists {missing}, Depends does not"
+    assert len(names) == len(set(names))
+    libc = next(d for d in depends if d.startswith("libc6 "))
+    assert re.fullmatch(r"libc6 \(>= 2\.\d+(\.\d+)?\)", libc), libc
+
+
+def test_deb_file_list_layout_and_modes(fake_deb):
+    """The build under /opt/convexplorer (without the per-user desktop files), the command, the menu
+    entry, every icon, the MIME XML, the docs; root-owned, 0755 directories and programs, 0644 files."""
+    entries = deb_contents(fake_deb)
+    expected = {
+        "opt/convexplorer/convexplorer", "opt/convexplorer/_internal/base_library.zip",
+        "opt/convexplorer/_internal/helper", "opt/convexplorer/_internal/libfake.so.1",
+        "opt/convexplorer/_internal/libfake.so", "opt/convexplorer/weights/fake_weights.h5",
+        "usr/bin/convexplorer",
+        "usr/share/applications/convexplorer.desktop",
+        "usr/share/mime/packages/convexplorer.xml",
+        "usr/share/icons/hicolor/scalable/apps/convexplorer.svg",
+        "usr/share/man/man1/convexplorer.1.gz",
+        "usr/share/doc/convexplorer/copyright",
+        "usr/share/doc/convexplorer/changelog.Debian.gz",
+        "usr/share/lintian/overrides/convexplorer",
+    } | {f"usr/share/icons/hicolor/{s}x{s}/apps/convexplorer.png" for s in make_icons.PNG_SIZES}
+    files = {p for p, (mode, _, _) in entries.items() if not mode.startswith("d")}
+    assert files == expected, (sorted(files - expected), sorted(expected - files))
+    # Only /opt/convexplorer and /usr: nothing in /etc (no conffiles), nothing in anyone's home.
+    assert {p.split("/")[0] for p in entries if p} == {"opt", "usr"}
+    programs = {"opt/convexplorer/convexplorer", "opt/convexplorer/_internal/helper", "usr/bin/convexplorer"}
+    for path, (mode, owner, target) in entries.items():
+        assert owner == "root/root", (path, owner)
+        if mode.startswith("d"):
+            assert mode == "drwxr-xr-x", (path, mode)
+        elif mode.startswith("l"):
+            assert path == "opt/convexplorer/_internal/libfake.so" and target == "libfake.so.1"
+        elif path in programs:
+            assert mode == "-rwxr-xr-x", (path, mode)
+        else:
+            assert mode == "-rw-r--r--", (path, mode)
+
+
+def test_deb_command_runs_the_build_in_opt(deb_tree):
+    """/usr/bin/convexplorer is a POSIX sh wrapper exec'ing /opt/convexplorer/convexplorer with the arguments."""
+    wrapper = deb_tree / "usr" / "bin" / "convexplorer"
+    text = wrapper.read_text()
+    assert text.startswith("#!/bin/sh\n")
+    assert 'exec /opt/convexplorer/convexplorer "$@"' in text.splitlines()
+    subprocess.run(["sh", "-n", str(wrapper)], check=True)
+    # Run the wrapper with /opt replaced by the unpacked tree: it passes the arguments through.
+    local = deb_tree / "wrapper-local"
+    local.write_text(text.replace("/opt/", f"{deb_tree}/opt/"))
+    out = subprocess.run(["sh", str(local), "two words", "--self-test"], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "fake ConvExplorer two words --self-test"
+
+
+def test_deb_desktop_entry_and_mime_types(deb_tree):
+    """The installed menu entry starts the command with %F and claims both types, which the
+    installed MIME XML declares; desktop-file-validate finds nothing to say."""
+    desktop = deb_tree / "usr" / "share" / "applications" / "convexplorer.desktop"
+    entry = parse_desktop(desktop.read_text(encoding="utf-8"))["Desktop Entry"]
+    assert entry["Exec"] == "convexplorer %F" and entry["TryExec"] == "convexplorer" and entry["Icon"] == "convexplorer"
+    listed = [m for m in entry["MimeType"].split(";") if m]
+    assert set(_OUR_TYPES) <= set(listed) and "image/jpeg" in listed
+    out = subprocess.run(["desktop-file-validate", str(desktop)], capture_output=True, text=True, check=False)
+    assert out.returncode == 0 and not out.stdout.strip(), out.stdout
+    xml = (deb_tree / "usr" / "share" / "mime" / "packages" / "convexplorer.xml").read_bytes()
+    assert xml == MIME_XML.read_bytes()
+    types = mime_types(xml)
+    assert {m: t["globs"] for m, t in types.items()} == {m: [g] for m, (g, _) in _OUR_TYPES.items()}
+    svg = deb_tree / "usr" / "share" / "icons" / "hicolor" / "scalable" / "apps" / "convexplorer.svg"
+    assert svg.read_bytes() == (RESOURCES / "convexplorer.svg").read_bytes()
+
+
+def test_deb_docs(deb_tree, fake_deb):
+    """A machine-readable copyright file (MIT, i.e. Expat, with its text), a Debian changelog
+    compressed with gzip -9n whose version is the package's, a man page, the lintian overrides."""
+    import gzip
+
+    doc = deb_tree / "usr" / "share" / "doc" / "convexplorer"
+    copyright_text = (doc / "copyright").read_text()
+    assert copyright_text.startswith("Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n")
+    assert "\nFiles: *\n" in copyright_text and "\nLicense: Expat\n Permission is hereby granted" in copyright_text
+    assert "MIT" in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["license"]["text"]
+    raw = (doc / "changelog.Debian.gz").read_bytes()
+    assert raw[:2] == b"\x1f\x8b" and raw[4:8] == bytes(4), "gzip -n: no name, no time stamp"
+    assert raw[8] == 2, "gzip -9: maximum compression flag"
+    changelog = gzip.decompress(raw).decode()
+    version = deb_field(fake_deb, "Version")
+    assert changelog.startswith(f"convexplorer ({version}) unstable; urgency=medium\n")
+    assert re.search(r"^ -- [^<]+ <[^>]+>  \w{3}, \d\d \w{3} \d{4} \d\d:\d\d:\d\d \+0000$", changelog, re.MULTILINE), changelog
+    man = gzip.decompress((deb_tree / "usr" / "share" / "man" / "man1" / "convexplorer.1.gz").read_bytes()).decode()
+    assert man.startswith(".TH CONVEXPLORER 1") and "@VERSION@" not in man and "--self-test" in man.replace("\\-", "-")
+    overrides = (deb_tree / "usr" / "share" / "lintian" / "overrides" / "convexplorer").read_text()
+    tags = [line for line in overrides.splitlines() if line and not line.startswith("#")]
+    assert tags and all(line.startswith("convexplorer: ") for line in tags)
+    # Every override is explained by a comment right above it (or above its group).
+    blocks = overrides.strip().split("\n\n")[1:]
+    assert blocks and all(b.startswith("#") for b in blocks), blocks
+
+
+def test_deb_md5sums_cover_every_file(fake_deb, deb_tree):
+    """DEBIAN/md5sums lists every regular file of the package with its checksum (debsums)."""
+    import hashlib
+    import tarfile
+
+    control = subprocess.run(["dpkg-deb", "--ctrl-tarfile", str(fake_deb)], capture_output=True, check=True).stdout
+    with tarfile.open(fileobj=__import__("io").BytesIO(control)) as tar:
+        md5sums = tar.extractfile("./md5sums").read().decode()
+    sums = dict(reversed(line.split("  ", 1)) for line in md5sums.splitlines())
+    files = {p for p, (mode, _, _) in deb_contents(fake_deb).items() if mode.startswith("-")}
+    assert set(sums) == files
+    for path, digest in sums.items():
+        assert hashlib.md5((deb_tree / path).read_bytes()).hexdigest() == digest, path
+
+
+def test_lintian_reports_no_errors(fake_deb):
+    """lintian (Debian's package checker) finds no error in the package: the tags a bundle in /opt
+    raises are overridden, each with its reason, in usr/share/lintian/overrides/convexplorer."""
+    out = subprocess.run(["lintian", "--fail-on", "error", "--no-tag-display-limit", str(fake_deb)],
+                         capture_output=True, text=True, timeout=300, check=False)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert not re.search(r"^E: ", out.stdout, re.MULTILINE), out.stdout
+
+
+def test_make_deb_removes_the_build_machines_library_paths(tmp_path):
+    """RUNPATH entries naming the build machine's folders (pyenv's prefix in CPython's modules, a
+    wheel's build tree) are removed, $ORIGIN-relative ones kept (lintian: custom-library-search-path)."""
+    dist = fake_build(tmp_path / "b")
+    paths = {"libabs.so.1": "/root/.pyenv/versions/3.11.7/lib", "libmix.so.1": "/build/x:$ORIGIN/../lib:$ORIGIN",
+             "libok.so.1": "$ORIGIN/../shiboken6"}
+    for name, rpath in paths.items():
+        shutil.copy2("/bin/true", dist / "_internal" / name)
+        subprocess.run(["patchelf", "--set-rpath", rpath, str(dist / "_internal" / name)], check=True)
+    out = subprocess.run(["bash", str(MAKE_DEB), "--dist", str(dist), "--out", str(tmp_path / "o"), "--compress", "gzip"],
+                         capture_output=True, text=True, check=False)
+    assert out.returncode == 0, out.stderr
+    assert "library search paths from 2 files" in out.stdout
+    (deb,) = (tmp_path / "o").glob("*.deb")
+    subprocess.run(["dpkg-deb", "-x", str(deb), str(tmp_path / "x")], check=True)
+    internal = tmp_path / "x" / "opt" / "convexplorer" / "_internal"
+    got = {name: subprocess.run(["patchelf", "--print-rpath", str(internal / name)], capture_output=True, text=True,
+                                check=True).stdout.strip() for name in paths}
+    assert got == {"libabs.so.1": "", "libmix.so.1": "$ORIGIN/../lib:$ORIGIN", "libok.so.1": "$ORIGIN/../shiboken6"}
+    # The build itself is left as it was.
+    assert subprocess.run(["patchelf", "--print-rpath", str(dist / "_internal" / "libabs.so.1")], capture_output=True,
+                          text=True, check=False).stdout.strip() == paths["libabs.so.1"]
+
+
+def test_make_deb_options_and_refusals(tmp_path):
+    """--version and --revision name the package; a folder that is not a build is refused with a message."""
+    dist = fake_build(tmp_path / "b")
+    out = subprocess.run(["bash", str(MAKE_DEB), "--dist", str(dist), "--out", str(tmp_path / "o"), "--version", "2.0.0",
+                          "--revision", "3", "--arch", "all", "--compress", "gzip"], capture_output=True, text=True, check=False)
+    assert out.returncode == 0, out.stderr
+    deb = tmp_path / "o" / "convexplorer_2.0.0-3_all.deb"
+    assert deb.is_file() and deb_field(deb, "Version") == "2.0.0-3"
+    (tmp_path / "empty").mkdir()
+    out = subprocess.run(["bash", str(MAKE_DEB), "--dist", str(tmp_path / "empty"), "--out", str(tmp_path / "o2")],
+                         capture_output=True, text=True, check=False)
+    assert out.returncode != 0 and "is not a PyInstaller build" in out.stderr
+    assert not (tmp_path / "o2").exists() or not list((tmp_path / "o2").iterdir())
+    out = subprocess.run(["bash", str(MAKE_DEB), "--bogus"], capture_output=True, text=True, check=False)
+    assert out.returncode == 2 and "unknown option" in out.stderr
+
+
+def test_build_script_offers_weights_and_deb():
+    """build.sh runs add_weights.py for --with-weights and make_deb.sh for --deb; test_deb.sh parses."""
+    text = (PACKAGING / "build.sh").read_text(encoding="utf-8")
+    assert "--with-weights)" in text and "packaging/add_weights.py" in text
+    assert "--deb)" in text and "packaging/make_deb.sh" in text
+    for script in ("make_deb.sh", "test_deb.sh"):
+        subprocess.run(["bash", "-n", str(PACKAGING / script)], check=True)
+        assert os.access(PACKAGING / script, os.X_OK), script
+    usage = subprocess.run(["bash", str(PACKAGING / "test_deb.sh")], capture_output=True, text=True, check=False)
+    assert usage.returncode == 2 and "usage" in usage.stderr
+
+
+# --- weights carried by the build (packaging/add_weights.py) ----------------------------------
+
+ADD_WEIGHTS = PACKAGING / "add_weights.py"
+KERAS_NAME = "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224.h5"
+
+
+def _weights_file(path: Path) -> Path:
+    """A small real HDF5 weights file (h5py, as Keras writes them)."""
+    import h5py
+
+    with h5py.File(path, "w") as f:
+        f.create_dataset("conv/kernel", data=np.arange(27, dtype="float32").reshape(3, 3, 3, 1))
+    return path
+
+
+def _run_add_weights(src: Path, dist: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(ADD_WEIGHTS), str(src), str(dist)], capture_output=True, text=True, timeout=60, check=False)
+
+
+def test_add_weights_copies_weights_and_class_index(tmp_path):
+    """Every HDF5 .h5 and the ImageNet class index go to DIST/weights (the folder the frozen app reads,
+    next to its executable); other files are listed as skipped; the total size is printed."""
+    src = tmp_path / "models"
+    src.mkdir()
+    _weights_file(src / KERAS_NAME)
+    (src / "imagenet_class_index.json").write_text('{"0": ["n01440764", "tench"], "1": ["n01443537", "goldfish"]}')
+    (src / "notes.txt").write_text("not weights")
+    dist = fake_build(tmp_path / "b")
+    shutil.rmtree(dist / "weights")
+    out = _run_add_weights(src, dist)
+    assert out.returncode == 0, out.stderr
+    copied = sorted(p.name for p in (dist / "weights").iterdir())
+    assert copied == sorted([KERAS_NAME, "imagenet_class_index.json"])
+    assert (dist / "weights" / KERAS_NAME).read_bytes() == (src / KERAS_NAME).read_bytes()
+    assert KERAS_NAME in out.stdout and "skipped notes.txt" in out.stdout
+    assert re.search(r"copied 2 file\(s\), [\d.]+ MiB", out.stdout), out.stdout
+
+
+def test_add_weights_refuses_a_file_that_is_not_hdf5(tmp_path):
+    """An .h5 that is not HDF5 (a download error page, a truncated file) is refused: exit 2, a message
+    naming it, nothing copied. So is a folder without weights and a DIST that is not a build."""
+    src = tmp_path / "models"
+    src.mkdir()
+    _weights_file(src / "resnet50_weights_tf_dim_ordering_tf_kernels.h5")
+    (src / KERAS_NAME).write_text("<html>404 Not Found</html>")
+    dist = fake_build(tmp_path / "b")
+    shutil.rmtree(dist / "weights")
+    out = _run_add_weights(src, dist)
+    assert out.returncode == 2
+    assert KERAS_NAME in out.stderr and "not an HDF5" in out.stderr and "nothing copied" in out.stderr
+    assert not (dist / "weights").exists()
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    out = _run_add_weights(empty, dist)
+    assert out.returncode == 2 and "no .h5 weights files" in out.stderr
+    out = _run_add_weights(src, tmp_path)
+    assert out.returncode == 2 and "not a PyInstaller build" in out.stderr
+    (src / KERAS_NAME).unlink()
+    (src / "imagenet_class_index.json").write_text("[1, 2]")
+    out = _run_add_weights(src, dist)
+    assert out.returncode == 2 and "class index" in out.stderr

@@ -138,6 +138,24 @@ def test_unsupported_drop_says_why(window, qtbot, tmp_path):
     assert all(not p.opened for p in window.panels.values() if isinstance(p, RecordingPanel))
 
 
+def test_double_clicked_model_and_workspace_open(window, qtbot, tmp_path):
+    """A desktop's double-click runs `convexplorer %F` (the .deb registers .keras and .cxw): the
+    arguments reach open_paths, a .keras model goes to Inspect and the Builder, a .cxw workspace is restored."""
+    from convexplorer.app import parse_args
+
+    model = tmp_path / "my model.keras"
+    model.write_bytes(b"PK\x05\x06" + bytes(18))
+    workspace = tmp_path / "lesson 3.cxw"
+    window.save_workspace(workspace)
+    files = parse_args([str(model), str(workspace)]).files
+    assert files == [str(model), str(workspace)]
+    assert window.open_paths(files) == []
+    assert window.panels["inspect"].opened == [model] and window.panels["builder"].opened == [model]
+    assert window.statusBar().currentMessage() == "Workspace lesson 3.cxw opened"
+    assert window.recent_files()[:2] == [str(workspace.resolve()), str(model.resolve())]
+    assert getattr(window, "_last_error_box", None) is None
+
+
 def test_missing_file_on_command_line_is_reported(window):
     refused = window.open_paths(["/no/such/file.png"])
     assert refused == ["not found: /no/such/file.png"]
