@@ -185,27 +185,20 @@ class SourceBox(QGroupBox):
     def show_folder(self, path: str | Path) -> None:
         """Add (or rename) the chooser's folder entry for ``path`` and choose it."""
         self.folder_path = str(path)
-        i = self.source_combo.findData(FOLDER)
-        text = f"Folder: {display_name(Path(path).name)}"
-        self.source_combo.blockSignals(True)
-        if i < 0:
-            self.source_combo.addItem(text, FOLDER)
-            i = self.source_combo.count() - 1
-        self.source_combo.setItemText(i, text)
-        self.source_combo.setItemData(i, str(path), Qt.ItemDataRole.ToolTipRole)
-        self.source_combo.setCurrentIndex(i)
-        self.source_combo.blockSignals(False)
-        self.refresh()
+        self._show_entry(FOLDER, f"Folder: {display_name(Path(path).name)}", path)
 
     def show_annotations(self, kind: str, path: str | Path) -> None:
         """Add (or rename) the chooser's entry for annotated data at ``path`` and choose it."""
         self.annotations = (kind, str(path))
         words = {"masks": "Masks", "voc": "VOC", "coco_boxes": "COCO boxes", "coco_masks": "COCO masks"}.get(kind, kind)
-        i = self.source_combo.findData(ANNOTATED)
-        text = f"{words}: {display_name(Path(path).name)}"
+        self._show_entry(ANNOTATED, f"{words}: {display_name(Path(path).name)}", path)
+
+    def _show_entry(self, key: str, text: str, path: str | Path) -> None:
+        """Add (or rename) the chooser's one entry for ``key``, naming ``path`` in its tooltip, and choose it."""
+        i = self.source_combo.findData(key)
         self.source_combo.blockSignals(True)
         if i < 0:
-            self.source_combo.addItem(text, ANNOTATED)
+            self.source_combo.addItem(text, key)
             i = self.source_combo.count() - 1
         self.source_combo.setItemText(i, text)
         self.source_combo.setItemData(i, str(path), Qt.ItemDataRole.ToolTipRole)
