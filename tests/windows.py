@@ -1,10 +1,13 @@
-"""A main window for a whole test module: scratch settings, TensorFlow loaded, joined work at the end."""
+"""A main window for a whole test module (scratch settings, TensorFlow loaded, joined work at the end), and the
+pixels of what a widget drew."""
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
 from pathlib import Path
+
+import numpy as np
 
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
@@ -48,3 +51,15 @@ def visible_text(window: MainWindow, details: bool = False) -> str:
         except RuntimeError:  # already deleted
             pass
     return "\n".join(out)
+
+
+def qimage_to_array(img) -> np.ndarray:
+    """The RGB pixels of a QImage (or QPixmap) as an H x W x 3 uint8 array, for comparing drawings."""
+    from PySide6.QtGui import QImage, QPixmap
+
+    if isinstance(img, QPixmap):
+        img = img.toImage()
+    img = img.convertToFormat(QImage.Format.Format_RGB888)
+    w, h = img.width(), img.height()
+    buf = np.frombuffer(img.constBits(), np.uint8, count=img.bytesPerLine() * h).reshape(h, img.bytesPerLine())
+    return buf[:, : 3 * w].reshape(h, w, 3).copy()

@@ -20,15 +20,7 @@ from convexplorer.ui.panels.data import DataPanel
 from convexplorer.ui.screenshots import prepare_panel
 from convexplorer.ui.state import AppState
 from convexplorer.ui.widgets.thumbnail_grid import INDEX_ROLE, ThumbnailGrid
-
-
-def _qimage_to_array(img) -> np.ndarray:
-    from PySide6.QtGui import QImage
-
-    img = img.convertToFormat(QImage.Format.Format_RGB888)
-    w, h = img.width(), img.height()
-    buf = np.frombuffer(img.constBits(), np.uint8, count=img.bytesPerLine() * h).reshape(h, img.bytesPerLine())
-    return buf[:, : 3 * w].reshape(h, w, 3).copy()
+from tests.windows import qimage_to_array
 
 
 @pytest.fixture
@@ -64,14 +56,14 @@ def test_thumbnails_load_lazily_and_show_the_images(panel, qtbot):
     i = model.index(row).data(INDEX_ROLE)
     qtbot.waitUntil(lambda: i in model._cache, timeout=10_000)
     pix = model.index(row).data(Qt.ItemDataRole.DecorationRole)
-    got = _qimage_to_array(pix.toImage())
+    got = qimage_to_array(pix.toImage())
     # Shapes come with a box each: the thumbnail is the image with its box outlined (core.overlays).
     from convexplorer.core.overlays import annotated_thumbnail
 
     np.testing.assert_array_equal(got, annotated_thumbnail(panel.source, i, 64))
     panel.browser.annotations_check.setChecked(False)  # plain images on request
     qtbot.waitUntil(lambda: i in model._cache, timeout=10_000)
-    got = _qimage_to_array(model.index(row).data(Qt.ItemDataRole.DecorationRole).toImage())
+    got = qimage_to_array(model.index(row).data(Qt.ItemDataRole.DecorationRole).toImage())
     np.testing.assert_array_equal(got, to_uint8(panel.source.image(i)))
 
 

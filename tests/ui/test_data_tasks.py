@@ -19,15 +19,7 @@ from convexplorer.ui.panels.data import DataPanel
 from convexplorer.ui.panels.data.jobs import preview_with_targets
 from convexplorer.ui.state import AppState
 from convexplorer.ui.widgets.thumbnail_grid import INDEX_ROLE
-
-
-def _pixels(pix) -> np.ndarray:
-    from PySide6.QtGui import QImage
-
-    img = pix.toImage().convertToFormat(QImage.Format.Format_RGB888)
-    w, h = img.width(), img.height()
-    buf = np.frombuffer(img.constBits(), np.uint8, count=img.bytesPerLine() * h).reshape(h, img.bytesPerLine())
-    return buf[:, : 3 * w].reshape(h, w, 3).copy()
+from tests.windows import qimage_to_array
 
 
 @pytest.fixture
@@ -53,7 +45,7 @@ def _first_thumbnail(panel, qtbot) -> tuple[int, np.ndarray]:
     i = model.index(0).data(INDEX_ROLE)
     model.request_rows(0, 0)
     qtbot.waitUntil(lambda: i in model._cache, timeout=10_000)
-    return i, _pixels(model.index(0).data(Qt.ItemDataRole.DecorationRole))
+    return i, qimage_to_array(model.index(0).data(Qt.ItemDataRole.DecorationRole))
 
 
 def test_detection_thumbnails_and_sample_show_the_boxes(panel, qtbot):
