@@ -11,10 +11,13 @@ YOLO-style grid: :func:`detection_head` sizes it (grid, anchors by k-means over
 the set's boxes) and its target is ``core.detection.encode_batch`` of the
 objects, ``S x S x A x (5 + C)`` a sample.
 
-Augmentation that moves pixels (rotation, shift, shear, zoom, flips) would
-leave the boxes where the objects were: with a box head it is refused, with a
-message naming the options to switch off; brightness changes keep the
-geometry and stay on.
+Augmentation that moves pixels (rotation, shift, shear, zoom, flips) moves the
+boxes and masks with them: :func:`head_dataset` hands each batch's images,
+boxes (in pixels) and masks to Keras's own box- and mask-aware layers
+(``core.datasets.augment_targets``, the layers the Data panel's preview uses),
+so one random transformation moves all three; a detection grid is encoded
+after the move. A Keras layer given in place of an AugmentationSpec is not
+known to move targets, and is refused for a box or mask head.
 """
 
 from __future__ import annotations
@@ -193,26 +196,119 @@ def target_tables(dataset: Any, heads: Sequence[HeadTarget]) -> dict[str, np.nda
     return tables
 
 
-def check_augmentation(augmentation: Any, heads: Sequence[HeadTarget]) -> None:
-    """Refuse augmentation that would move pixels away from a box head's boxes, naming what to switch off."""
-    geometric = [h for h in heads if h.target in ("boxes", "masks")]
-    if augmentation is None or augmentation is False or not geometric:
-        return
-    head = geometric[0]
+def moves_pixels(augmentation: Any) -> bool:
+    """Whether ``augmentation`` (an AugmentationSpec, a Keras layer, None or False) may move pixels."""
+    if augmentation is None or augmentation is False:
+        return False
     from .datasets.augmentation import AugmentationSpec
 
     if not isinstance(augmentation, AugmentationSpec):
+        return True
+    return any(getattr(augmentation, attr) for attr, _words in GEOMETRIC_OPTIONS)
+
+
+def check_augmentation(augmentation: Any, heads: Sequence[HeadTarget]) -> None:
+    """Refuse augmentation that cannot move a box or mask head's targets with the pixels, saying what to do.
+
+    An AugmentationSpec moves boxes and masks with the image (Keras's box- and mask-aware
+    layers) for at most one box head; a Keras layer of the user's own is not known to.
+    """
+    geometric = [h for h in heads if h.target in ("boxes", "masks")]
+    if not geometric or not moves_pixels(augmentation):
+        return
+    from .datasets.augmentation import AugmentationSpec
+
+    head = geometric[0]
+    if not isinstance(augmentation, AugmentationSpec):
         raise TargetError(
             f'the head "{head.name}" learns {head.target}, and this augmentation may move pixels away from them: '
-            "train without it"
+            "train without it, or choose the augmentation in the Data panel (it moves boxes and masks too)"
         )
-    on = [words for attr, words in GEOMETRIC_OPTIONS if getattr(augmentation, attr)]
-    if on:
+    box_heads = [h.name for h in heads if h.target == "boxes"]
+    if len(box_heads) > 1:
+        on = [words for attr, words in GEOMETRIC_OPTIONS if getattr(augmentation, attr)]
         raise TargetError(
-            f'the head "{head.name}" learns {head.target}, and {", ".join(on)} would move the objects away from '
-            f"their {head.target}: switch off {', '.join(on)} in the Data panel's augmentation "
+            f'the heads "{box_heads[0]}" and "{box_heads[1]}" both learn boxes, and {", ".join(on)} can move '
+            f"the boxes of one head only: switch off {', '.join(on)} in the Data panel's augmentation "
             "(brightness may stay on)"
         )
+
+
+def _padded_objects(dataset: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Every sample's objects as ``N x M x 4`` box fractions and ``N x M`` classes, padded with class -1."""
+    objects = dataset.object_fractions()
+    most = max(1, max((len(np.asarray(k).reshape(-1)) for _b, k in objects), default=1))
+    boxes = np.zeros((len(objects), most, 4), np.float32)
+    classes = np.full((len(objects), most), -1, np.int32)
+    for i, (b, k) in enumerate(objects):
+        k = np.asarray(k, np.int32).reshape(-1)
+        boxes[i, : len(k)] = np.asarray(b, np.float32).reshape(-1, 4)
+        classes[i, : len(k)] = k
+    return boxes, classes
+
+
+def _moving_tables(dataset: Any, heads: Sequence[HeadTarget]) -> dict[str, np.ndarray]:
+    """:func:`target_tables`, but a detection grid's head gets its raw objects (``name/boxes``, ``name/classes``),
+    so that they can be moved with the image before the grid is encoded."""
+    grid_heads = {h.name for h in heads if h.target == "boxes" and h.grid_size and dataset.has_objects()}
+    tables = target_tables(dataset, [h for h in heads if h.name not in grid_heads])
+    for name in grid_heads:
+        tables[f"{name}/boxes"], tables[f"{name}/classes"] = _padded_objects(dataset)
+    return tables
+
+
+def _target_mover(dataset: Any, heads: Sequence[HeadTarget], spec: Any, seed: int):
+    """A ``tf.data`` map function: one batch's images with their box and mask targets moved by ``spec``'s layers."""
+    import tensorflow as tf
+
+    from .datasets.augment_targets import target_layers
+    from .detection import encode_batch, grid_shape
+
+    layers = target_layers(spec, seed)
+    h, w = dataset.image_shape[:2]
+    to_pixels = tf.constant([w, h, w, h], tf.float32)
+    box_head = next((b for b in heads if b.target == "boxes"), None)
+    mask_heads = [m.name for m in heads if m.target == "masks"]
+    grid = box_head is not None and bool(box_head.grid_size) and dataset.has_objects()
+    num_classes = len(dataset.class_names)
+    grid_cells = list(grid_shape(box_head.grid_size, box_head.anchors, num_classes)) if grid else []
+
+    def encode(boxes: np.ndarray, classes: np.ndarray) -> np.ndarray:
+        objects = [(b[k >= 0], k[k >= 0]) for b, k in zip(boxes, classes.astype(np.int32))]
+        return encode_batch(objects, box_head.grid_size, np.asarray(box_head.anchors), num_classes)[0]
+
+    def move(x, y):
+        data = {"images": x}
+        if box_head is not None:
+            if grid:
+                boxes, classes = y[f"{box_head.name}/boxes"], y[f"{box_head.name}/classes"]
+            else:  # one box an image (localization)
+                boxes = y[box_head.name][:, None, :]
+                classes = tf.zeros(tf.shape(boxes)[:2], tf.int32)
+            data["bounding_boxes"] = {"boxes": boxes * to_pixels, "labels": classes}
+        for name in mask_heads[:1]:
+            data["segmentation_masks"] = tf.cast(y[name][..., None], tf.float32)
+        for layer in layers:
+            data = layer(data, training=True)
+        out = {k: v for k, v in y.items() if "/" not in k}
+        if box_head is not None:
+            moved = tf.clip_by_value(data["bounding_boxes"]["boxes"] / to_pixels, 0.0, 1.0)
+            if grid:
+                labels = tf.cast(data["bounding_boxes"]["labels"], tf.int32)
+                # a box moved out of the image has no area left: drop it, as the preview does
+                gone = (moved[..., 2] <= moved[..., 0]) | (moved[..., 3] <= moved[..., 1])
+                labels = tf.where(gone, -1, labels)
+                table = tf.numpy_function(encode, [moved, labels], tf.float32, stateful=False)
+                out[box_head.name] = tf.ensure_shape(table, [None, *grid_cells])
+            else:
+                out[box_head.name] = moved[:, 0, :]
+        if mask_heads:
+            moved_mask = tf.cast(tf.round(data["segmentation_masks"][..., 0]), y[mask_heads[0]].dtype)
+            for name in mask_heads:  # several mask heads learn the same mask
+                out[name] = moved_mask
+        return tf.clip_by_value(data["images"], 0.0, 1.0), out
+
+    return move
 
 
 def head_dataset(
@@ -232,10 +328,20 @@ def head_dataset(
     if chosen is None and subset == "train":
         chosen = getattr(dataset, "augmentation", None)
     check_augmentation(chosen, heads)
-    tables = target_tables(dataset, heads)
-    ds = dataset.to_tf_dataset(
-        subset, batch_size=batch_size, shuffle=shuffle, augmentation=augmentation, seed=seed, targets=tables
-    )
+    if moves_pixels(chosen) and any(h.target in ("boxes", "masks") for h in heads):
+        import tensorflow as tf
+
+        tables = _moving_tables(dataset, heads)
+        ds = dataset.to_tf_dataset(
+            subset, batch_size=batch_size, shuffle=shuffle, augmentation=False, seed=seed, targets=tables
+        )
+        ds = ds.map(_target_mover(dataset, heads, chosen, seed), num_parallel_calls=tf.data.AUTOTUNE)
+        ds = ds.prefetch(tf.data.AUTOTUNE)
+    else:
+        tables = target_tables(dataset, heads)
+        ds = dataset.to_tf_dataset(
+            subset, batch_size=batch_size, shuffle=shuffle, augmentation=augmentation, seed=seed, targets=tables
+        )
     if len(heads) == 1:  # a single output that learns something else than labels: (images, target)
         only = heads[0].name
         ds = ds.map(lambda x, y: (x, y[only]))

@@ -27,20 +27,6 @@ def sample_view(dataset: Dataset, i: int) -> tuple[int, np.ndarray, str, dict | 
     return i, dataset.native_image(i), dataset.describe(i), ann
 
 
-def training_refuses(dataset: Dataset | None, spec: AugmentationSpec) -> bool:
-    """Whether training a box or mask head on ``dataset`` refuses ``spec`` today (``core.targets.check_augmentation``)."""
-    if dataset is None or getattr(dataset, "task", "") not in ("detection", "segmentation"):
-        return False
-    from convexplorer.core.targets import HeadTarget, TargetError, check_augmentation
-
-    target = "masks" if dataset.has_masks() else "boxes"
-    try:
-        check_augmentation(spec, [HeadTarget(target, target)])
-    except TargetError:
-        return True
-    return False
-
-
 def preview_with_targets(dataset: Dataset, i: int, spec: AugmentationSpec, n: int, seed: int,
                          max_side: int) -> np.ndarray:
     """``n`` augmented copies of sample ``i`` (as models see it) with its boxes and mask moved by the same layers

@@ -16,7 +16,7 @@ from convexplorer.ui.panels.base import Panel, control_column
 from convexplorer.ui.panels.data.augmentation import AugmentationControls
 from convexplorer.ui.panels.data.browser import ThumbnailBrowser
 from convexplorer.ui.panels.data.counts import ClassCountsChart
-from convexplorer.ui.panels.data.jobs import LoadJob, PreviewJob, SampleJob, training_refuses
+from convexplorer.ui.panels.data.jobs import LoadJob, PreviewJob, SampleJob
 from convexplorer.ui.panels.data.preparation import PreparationBox
 from convexplorer.ui.panels.data.preview import AugmentationPreview
 from convexplorer.ui.panels.data.sample import SampleView
@@ -264,12 +264,8 @@ class DataPanel(Panel):
         self.preview_job.schedule()
 
     def augmentation_words(self) -> str:
-        """The augmentation described, and whether training a box or mask head takes it today."""
-        words = self.augmentation.describe()
-        if training_refuses(self.dataset, self.augmentation):
-            words += (" (training a box or mask head refuses geometric augmentation for now: the preview shows how "
-                      "Keras's layers would move the targets)")
-        return words
+        """The augmentation described (the preview's caption)."""
+        return self.augmentation.describe()
 
     def current_augmentation(self) -> AugmentationSpec:
         """The augmentation set in the controls."""
