@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import http.server
-import os
 import socket
 import threading
-from pathlib import Path
 
 import pytest
 

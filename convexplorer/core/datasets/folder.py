@@ -16,7 +16,6 @@ import os
 import threading
 import warnings
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Optional
 
 import numpy as np
