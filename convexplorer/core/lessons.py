@@ -27,7 +27,8 @@ A lesson file (``resources/lessons/*.toml``) looks like::
 Targets are ``panel.attribute[.attribute...]`` paths into the live panels; the
 UI resolves them (see ``convexplorer.ui.lessons``). A check compares the
 target's current value with one of ``equals``, ``at_least``, ``at_most``,
-``contains`` or ``truthy``. Parsing never runs code.
+``contains`` or ``truthy``; ``check = [ {...}, {...} ]`` asks for all of them
+(say, the right data set *and* the right size). Parsing never runs code.
 """
 
 from __future__ import annotations
@@ -114,11 +115,18 @@ class Step:
     highlight: str | None = None
     check: Check | None = None
     hint: str = ""
+    #: Further checks that must pass with ``check`` (a ``check = [...]`` list's others).
+    more_checks: tuple[Check, ...] = ()
     quiz: Quiz | None = None
     #: What the "Show me" button does (and what the end-to-end test does): the student's action.
     solution: tuple[Action, ...] = ()
     #: Seconds a check may take to come true after the solution (training steps need longer).
     timeout_s: float = 10.0
+
+    @property
+    def checks(self) -> tuple[Check, ...]:
+        """Every check of the step (none for a quiz or a step to read)."""
+        return (() if self.check is None else (self.check,)) + self.more_checks
 
 
 @dataclass(frozen=True)
@@ -214,7 +222,13 @@ def parse_lesson(text: str, source: str = "<lesson>") -> Lesson:
             raise LessonError(f"{where}: unknown panel {panel!r}; expected one of {', '.join(PANEL_KEYS)}")
         actions = tuple(_parse_action(a, where) for a in raw.get("do", []))
         highlight = _target(raw["highlight"], where) if "highlight" in raw else None
-        check = _parse_check(raw["check"], where) if "check" in raw else None
+        raw_checks = raw.get("check", [])
+        if isinstance(raw_checks, dict):
+            raw_checks = [raw_checks]
+        if not isinstance(raw_checks, list) or ("check" in raw and not raw_checks):
+            raise LessonError(f"{where}: 'check' must be a table or a list of tables")
+        checks = [_parse_check(c, where) for c in raw_checks]
+        check = checks[0] if checks else None
         quiz = _parse_quiz(raw["quiz"], where) if "quiz" in raw else None
         if check and quiz:
             raise LessonError(f"{where}: a step has either a 'check' or a 'quiz', not both")
@@ -228,6 +242,7 @@ def parse_lesson(text: str, source: str = "<lesson>") -> Lesson:
                 actions=actions,
                 highlight=highlight,
                 check=check,
+                more_checks=tuple(checks[1:]),
                 hint=str(raw.get("hint", "")),
                 quiz=quiz,
                 solution=tuple(_parse_action(a, where + " solve") for a in raw.get("solve", [])),

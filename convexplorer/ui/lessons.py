@@ -180,7 +180,7 @@ class LessonRunner:
         if step.check is None:
             return True
         try:
-            return step.check.passes(self.value(step.check.target))
+            return all(c.passes(self.value(c.target)) for c in step.checks)
         except TargetError:
             return False
 

@@ -40,6 +40,19 @@ def test_good_lesson_parses():
     assert first.solution[0].value == 2 and first.timeout_s == 10.0
 
 
+def test_a_list_of_checks_asks_for_all_of_them():
+    text = (
+        "id='x'\ntitle='x'\n[[steps]]\ntitle='a'\ntext='b'\n"
+        "check=[{target='app.state.dataset.task', equals='localization'}, "
+        "{target='app.state.dataset.__len__', at_least=2000}]\nsolve=[{call='data.reload'}]"
+    )
+    step = parse_lesson(text).steps[0]
+    assert step.check == Check("app.state.dataset.task", "equals", "localization")
+    assert step.checks == (step.check, Check("app.state.dataset.__len__", "at_least", 2000))
+    with pytest.raises(LessonError, match="a table or a list of tables"):
+        parse_lesson(text.replace("check=[{", "check=[]\n#").split("\nsolve")[0] + "\nsolve=[{call='data.x'}]")
+
+
 @pytest.mark.parametrize(
     "text, message",
     [

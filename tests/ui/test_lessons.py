@@ -39,7 +39,12 @@ def test_lesson_runs_end_to_end(window, qtbot, lesson):
             dock.answer_quiz(step.quiz.answer)
         elif step.check is not None:
             dock.show_me()
-            qtbot.waitUntil(dock.is_step_done, timeout=int(step.timeout_s * 1000))
+            try:
+                qtbot.waitUntil(dock.is_step_done, timeout=int(step.timeout_s * 1000))
+            except qtbot.TimeoutError:
+                value = dock.runner.value(step.check.target)
+                pytest.fail(f"step {i + 1} ({step.title}): {step.check.target} is {value!r}; "
+                            f"the side bar says {dock.status.text()!r}")
         # What the student sees: Next unlocks (the side bar polls a few times a second).
         qtbot.waitUntil(dock.next_button.isEnabled, timeout=2000)
         dock.next()

@@ -644,6 +644,18 @@ class InspectPanel(Panel):
         r = self.attributions_tab.sanity
         return r["method"] if r is not None and self.sanity_shown() else ""
 
+    def worst_shown(self) -> int:
+        """How many images the "Worst IoU" gallery shows."""
+        return len(self.task_inspector.worst.shown())
+
+    def open_worst(self, position: int = 0) -> None:
+        """Open the ``position``-th worst image in "Boxes/masks" (as a click on it does), finding them first if needed."""
+        self.task_inspector.show_worst_image(position)
+
+    def task_result_shown(self) -> bool:
+        """Whether the "Boxes/masks" tab draws a prediction of the current image."""
+        return self.task_inspector.tab.result is not None
+
     def use_sample(self, name: str) -> None:
         """Use one of the built-in sample images (``convexplorer.core.samples.SAMPLES``)."""
         from convexplorer.core.samples import SAMPLES

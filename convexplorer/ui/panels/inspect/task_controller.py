@@ -29,6 +29,8 @@ class TaskInspector:
         self.origin: tuple[Any, int] | None = None
         #: The name of the data set whose boxes gave the anchors (they are found again for another set).
         self._anchors_from: str | None = None
+        #: A gallery position to open once the worst images are found (``show_worst_image``).
+        self._open_when_found: int | None = None
         self.tab_index = panel.tabs.addTab(self.tab, "Boxes/masks")
         self.worst_index = panel.tabs.addTab(self.worst, "Worst IoU")
         panel.tabs.setTabToolTip(self.tab_index, "A detector's boxes or a segmenter's mask, ground truth beside it")
@@ -152,7 +154,22 @@ class TaskInspector:
         conf, iou = self.tab.thresholds()
         self.panel._start_job("worst", self.worst.job, worst_gallery, s.model, self.dataset(), info, self.anchors,
                               conf, iou, self.worst.k_spin.value(), self.worst.subset(),
-                              on_result=self.worst.show_worst)
+                              on_result=self._on_worst_found)
+
+    def show_worst_image(self, position: int = 0) -> None:
+        """Open the ``position``-th worst image, finding the worst images first when the gallery is empty."""
+        if self.worst.result is not None and position < len(self.worst.shown()):
+            self._on_worst_clicked(position)
+            return
+        self._open_when_found = position
+        if not self.worst.job.running():
+            self._on_worst()
+
+    def _on_worst_found(self, result: dict) -> None:
+        self.worst.show_worst(result)
+        position, self._open_when_found = self._open_when_found, None
+        if position is not None and position < len(self.worst.shown()):
+            self._on_worst_clicked(position)
 
     def _on_worst_clicked(self, position: int) -> None:
         r = self.worst.result

@@ -168,6 +168,11 @@ class PlaygroundPanel(Panel):
         """The last transposed convolution or upsampling (None in the convolution operation)."""
         return self._op_result
 
+    def operation_output_hw(self) -> list[int]:
+        """Height and width of what the current operation outputs ([] when nothing is computed)."""
+        out = self._fmap()
+        return [] if out is None else [int(out.shape[0]), int(out.shape[1])]
+
     def pooled_map(self) -> np.ndarray | None:
         """The last pooled map (H'' x W'' x F), or None when pooling is off or failed."""
         pooled = self._result.pooled if self._result is not None else None

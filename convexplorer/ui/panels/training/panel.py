@@ -185,13 +185,25 @@ class TrainingPanel(Panel):
         self.state.timeline_changed.emit(rec.timeline, False)
 
     # --- read-outs for lessons and tests ------------------------------------------------
-    def best_val_accuracy(self) -> float:
-        """Best validation accuracy of the last finished run (0 when there is none)."""
+    def best_val(self, key: str) -> float:
+        """Best value of the epoch metric ``key`` (e.g. "val_accuracy") in the last finished run (0 when none)."""
         r = self.last_result
         if r is None:
             return 0.0
-        values = [v for v in r.history.epoch.get("val_accuracy", []) if v == v]
+        values = [v for v in r.history.epoch.get(key, []) if v == v]
         return max(values) if values else 0.0
+
+    def best_val_accuracy(self) -> float:
+        """Best validation accuracy of the last finished run (0 when there is none)."""
+        return self.best_val("val_accuracy")
+
+    def best_val_iou(self) -> float:
+        """Best validation box IoU (a box head's ``val_iou``) of the last finished run."""
+        return self.best_val("val_iou")
+
+    def best_val_mean_iou(self) -> float:
+        """Best validation mean IoU (a mask head's ``val_mean_iou``) of the last finished run."""
+        return self.best_val("val_mean_iou")
 
     def mark(self) -> None:
         """Remember how many runs have finished (see :meth:`runs_since_mark`)."""
