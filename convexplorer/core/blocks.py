@@ -311,6 +311,40 @@ def _detection(n: _Nodes, s: dict[str, PortRef], num_anchors: int, grid_size: in
     return {"output": n.add("Reshape", [y], name=name, target_shape=[size, size, int(num_anchors), depth])}
 
 
+def refit_detection_heads(spec: ModelSpec) -> list[str]:
+    """Resize each detection head (a 1x1 Conv2D reshaped to S x S x anchors x (5 + classes)) to the design's
+    input and classes, as the Builder does when the input or the classes change; returns the heads' names changed.
+
+    The grid follows the feature map under the head (a 64x64 design's 8x8 grid becomes 4x4 at 32x32) and the
+    depth follows the classes; a head whose input size cannot be told is left as it is.
+    """
+    changed = []
+    names = spec.layer_names()
+    for i, layer in enumerate(spec.layers):
+        shape = layer.get("target_shape") if layer.kind == "Reshape" else None
+        if not isinstance(shape, (list, tuple)) or len(shape) != 4:
+            continue
+        ins = spec.inputs_of(i)
+        if len(ins) != 1 or ins[0][0] == INPUT_ID:
+            continue
+        conv_index = spec.index_of(ins[0][0])
+        conv = spec.layers[conv_index]
+        size, _same, anchors, depth = (int(v) for v in shape)
+        if (conv.kind != "Conv2D" or [int(v) for v in conv.get("kernel_size")] != [1, 1]
+                or int(conv.get("filters")) != anchors * depth):
+            continue
+        try:
+            new_size = _grid_size(spec, spec.inputs_of(conv_index)[0])
+        except SpecError:
+            continue
+        new_depth = 5 + int(spec.num_classes)
+        if (new_size, new_depth) != (size, depth):
+            conv.params["filters"] = anchors * new_depth
+            layer.params["target_shape"] = [new_size, new_size, anchors, new_depth]
+            changed.append(names[i])
+    return changed
+
+
 def _dlwp_residual(n: _Nodes, s: dict[str, PortRef], filters: int, pooling: bool, shortcut: str) -> dict[str, PortRef]:
     x = s["input"]
     y = n.conv(x, filters, 3, activation="relu", use_bias=True)

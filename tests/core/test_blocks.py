@@ -625,3 +625,18 @@ def test_unet_stages_and_the_localization_heads_summary_equals_keras():
     spec.add_node(make_layer("Dense", units_from_classes=True, activation="softmax"))
     insert_block(spec, "Localization head", (conv, 0))
     assert_graph_matches_keras(spec)
+
+
+@pytest.mark.parametrize("size, classes, grid", [(32, 4, 4), (96, 7, 12), (64, 4, 8)])
+def test_a_detection_head_follows_the_input_size_and_the_classes(size, classes, grid):
+    """The YOLO preset is drawn for 64x64 and 4 classes; another input or class count resizes its grid and depth,
+    and Keras builds the design with exactly that output."""
+    from convexplorer.core.blocks import refit_detection_heads
+
+    spec = preset("Shapes: YOLO-style detector")
+    spec.input_shape, spec.num_classes = (size, size, 3), classes
+    changed = refit_detection_heads(spec)
+    assert changed == ([] if (size, classes) == (64, 4) else ["grid"])
+    model = build_model(spec, load_weights=False)
+    assert tuple(model.output.shape[1:]) == (grid, grid, 3, 5 + classes)
+    assert refit_detection_heads(spec) == []  # nothing left to change

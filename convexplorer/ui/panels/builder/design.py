@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from convexplorer.core.blocks import refit_detection_heads
 from convexplorer.core.errors import SpecError
 from convexplorer.core.presets import PRESETS
 from convexplorer.core.spec import INPUT_ID, HeadSpec, LayerSpec, ModelSpec, make_layer
@@ -274,6 +275,8 @@ class Design:
             self.spec.input_shape = shape  # type: ignore[assignment]
         if classes:
             self.spec.num_classes = len(classes)
+        refit_detection_heads(self.spec)  # a detection grid follows the input's size and the classes
+        if classes:
             if len(classes) > 2 and self.spec.compile.loss == "binary_crossentropy":
                 # one sigmoid output cannot tell more than two classes apart: use softmax over the classes
                 self.spec.compile.loss = "sparse_categorical_crossentropy"

@@ -13,6 +13,7 @@ from typing import Any, Callable
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QScrollArea, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
+from convexplorer.core.blocks import refit_detection_heads
 from convexplorer.core.errors import SpecError
 from convexplorer.core.presets import preset
 from convexplorer.core.spec import INPUT_ID, ModelSpec
@@ -497,6 +498,7 @@ class BuilderPanel(Panel):
 
         def change(spec: ModelSpec) -> None:
             spec.input_shape, spec.num_classes = shape, classes
+            refit_detection_heads(spec)  # a detection grid follows the input's size and the classes
 
         self.edit("change the input", change, merge="input", keep_form=True)
 
