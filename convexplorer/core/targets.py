@@ -319,11 +319,14 @@ def head_dataset(
     shuffle: bool = True,
     seed: int = 0,
     augmentation: Any = None,
+    drop_remainder: bool = False,
 ) -> Any:
     """The batched ``tf.data`` input for ``heads``: ``(images, labels)`` for [] (one output, as always), else
-    ``(images, {head: target})``; augmentation as in ``Dataset.to_tf_dataset`` (None: the data set's own, for "train")."""
+    ``(images, {head: target})``; augmentation and ``drop_remainder`` as in ``Dataset.to_tf_dataset`` (augmentation
+    None: the data set's own, for "train")."""
     if not heads:
-        return dataset.to_tf_dataset(subset, batch_size=batch_size, shuffle=shuffle, augmentation=augmentation, seed=seed)
+        return dataset.to_tf_dataset(subset, batch_size=batch_size, shuffle=shuffle, augmentation=augmentation, seed=seed,
+                                     drop_remainder=drop_remainder)
     chosen = augmentation
     if chosen is None and subset == "train":
         chosen = getattr(dataset, "augmentation", None)
@@ -333,16 +336,71 @@ def head_dataset(
 
         tables = _moving_tables(dataset, heads)
         ds = dataset.to_tf_dataset(
-            subset, batch_size=batch_size, shuffle=shuffle, augmentation=False, seed=seed, targets=tables
+            subset, batch_size=batch_size, shuffle=shuffle, augmentation=False, seed=seed, targets=tables,
+            drop_remainder=drop_remainder,
         )
         ds = ds.map(_target_mover(dataset, heads, chosen, seed), num_parallel_calls=tf.data.AUTOTUNE)
         ds = ds.prefetch(tf.data.AUTOTUNE)
     else:
         tables = target_tables(dataset, heads)
         ds = dataset.to_tf_dataset(
-            subset, batch_size=batch_size, shuffle=shuffle, augmentation=augmentation, seed=seed, targets=tables
+            subset, batch_size=batch_size, shuffle=shuffle, augmentation=augmentation, seed=seed, targets=tables,
+            drop_remainder=drop_remainder,
         )
     if len(heads) == 1:  # a single output that learns something else than labels: (images, target)
         only = heads[0].name
         ds = ds.map(lambda x, y: (x, y[only]))
     return ds
+
+
+@dataclass(frozen=True)
+class TrainingInputs:
+    """The batched training and validation inputs of a run, and what was left out to keep replicas even."""
+
+    train: Any
+    validation: Any
+    batch_size: int
+    validation_batch_size: int
+    note: str = ""
+
+
+def training_inputs(
+    dataset: Any, heads: Sequence[HeadTarget], batch_size: int, seed: int = 0, replicas: int = 1,
+    use_validation: bool = True,
+) -> TrainingInputs:
+    """The training input (shuffled, augmented) and validation input (None without one) of a run.
+
+    Under a ``tf.distribute`` strategy with several replicas every batch must split evenly between
+    them (Keras fails on a validation set smaller than one global batch, and on a last batch that
+    does not divide): the last partial batch is dropped, and the validation batch is the largest
+    multiple of the replica count that fits the validation subset. ``note`` says what was left out.
+    """
+    from .errors import ConvExplorerError
+
+    n_train = len(dataset.subset_indices("train"))
+    n_val = len(dataset.subset_indices("validation")) if use_validation else 0
+    replicas = max(1, int(replicas))
+    even = replicas > 1
+    notes = []
+    if even and n_train < batch_size:
+        raise ConvExplorerError(
+            f"the training subset has {n_train} images, fewer than one global batch of {batch_size} "
+            f"({replicas} replicas): lower the batch size or add images"
+        )
+    train = head_dataset(dataset, heads, "train", batch_size=batch_size, shuffle=True, seed=seed, drop_remainder=even)
+    if even and n_train % batch_size:
+        notes.append(f"the last {n_train % batch_size} shuffled training images of each epoch are skipped so that "
+                     f"batches split evenly between {replicas} replicas")
+    val, val_batch = None, batch_size
+    if n_val > 0:
+        if even:
+            val_batch = min(batch_size, n_val // replicas * replicas)
+            if val_batch == 0:
+                notes.append(f"no validation: {n_val} images cannot be shared by {replicas} replicas")
+            else:
+                left = n_val % val_batch
+                if left:
+                    notes.append(f"{left} of {n_val} validation images left out so that batches split evenly")
+        if val_batch > 0:
+            val = head_dataset(dataset, heads, "validation", batch_size=val_batch, shuffle=False, drop_remainder=even)
+    return TrainingInputs(train, val, batch_size, val_batch, "; ".join(notes))

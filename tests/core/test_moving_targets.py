@@ -160,3 +160,23 @@ def test_what_cannot_move_with_the_pixels_is_refused_with_what_to_do():
     # brightness alone keeps the boxes where they are
     _x, y = _first_batch(ds, [HeadTarget("box", "boxes")], AugmentationSpec(brightness=0.3), n=8)
     np.testing.assert_allclose(y.numpy(), ds.box_fractions(), atol=1e-6)
+
+
+def test_training_inputs_split_evenly_between_replicas():
+    """Every batch divides by the replica count; one replica keeps every image, as before."""
+    from convexplorer.core.errors import ConvExplorerError
+    from convexplorer.core.targets import training_inputs
+
+    ds = DrawnTargets(50, seed=6, task="localization").with_split(0.2, 0.0, 0)  # 40 train, 10 validation
+    heads = [HeadTarget("box", "boxes")]
+    one = training_inputs(ds, heads, 12)
+    assert [len(x) for x, _y in one.train] == [12, 12, 12, 4] and [len(x) for x, _y in one.validation] == [10]
+    assert one.note == ""
+    three = training_inputs(ds, heads, 12, replicas=3)
+    assert [len(x) for x, _y in three.train] == [12, 12, 12]
+    assert three.validation_batch_size == 9 and [len(x) for x, _y in three.validation] == [9]
+    assert "last 4 shuffled training images" in three.note and "1 of 10 validation images left out" in three.note
+    with pytest.raises(ConvExplorerError, match="fewer than one global batch of 48"):
+        training_inputs(ds, heads, 48, replicas=4)
+    tiny = DrawnTargets(20, seed=6, task="localization").with_split(0.1, 0.0, 0)  # 2 validation images
+    assert training_inputs(tiny, heads, 6, replicas=3).validation is None

@@ -195,27 +195,28 @@ MIRRORED_TASK = textwrap.dedent(
     import keras
     from tests.core.test_task_training import detector_spec, segmenter_spec
     from convexplorer.core.datasets.shapes import ShapesDetectionDataset, ShapesSegmentationDataset
-    from convexplorer.core.targets import head_dataset, heads_for_training, with_grids
+    from convexplorer.core.targets import heads_for_training, training_inputs, with_grids
     from convexplorer.core.taskmetrics import task_metrics_callback
     from convexplorer.core.training import TrainingSession, TrainingSettings
 
     strategy = ds.make_strategy("mirrored")
-    # 40 scenes: the validation split is exactly one global batch of 8. Keras 3.15 / TF 2.21 under a
-    # MirroredStrategy fail on a validation set smaller than one batch (AddN of uneven replica shapes) and,
-    # for this segmenter, on a last batch of 2 ("input depth must be evenly divisible by filter depth")
+    # 37 scenes: 7 for validation, fewer than one global batch of 8, and a training subset that leaves a last
+    # batch of 2. Keras 3.15 / TF 2.21 under a MirroredStrategy fail on both (AddN of uneven replica shapes;
+    # "input depth must be evenly divisible by filter depth"): training_inputs makes every batch split evenly.
     if {task!r} == "detection":
-        spec, data = detector_spec(), ShapesDetectionDataset(n=40, size=32, seed=0)
+        spec, data = detector_spec(), ShapesDetectionDataset(n=37, size=32, seed=0)
     else:
-        spec, data = segmenter_spec(), ShapesSegmentationDataset(n=40, size=32, seed=0)
+        spec, data = segmenter_spec(), ShapesSegmentationDataset(n=37, size=32, seed=0)
     keras.utils.set_random_seed(0)
     model = ds.build_spec_in_scope(spec, strategy, load_weights=False)
     heads = with_grids(model, heads_for_training(model, spec), data)
     bs = ds.scaled_batch_size(4, strategy)
-    train = head_dataset(data, heads, "train", batch_size=bs).take(1)
-    val = head_dataset(data, heads, "validation", batch_size=bs, shuffle=False)
+    inputs = training_inputs(data, heads, bs, replicas=strategy.num_replicas_in_sync)
+    train, val = inputs.train.take(1), inputs.validation
     cb = task_metrics_callback(val, heads, data.class_names, per_class=False)
     r = TrainingSession(model, train, val, TrainingSettings(epochs=1, batch_size=bs), metric_callbacks=[cb]).run()
-    out = {{"replicas": strategy.num_replicas_in_sync, "reason": r.reason, "message": r.message, "steps": r.steps_done,
+    out = {{"replicas": strategy.num_replicas_in_sync, "note": inputs.note, "val_batch": inputs.validation_batch_size,
+           "n_val": len(data.subset_indices("validation")), "n_train": len(data.subset_indices("train")), "reason": r.reason, "message": r.message, "steps": r.steps_done,
            "epoch": {{k: v[-1] for k, v in r.history.epoch.items()}}}}
     print("RESULT " + json.dumps(out))
     """
@@ -233,5 +234,7 @@ def test_a_detector_and_a_segmenter_train_a_step_under_a_mirrored_strategy_over_
     assert line, proc.stderr[-3000:]
     r = json.loads(line[len("RESULT "):])
     assert r["replicas"] == 2
+    assert r["n_val"] < 8 and r["n_train"] % 8, r  # the two cases Keras fails on without even batches
+    assert r["val_batch"] == min(8, r["n_val"] // 2 * 2) and "split evenly between 2 replicas" in r["note"], r
     assert r["reason"] == "completed" and r["steps"] == 1, r
     assert np.isfinite(r["epoch"]["loss"]) and 0.0 <= r["epoch"][key] <= 1.0, r

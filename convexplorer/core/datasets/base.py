@@ -281,8 +281,12 @@ class Dataset:
         augmentation: Any = None,
         seed: int = 0,
         targets: Mapping[str, np.ndarray] | None = None,
+        drop_remainder: bool = False,
     ):
         """A batched, prefetched ``tf.data.Dataset`` of (float32 images in [0, 1], int32 labels).
+
+        ``drop_remainder`` leaves out a last batch smaller than ``batch_size`` (under a strategy with
+        several replicas every batch must split evenly between them).
 
         ``targets`` (a table per name, one row per sample: labels, boxes...) replaces the
         labels by a dict ``{name: row}`` for models with several heads; the images, their
@@ -308,7 +312,7 @@ class Dataset:
             ds = self._tf_source(idx, shuffle=shuffle, seed=seed)
         else:
             ds = self._tf_source_targets(idx, shuffle, seed, targets)
-        ds = ds.batch(int(batch_size))
+        ds = ds.batch(int(batch_size), drop_remainder=bool(drop_remainder))
         if augmentation is None and subset == "train":
             augmentation = self.augmentation
         if augmentation is not None and augmentation is not False:

@@ -6,6 +6,7 @@ Plain functions of their arguments (no widgets); the panel starts them through
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +14,8 @@ from typing import Any, Optional
 
 from convexplorer.core.training import History, TrainingError, TrainingResult, TrainingSettings
 from convexplorer.ui.panels.training.bridge import TrainingBridge, TrainingControl
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -165,7 +168,7 @@ def _run_training_job(job: TrainingJob, cancel: threading.Event | None) -> JobOu
 
             model = rebuild_in_scope(model, strategy)
         check_cancel(cancel)
-        from convexplorer.core.targets import head_dataset, heads_for_training, with_grids
+        from convexplorer.core.targets import heads_for_training, training_inputs, with_grids
         from convexplorer.core.taskmetrics import task_heads, task_metrics_callback
 
         heads = heads_for_training(model, job.spec)
@@ -174,16 +177,20 @@ def _run_training_job(job: TrainingJob, cancel: threading.Event | None) -> JobOu
         n_train = len(ds.subset_indices("train"))
         if n_train == 0:
             raise TrainingError(f"the training subset of {ds.name} is empty: lower the validation/test fractions")
-        bs = job.settings.batch_size
+        bs, replicas = job.settings.batch_size, 1
         if strategy is not None:  # the batch size set is per device
+            from convexplorer.core.distribute import replicas as replica_count
             from convexplorer.core.distribute import scaled_batch_size
 
-            bs = scaled_batch_size(bs, strategy)
+            bs, replicas = scaled_batch_size(bs, strategy), replica_count(strategy)
         # One output: (images, labels) exactly as always; several heads: (images, {head: target}).
-        train = head_dataset(ds, heads, "train", batch_size=bs, shuffle=True, seed=job.seed)
-        val = None
-        if job.use_validation and len(ds.subset_indices("validation")) > 0:
-            val = head_dataset(ds, heads, "validation", batch_size=bs, shuffle=False)
+        # Several replicas: batches that split evenly between them (inputs.note says what was left out).
+        inputs = training_inputs(ds, heads, bs, seed=job.seed, replicas=replicas, use_validation=job.use_validation)
+        train, val = inputs.train, inputs.validation
+        if inputs.note:
+            log.info("training under %s: %s", job.strategy, inputs.note)
+        if replicas > 1:
+            n_train -= n_train % bs
         run_dir = job.run_dir or new_run_dir(job.label)
         metric_cbs = []
         if val is not None and task_heads(heads):
