@@ -11,7 +11,7 @@ Pillow) and streams training batches through ``tf.data`` without loading the set
 into memory. A set already prepared is opened offline, without tfds'
 download code.
 
-tfds reports progress only through tqdm bars: :func:`_tqdm_into` swaps its
+tfds reports progress only through tqdm bars: :func:`_tfds_hooks` swaps its
 tqdm for one that forwards to our ``progress`` and raises :class:`Cancelled`
 at the next update once ``cancel`` is set; tfds builds into an
 ``incomplete.*`` folder and only renames it when done, and we remove what a
@@ -225,6 +225,7 @@ def _progress_tqdm(progress: Optional[ProgressFn], cancel: Optional[threading.Ev
     last = [0.0]
 
     class ProgressTqdm(_base):  # type: ignore[misc, valid-type]
+        monitor_interval = 0  # no tqdm monitor thread: nothing draws, nothing to watch
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             kwargs["disable"] = True  # draw nothing on the terminal; we report instead
             super().__init__(*args, **kwargs)
@@ -267,20 +268,32 @@ def _progress_tqdm(progress: Optional[ProgressFn], cancel: Optional[threading.Ev
 
 
 @contextlib.contextmanager
-def _tqdm_into(progress: Optional[ProgressFn], cancel: Optional[threading.Event]) -> Iterator[None]:
-    """Route every tfds progress bar into ``progress`` (and ``cancel``) for the duration (one prepare at a time)."""
+def _tfds_hooks(progress: Optional[ProgressFn], cancel: Optional[threading.Event]) -> Iterator[None]:
+    """For one prepare: route every tfds progress bar into ``progress`` (and ``cancel``), and give it a downloader
+    of its own whose threads are stopped afterwards (tfds otherwise keeps one thread pool for the whole process)."""
     import types
 
+    from tensorflow_datasets.core.download import download_manager, downloader
     from tensorflow_datasets.core.utils import tqdm_utils
 
+    made: list[Any] = []
+
+    def fresh_downloader(*args: Any, **kwargs: Any) -> Any:
+        d = downloader._Downloader(*args, **kwargs)
+        made.append(d)
+        return d
+
     with _TQDM_LOCK:
-        saved_lib, saved_active = tqdm_utils.tqdm_lib, tqdm_utils._active
+        saved = tqdm_utils.tqdm_lib, tqdm_utils._active, download_manager.get_downloader
         tqdm_utils.tqdm_lib = types.SimpleNamespace(tqdm=_progress_tqdm(progress, cancel))
         tqdm_utils._active = True
+        download_manager.get_downloader = fresh_downloader
         try:
             yield
         finally:
-            tqdm_utils.tqdm_lib, tqdm_utils._active = saved_lib, saved_active
+            tqdm_utils.tqdm_lib, tqdm_utils._active, download_manager.get_downloader = saved
+            for d in made:
+                d._executor.shutdown(wait=True, cancel_futures=True)
 
 
 # --- preparing ------------------------------------------------------------------------------------
@@ -392,7 +405,7 @@ def prepare_catalog_set(
         raise _explain(RuntimeError("Apache Beam"), name, folder)
     config = tfds.download.DownloadConfig(manual_dir=str(folder / "downloads" / "manual"))
     try:
-        with _tqdm_into(progress, cancel):
+        with _tfds_hooks(progress, cancel):
             builder.download_and_prepare(download_config=config)
     except Cancelled:
         _clean_leftovers(folder, name)
