@@ -48,6 +48,8 @@ VARIABLE_SIZE_DEFAULT = (150, 150)
 SPLIT_CODES = {"train": UNASSIGNED, "validation": VALIDATION, "valid": VALIDATION, "val": VALIDATION, "test": TEST}
 #: Room kept free beyond the download and the prepared files.
 DISK_MARGIN = 1.1
+#: Retries of a failed connection while preparing (tfds' own default, 10, waits minutes when offline).
+DOWNLOAD_RETRIES = 3
 _LABELS_CACHE = "convexplorer-labels-{split}.npy"
 
 
@@ -284,14 +286,17 @@ def _tfds_hooks(progress: Optional[ProgressFn], cancel: Optional[threading.Event
         return d
 
     with _TQDM_LOCK:
-        saved = tqdm_utils.tqdm_lib, tqdm_utils._active, download_manager.get_downloader
+        saved = tqdm_utils.tqdm_lib, tqdm_utils._active, download_manager.get_downloader, downloader.MAX_RETRIES
         tqdm_utils.tqdm_lib = types.SimpleNamespace(tqdm=_progress_tqdm(progress, cancel))
         tqdm_utils._active = True
         download_manager.get_downloader = fresh_downloader
+        # tfds retries a refused connection 10 times with growing pauses (over 3 minutes offline); 3 take ~2 s.
+        downloader.MAX_RETRIES = DOWNLOAD_RETRIES
         try:
             yield
         finally:
-            tqdm_utils.tqdm_lib, tqdm_utils._active, download_manager.get_downloader = saved
+            (tqdm_utils.tqdm_lib, tqdm_utils._active, download_manager.get_downloader,
+             downloader.MAX_RETRIES) = saved
             for d in made:
                 d._executor.shutdown(wait=True, cancel_futures=True)
 
