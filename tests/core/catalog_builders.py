@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import http.server
+import io
+import sys
+import tarfile
+import threading
+
 import numpy as np
 import tensorflow_datasets as tfds
+from PIL import Image
 
 TINY_CLASSES = ["red", "green", "blue"]
 
@@ -59,3 +67,56 @@ class ManualOnly(tfds.core.GeneratorBasedBuilder):
 
     def _generate_examples(self, path):
         yield 0, {"image": np.zeros((8, 8, 3), np.uint8), "label": 0}
+
+
+FLOWER_CLASSES = ["dandelion", "daisy", "tulips", "sunflowers", "roses"]
+
+
+def flower_archive() -> tuple[bytes, dict[str, bytes]]:
+    """A small flower_photos.tgz in the upstream layout (flower_photos/<class>/<n>.jpg) and its JPEG files."""
+    files: dict[str, bytes] = {}
+    buf = io.BytesIO()
+    rng = np.random.default_rng(5)
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        for c, name in enumerate(FLOWER_CLASSES):
+            for k in range(2 + c % 2):
+                img = np.clip(rng.normal(40 * c + 40, 20, (30 + 5 * k, 40, 3)), 0, 255).astype(np.uint8)
+                jpg = io.BytesIO()
+                Image.fromarray(img).save(jpg, format="JPEG", quality=90)
+                data = jpg.getvalue()
+                path = f"flower_photos/{name}/{k}.jpg"
+                files[path] = data
+                info = tarfile.TarInfo(path)
+                info.size = len(data)
+                tar.addfile(info, io.BytesIO(data))
+    return buf.getvalue(), files
+
+
+@contextlib.contextmanager
+def serve_flowers(monkeypatch):
+    """Serve :func:`flower_archive` on 127.0.0.1 and point tfds' real tf_flowers builder at it: (url, archive, files)."""
+    archive, files = flower_archive()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - http.server API
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(archive)))
+            self.end_headers()
+            self.wfile.write(archive)
+
+        def log_message(self, *args):
+            pass
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{srv.server_address[1]}/flower_photos.tgz"
+    module = sys.modules[tfds.builder_cls("tf_flowers").__module__]
+    monkeypatch.setattr(module, "_URL", url)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    try:
+        yield url, archive, files
+    finally:
+        srv.shutdown()
+        srv.server_close()
+        thread.join(5)

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import http.server
 import io
 import subprocess
 import sys
-import tarfile
 import threading
 from pathlib import Path
 
@@ -143,54 +141,13 @@ def test_cancel_stops_promptly_and_leaves_nothing_half_written(tmp_path):
 
 
 # --- tf_flowers, the real builder, served from 127.0.0.1 -------------------------------------------
-FLOWER_CLASSES = ["dandelion", "daisy", "tulips", "sunflowers", "roses"]
-
-
-def _flower_archive() -> tuple[bytes, dict[str, bytes]]:
-    """A small flower_photos.tgz in the upstream layout: flower_photos/<class>/<n>.jpg."""
-    files: dict[str, bytes] = {}
-    buf = io.BytesIO()
-    rng = np.random.default_rng(5)
-    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
-        for c, name in enumerate(FLOWER_CLASSES):
-            for k in range(2 + c % 2):
-                img = np.clip(rng.normal(40 * c + 40, 20, (30 + 5 * k, 40, 3)), 0, 255).astype(np.uint8)
-                jpg = io.BytesIO()
-                Image.fromarray(img).save(jpg, format="JPEG", quality=90)
-                data = jpg.getvalue()
-                path = f"flower_photos/{name}/{k}.jpg"
-                files[path] = data
-                info = tarfile.TarInfo(path)
-                info.size = len(data)
-                tar.addfile(info, io.BytesIO(data))
-    return buf.getvalue(), files
+FLOWER_CLASSES = catalog_builders.FLOWER_CLASSES
 
 
 @pytest.fixture
 def flower_server(monkeypatch):
-    archive, files = _flower_archive()
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802 - http.server API
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(archive)))
-            self.end_headers()
-            self.wfile.write(archive)
-
-        def log_message(self, *args):
-            pass
-
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{srv.server_address[1]}/flower_photos.tgz"
-    module = sys.modules[tfds.builder_cls("tf_flowers").__module__]
-    monkeypatch.setattr(module, "_URL", url)
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    yield url, archive, files
-    srv.shutdown()
-    srv.server_close()
-    thread.join(5)
+    with catalog_builders.serve_flowers(monkeypatch) as served:
+        yield served
 
 
 def test_tf_flowers_downloads_with_progress_and_matches_the_archive(flower_server, tmp_path):
