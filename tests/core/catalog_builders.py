@@ -93,8 +93,10 @@ def flower_archive() -> tuple[bytes, dict[str, bytes]]:
 
 
 @contextlib.contextmanager
-def serve_flowers(monkeypatch):
-    """Serve :func:`flower_archive` on 127.0.0.1 and point tfds' real tf_flowers builder at it: (url, archive, files)."""
+def serve_flowers(monkeypatch, gate: threading.Event | None = None):
+    """Serve :func:`flower_archive` on 127.0.0.1 and point tfds' real tf_flowers builder at it: (url, archive, files).
+
+    With ``gate``, the first 1000 bytes go out at once and the rest only once ``gate`` is set."""
     archive, files = flower_archive()
 
     class Handler(http.server.BaseHTTPRequestHandler):
@@ -102,7 +104,13 @@ def serve_flowers(monkeypatch):
             self.send_response(200)
             self.send_header("Content-Length", str(len(archive)))
             self.end_headers()
-            self.wfile.write(archive)
+            if gate is None:
+                self.wfile.write(archive)
+                return
+            self.wfile.write(archive[:1000])
+            self.wfile.flush()
+            gate.wait(60)
+            self.wfile.write(archive[1000:])
 
         def log_message(self, *args):
             pass

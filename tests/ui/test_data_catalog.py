@@ -88,11 +88,19 @@ def test_pick_tf_flowers_see_its_size_download_browse_and_export(panel, qtbot, f
     assert len(back) == len(ds) and sorted(back.class_names) == sorted(ds.class_names)
 
 
-def test_cancel_during_download_keeps_the_data_in_use(panel, qtbot, flowers, tmp_path):
+def test_cancel_during_download_keeps_the_data_in_use(panel, qtbot, monkeypatch, tmp_path):
+    import threading
+
+    gate = threading.Event()  # the archive's body waits until Cancel was pressed: the cancel lands mid-download
+    with catalog_builders.serve_flowers(monkeypatch, gate):
+        _cancel_mid_download(panel, qtbot, gate, tmp_path)
+
+
+def _cancel_mid_download(panel, qtbot, gate, tmp_path):
     _choose_flowers(panel, qtbot)
     before = panel.source
     started = []
-    panel.loader.progress.connect(lambda d, t, m: (started.append(m), panel.cancel_button.click()))
+    panel.loader.progress.connect(lambda d, t, m: (started.append(m), panel.cancel_button.click(), gate.set()))
     with qtbot.waitSignal(panel.loader.finished, timeout=120_000):
         panel.catalog.open_button.click()
     assert started and panel.source is before
