@@ -128,3 +128,38 @@ def serve_flowers(monkeypatch, gate: threading.Event | None = None):
         srv.shutdown()
         srv.server_close()
         thread.join(5)
+
+
+def _png_variants(size: int, channels: int, n: int = 64) -> list[bytes]:
+    rng = np.random.default_rng(0)
+    out = []
+    for _ in range(n):
+        arr = rng.integers(0, 255, (size, size, channels), dtype=np.uint8)
+        buf = io.BytesIO()
+        Image.fromarray(arr[..., 0] if channels == 1 else arr).save(buf, format="PNG")
+        out.append(buf.getvalue())
+    return out
+
+
+class ManyImages(tfds.core.GeneratorBasedBuilder):
+    """Large sets of small stored PNGs for the benchmarks: configs "10k" and "100k" (28x28 grayscale, 10 classes)."""
+
+    VERSION = tfds.core.Version("1.0.0")
+    BUILDER_CONFIGS = [tfds.core.BuilderConfig(name="10k"), tfds.core.BuilderConfig(name="100k")]
+
+    def _info(self) -> tfds.core.DatasetInfo:
+        return self.dataset_info_from_configs(
+            features=tfds.features.FeaturesDict({
+                "image": tfds.features.Image(shape=(28, 28, 1)),
+                "label": tfds.features.ClassLabel(num_classes=10),
+            }),
+        )
+
+    def _split_generators(self, dl_manager):
+        n = {"10k": 10_000, "100k": 100_000}[self.builder_config.name]
+        return {"train": self._generate_examples(n - n // 10, 0), "test": self._generate_examples(n // 10, 1)}
+
+    def _generate_examples(self, n: int, seed: int):
+        variants = _png_variants(28, 1)
+        for i in range(n):
+            yield f"{seed}-{i}", {"image": io.BytesIO(variants[i % len(variants)]), "label": i % 10}
