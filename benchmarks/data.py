@@ -11,7 +11,13 @@ Prints:
   ``to_tf_dataset``, with and without the textbook augmentation, against the
   rate at which ``model.fit`` trains the textbook's small cats-vs-dogs convnet
   on in-memory tensors of the same shape (the pipeline must not be the bottleneck);
-* how long a small convnet takes to learn the default Shapes set (64x64).
+* how long a small convnet takes to learn the default Shapes set (64x64);
+* the tfds catalog (``--catalog``): listing time of the shipped snapshot; time
+  from a fresh process to the first page of thumbnails of a prepared
+  100,000-image set (first open, which reads and caches the labels, and later
+  opens); peak memory of that for 10,000 vs 100,000 images; and input-pipeline
+  throughput of the prepared 28x28 set through ``to_tf_dataset`` against
+  ``model.fit`` of the MNIST preset on in-memory arrays.
 """
 
 from __future__ import annotations
@@ -216,12 +222,100 @@ def bench_shapes_learning() -> None:
           f"{time.perf_counter() - t:.0f} s including drawing the set")
 
 
+_FIRST_PAGE = """
+import sys, time, resource
+t0 = time.perf_counter()
+from convexplorer.core.datasets.catalog import CatalogDataset
+ds = CatalogDataset.from_directory(sys.argv[1])
+thumbs = [ds.thumbnail(i) for i in range(60)]  # the first page of the grid (about 60 tiles at 1280x800)
+t1 = time.perf_counter()
+print(len(ds), t1 - t0, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "tensorflow" in sys.modules)
+"""
+
+
+def bench_catalog(keep: Path | None) -> None:
+    import subprocess
+
+    from convexplorer.core.datasets import catalog
+
+    catalog.load_snapshot.cache_clear()
+    t = time.perf_counter()
+    entries = catalog.catalog_entries()
+    listing = time.perf_counter() - t
+    t = time.perf_counter()
+    found = catalog.search_catalog("flowers")
+    search = time.perf_counter() - t
+    print(f"catalog: {len(entries)} sets listed in {listing * 1000:.1f} ms from the snapshot "
+          f"(search 'flowers': {len(found)} in {search * 1000:.2f} ms)")
+    root = keep or Path(tempfile.mkdtemp(prefix="cx-tfds-"))
+    try:
+        import tensorflow_datasets as tfds
+
+        import tests.core.catalog_builders  # noqa: F401 - registers many_images
+
+        folders = {}
+        for config in ("10k", "100k"):
+            builder = tfds.builder(f"many_images/{config}", data_dir=str(root), file_format="array_record")
+            t = time.perf_counter()
+            if not builder.is_prepared():
+                builder.download_and_prepare()
+                print(f"prepared many_images/{config} in {time.perf_counter() - t:.1f} s")
+            folders[config] = Path(builder.data_dir)
+        env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+        rss = {}
+        for config in ("10k", "100k"):
+            for f in folders[config].glob("convexplorer-labels-*.npy"):
+                f.unlink()  # the first open reads every label once
+            for attempt in ("first open", "later open"):
+                out = subprocess.run([sys.executable, "-c", _FIRST_PAGE, str(folders[config])], capture_output=True,
+                                     text=True, env=env, check=True).stdout.split()
+                n, secs, mb, tf_loaded = int(out[0]), float(out[1]), float(out[2]), out[3]
+                rss[(config, attempt)] = mb
+                print(f"catalog set of {n:,} images, {attempt}: first page (60 thumbnails) {secs:.2f} s from a fresh "
+                      f"process, peak RSS {mb:.0f} MB, TensorFlow imported: {tf_loaded}")
+        print(f"memory: peak RSS 100k vs 10k (later open) {rss[('100k', 'later open')] - rss[('10k', 'later open')]:+.0f} MB")
+        bench_catalog_pipeline(folders["100k"])
+    finally:
+        if keep is None:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+def bench_catalog_pipeline(folder: Path) -> None:
+    from convexplorer.core.builder import build_model
+    from convexplorer.core.datasets.catalog import CatalogDataset
+    from convexplorer.core.presets import preset
+
+    ds = CatalogDataset.from_directory(folder).with_split(0.0, 0.0)
+    tfd = ds.to_tf_dataset("train", batch_size=128, shuffle=True)
+    it = iter(tfd)
+    next(it)
+    n, t = 0, time.perf_counter()
+    for x, _y in it:
+        n += int(x.shape[0])
+        if n >= 20_000:
+            break
+    pipe = n / (time.perf_counter() - t)
+    model = build_model(preset("MNIST convnet"))
+    x = np.random.default_rng(0).random((4096, 28, 28, 1), dtype=np.float32)
+    y = np.random.default_rng(1).integers(0, 10, 4096)
+    model.fit(x[:512], y[:512], batch_size=128, epochs=1, verbose=0)
+    t = time.perf_counter()
+    model.fit(x, y, batch_size=128, epochs=1, verbose=0)
+    fit = 4096 / (time.perf_counter() - t)
+    print(f"catalog input pipeline (28x28 PNG records -> float batches of 128): {pipe:.0f} images/s; "
+          f"model.fit of the MNIST preset (in memory): {fit:.0f} images/s -> pipeline/fit = {pipe / fit:.1f}x")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--files", type=int, default=50_000)
     parser.add_argument("--keep", type=Path, default=None, help="keep the generated folder here (reused next time)")
     parser.add_argument("--skip-tf", action="store_true", help="only the folder/thumbnail figures")
+    parser.add_argument("--catalog", action="store_true", help="only the tfds catalog figures")
     args = parser.parse_args()
+    if args.catalog:
+        bench_catalog(args.keep)
+        return
     bench_folder(args.files, args.keep)
     if not args.skip_tf:
         bench_pipeline()

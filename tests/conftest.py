@@ -12,6 +12,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 _SANDBOX = tempfile.mkdtemp(prefix="convexplorer-tests-")
 os.environ["CONVEXPLORER_HOME"] = os.path.join(_SANDBOX, "home")
 os.environ["KERAS_HOME"] = os.path.join(_SANDBOX, "keras")
+os.environ["TFDS_DATA_DIR"] = os.path.join(_SANDBOX, "tfds")  # the catalog's cache, never ~/tensorflow_datasets
 
 import pytest  # noqa: E402
 

@@ -8,20 +8,30 @@ import numpy as np
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QHBoxLayout, QSplitter, QVBoxLayout, QWidget
 
-from convexplorer.core.datasets import AugmentationSpec, Dataset, FolderDataset, scan_folder
+from convexplorer.core.datasets import AugmentationSpec, CatalogDataset, Dataset, FolderDataset, scan_folder
+from convexplorer.core.datasets.catalog import open_catalog_dataset
+from convexplorer.core.datasets.export import export_class_folders, safe_folder_name
 from convexplorer.core.datasets.folder import display_name
 from convexplorer.core.errors import ConvExplorerError
 from convexplorer.core.overlays import has_annotations
 from convexplorer.ui.panels.base import Panel, control_column
 from convexplorer.ui.panels.data.augmentation import AugmentationControls
 from convexplorer.ui.panels.data.browser import ThumbnailBrowser
+from convexplorer.ui.panels.data.catalog import CatalogBox
 from convexplorer.ui.panels.data.counts import ClassCountsChart
 from convexplorer.ui.panels.data.jobs import LoadJob, PreviewJob, SampleJob
 from convexplorer.ui.panels.data.preparation import PreparationBox
 from convexplorer.ui.panels.data.preview import AugmentationPreview
 from convexplorer.ui.panels.data.sample import SampleView
 from convexplorer.ui.panels.data.selection import SUBSETS, DataSelection
-from convexplorer.ui.panels.data.sources import SourceBox, cancel_note, load_annotations, load_source, source_label
+from convexplorer.ui.panels.data.sources import (
+    CATALOG,
+    SourceBox,
+    cancel_note,
+    load_annotations,
+    load_source,
+    source_label,
+)
 from convexplorer.ui.state import AppState
 from convexplorer.ui.workers import Worker
 
@@ -38,6 +48,8 @@ class DataPanel(Panel):
         self.selection = DataSelection()
         # Left: the controls.
         self.sources = SourceBox()
+        self.catalog = CatalogBox()
+        self.catalog.setVisible(False)
         self.preparation = PreparationBox()
         self.augmentation_controls = AugmentationControls()
         # Middle: the thumbnails and the class counts.
@@ -50,6 +62,8 @@ class DataPanel(Panel):
         self.loader = LoadJob(self.run_in_thread, self)
         self.sample_job = SampleJob(self.run_in_thread, self)
         self.preview_job = PreviewJob(self.selection, lambda: self.state.tf_ready, self.run_in_thread, self)
+        #: The running export, None when idle.
+        self.export_worker: Worker | None = None
         self._options_timer = QTimer(self, singleShot=True, interval=250)
         self._lay_out()
         self._expose_widgets()
@@ -63,7 +77,7 @@ class DataPanel(Panel):
         controls = QWidget()
         col = QVBoxLayout(controls)
         col.setContentsMargins(0, 0, 0, 0)
-        for box in (self.sources, self.preparation, self.augmentation_controls):
+        for box in (self.sources, self.catalog, self.preparation, self.augmentation_controls):
             col.addWidget(box)
         col.addStretch(1)
         outer.addWidget(control_column(controls, 310, 360))
@@ -132,7 +146,12 @@ class DataPanel(Panel):
         self.sources.load_requested.connect(self.load_source)
         self.sources.folder_requested.connect(self.load_folder)
         self.sources.annotations_requested.connect(self.load_annotations)
-        self.sources.cancel_button.clicked.connect(self.loader.cancel)
+        self.sources.cancel_button.clicked.connect(self.cancel_work)
+        self.sources.export_requested.connect(self.export_to)
+        self.sources.source_combo.currentIndexChanged.connect(self._on_source_chosen)
+        self.catalog.open_requested.connect(self.load_catalog)
+        self.loader.busy_changed.connect(lambda busy: self.catalog.open_button.setEnabled(not busy))
+        self.loader.finished.connect(self.catalog.refresh)
         self.loader.message.connect(self.sources.set_message)
         self.loader.busy_changed.connect(self.sources.set_busy)
         self.loader.progress.connect(self.sources.show_progress)
@@ -177,8 +196,55 @@ class DataPanel(Panel):
         if self.source is None and self.loader.worker is None:
             self.load_source("shapes")
 
+    def _on_source_chosen(self, *_args: object) -> None:
+        self.catalog.setVisible(self.sources.key() == CATALOG)
+
+    def load_catalog(self, name: str) -> Worker | None:
+        """Open catalog set ``name`` in a worker, downloading and preparing it with tfds first when needed."""
+        if not name:
+            return None
+        self.sources.select(CATALOG)
+        self.catalog.select(name)
+        return self.loader.start(open_catalog_dataset, name, label=name, cancel_note=cancel_note(CATALOG, name))
+
+    def cancel_work(self) -> None:
+        """Cancel the running load or export (the Cancel button)."""
+        self.loader.cancel()
+        if self.export_worker is not None:
+            self.export_worker.cancel()
+
+    def export_to(self, folder: str | Path) -> Worker | None:
+        """Export the data set in use (its split included) into ``folder`` as class folders, in a worker.
+
+        An empty ``folder`` receives the export; otherwise a sub-folder named after the data set is made in it."""
+        ds = self.dataset or self.source
+        if ds is None or self.export_worker is not None:
+            return None
+        target = Path(folder)
+        if target.exists() and any(target.iterdir()):
+            target = target / safe_folder_name(f"{ds.name} export", set())
+        worker = self.run_in_thread(export_class_folders, ds, str(target))
+        if worker is None:
+            return None
+        self.export_worker = worker
+        self.sources.set_busy(True)
+        self.sources.set_message(f"Exporting {ds.name} to {target}…")
+        worker.progress.connect(self.sources.show_progress)
+        worker.result.connect(lambda path, n=len(ds), name=ds.name: self.sources.set_message(
+            f"Exported {n} images of {name} to {path}: train/validation/test folders of class folders."))
+        worker.error.connect(lambda msg, _det: self.sources.set_message(msg, error=True))
+        worker.cancelled.connect(lambda: self.sources.set_message("Export cancelled: nothing was left behind."))
+        worker.finished.connect(self._on_export_finished)
+        return worker
+
+    def _on_export_finished(self) -> None:
+        self.export_worker = None
+        self.sources.set_busy(self.loader.worker is not None)
+
     def load_source(self, key: str) -> Worker | None:
         """Load the built-in shapes or a standard set (downloading it if needed) in a worker."""
+        if key == CATALOG:
+            return self.load_catalog(self.catalog.selected_name())
         self.sources.select(key)
         label = source_label(key)
         return self.loader.start(load_source, key, self.shapes_n_spin.value(), label=label,
@@ -211,12 +277,18 @@ class DataPanel(Panel):
     def set_source(self, ds: Dataset) -> None:
         """Show a loaded data set and hand the configured version to the other panels."""
         self.selection.source = ds
-        is_folder = isinstance(ds, FolderDataset)
+        is_folder = isinstance(ds, FolderDataset) or bool(getattr(ds, "variable_size", False))
         self.preparation.adopt_source(ds, is_folder)
         self.browser.set_source(ds)
         self.preview.set_targets(ds.task, ds.class_names if has_annotations(ds) else None)
         h, w, c = ds.native_shape
-        kind = f"{ds.layout}, images resized" if is_folder else f"{w}x{h} {'RGB' if c == 3 else 'grayscale'}"
+        if isinstance(ds, CatalogDataset):
+            size = "sizes vary, images resized" if ds.variable_size else f"{w}x{h} {'RGB' if c == 3 else 'grayscale'}"
+            kind = "; ".join([f"tfds splits {', '.join(ds.split_names)}", size, *ds.notes])
+        elif is_folder:
+            kind = f"{ds.layout}, images resized"
+        else:
+            kind = f"{w}x{h} {'RGB' if c == 3 else 'grayscale'}"
         what = {"detection": f", {self._object_total(ds)} boxes", "segmentation": ", a class mask each"}.get(ds.task, "")
         self.sources.set_message(f"{ds.name}: {len(ds)} images in {len(ds.class_names)} classes{what} ({kind}).")
         self.browser.update_skipped()

@@ -50,7 +50,10 @@ SOURCES: tuple[tuple[str, str], ...] = (
     ("mnist", "MNIST digits"),
     ("fashion_mnist", "Fashion-MNIST clothes"),
     ("cifar10", "CIFAR-10 photos"),
+    ("catalog", "Catalog: TensorFlow Datasets…"),
 )
+#: The chooser's key of the tfds catalog (the Catalog box chooses the set).
+CATALOG = "catalog"
 #: The chooser's key of an opened image folder (its entry is added when one is opened).
 FOLDER = "folder"
 #: The chooser's key of an opened annotated folder or COCO file.
@@ -101,6 +104,8 @@ def load_button_text(key: str) -> str:
         spec = STANDARD_SETS[key]
         mb = spec.download_size / 1e6
         return "Load" if is_cached(key) else f"Download ({mb:.0f} MB)"
+    if key == CATALOG:
+        return "Open"
     return "Rescan" if key in (FOLDER, ANNOTATED) else "Load"
 
 
@@ -108,6 +113,8 @@ def cancel_note(key: str, label: str) -> str:
     """What the panel says when loading source ``key`` is cancelled."""
     if key in STANDARD_SETS:
         return "Cancelled. A partial download is kept and resumes next time."
+    if key == CATALOG:
+        return f"Cancelled: {label} was not prepared and nothing half-written was kept; the data set in use is unchanged."
     return f"Cancelled: {label} was not opened; the data set in use is unchanged."
 
 
@@ -120,6 +127,8 @@ class SourceBox(QGroupBox):
     folder_requested = Signal(str)
     #: Open (or rescan) annotated data: its kind (see :data:`ANNOTATION_KINDS`) and path.
     annotations_requested = Signal(str, str)
+    #: Export the data set in use as class folders into this folder.
+    export_requested = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("Source", parent)
@@ -152,6 +161,11 @@ class SourceBox(QGroupBox):
             action.triggered.connect(lambda _c=False, k=kind: self._on_open_annotations(k))
         self.open_annotations_button.setMenu(self.annotations_menu)
         form.addRow(self.open_annotations_button)
+        self.export_button = QPushButton("Export as class folders…")
+        self.export_button.setToolTip("Write the data set in use (with its split) as train/validation/test folders "
+                                      "of class folders: images you own and can open anywhere")
+        self.export_button.clicked.connect(self._on_export)
+        form.addRow(self.export_button)
         row = QHBoxLayout()
         self.progress_bar = QProgressBar()
         self.progress_bar.setTextVisible(True)
@@ -211,12 +225,14 @@ class SourceBox(QGroupBox):
         key = self.key()
         self.shapes_n_spin.setEnabled(key in SHAPE_SOURCES)
         self.load_button.setText(load_button_text(key))
+        self.load_button.setVisible(key != CATALOG)  # the Catalog box has its own Open button
 
     def set_busy(self, busy: bool) -> None:
         """Show the progress bar and Cancel while a load runs; Load waits meanwhile."""
         self.progress_bar.setVisible(busy)
         self.cancel_button.setVisible(busy)
         self.load_button.setEnabled(not busy)
+        self.export_button.setEnabled(not busy)
         if busy:
             self.progress_bar.setRange(0, 0)
             self.progress_bar.setFormat("working…")
@@ -249,6 +265,12 @@ class SourceBox(QGroupBox):
         path = QFileDialog.getExistingDirectory(self, "Open an image folder (one sub-folder per class)")
         if path:
             self.folder_requested.emit(path)
+
+    def _on_export(self) -> None:
+        path = QFileDialog.getExistingDirectory(
+            self, "Export into a folder (an empty one, or a new sub-folder is made in it)")
+        if path:
+            self.export_requested.emit(path)
 
     def _on_open_annotations(self, kind: str) -> None:
         what = {k: w for k, _t, w in ANNOTATION_KINDS}[kind]

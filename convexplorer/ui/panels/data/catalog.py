@@ -1,0 +1,195 @@
+"""The "Catalog" box: search the TensorFlow Datasets image sets, read about one, and open (or download) it.
+
+It draws the offline snapshot (``core.datasets.catalog``); opening runs in the
+panel's loader, with the Source box's progress bar and Cancel.
+"""
+
+from __future__ import annotations
+
+import html
+
+from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtWidgets import (
+    QGroupBox,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from convexplorer.core.datasets.catalog import (
+    CatalogEntry,
+    human_bytes,
+    is_prepared,
+    load_snapshot,
+    tfds_data_dir,
+)
+from convexplorer.core.errors import ConvExplorerError
+
+_SETTINGS_SEARCH = "data/catalog_search"
+_SETTINGS_NAME = "data/catalog_name"
+
+
+def entry_details(entry: CatalogEntry, prepared: bool) -> str:
+    """The entry described as rich text: size, classes, splits, download, licence, citation."""
+    e = html.escape
+    n = f"{entry.num_examples:,}" if entry.num_examples is not None else "unknown"
+    splits = ", ".join(f"{k} {v:,}" for k, v in entry.splits.items()) or "not in the snapshot"
+    classes = ", ".join(entry.class_names[:12]) + (" …" if len(entry.class_names) > 12 else "")
+    where = "prepared in the cache: opens offline" if prepared else f"download {human_bytes(entry.download_size)}"
+    rows = [
+        f"<b>{e(entry.name)}</b>" + (f" ({e(entry.config)})" if entry.config else "") + f" · v{e(entry.version)}",
+        f"{n} images · {entry.num_classes} classes · {e(entry.size_text())}",
+        f"Splits: {e(splits)}",
+        f"<i>{e(where)}</i>" + ("" if prepared or entry.dataset_size is None
+                                else f", {human_bytes(entry.dataset_size)} once prepared"),
+    ]
+    if entry.manual_download:
+        rows.append("<b>Files must be downloaded by hand</b> (see the homepage).")
+    if entry.needs_beam:
+        rows.append("<b>Built with Apache Beam</b>: prepare it with <code>tfds build</code> first.")
+    if classes:
+        rows.append(f"Classes: {e(classes)}")
+    desc = entry.description.strip()
+    if desc:
+        rows.append(e(desc[:600] + ("…" if len(desc) > 600 else "")))
+    rows.append(f"Licence: {e(entry.licence) if entry.licence else 'see the homepage'}")
+    if entry.homepage:
+        rows.append(f"<a href='{e(entry.homepage)}'>{e(entry.homepage)}</a>")
+    if entry.citation:
+        rows.append(f"<small><pre style='white-space: pre-wrap'>{e(entry.citation[:800])}</pre></small>")
+    return "<br>".join(rows)
+
+
+class CatalogBox(QGroupBox):
+    """Search the catalog, show the chosen set's facts, and say what opening it will cost."""
+
+    #: The chosen entry changed (its name; "" for none).
+    chosen = Signal(str)
+    #: Open this set (Enter or a double click on it).
+    open_requested = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("Catalog: TensorFlow Datasets", parent)
+        self._entries: list[CatalogEntry] = []
+        self._snapshot_text = ""
+        layout = QVBoxLayout(self)
+        self.search_edit = QLineEdit()
+        self.search_edit.setPlaceholderText("Search: flowers, digits, satellite…")
+        self.search_edit.setClearButtonEnabled(True)
+        layout.addWidget(self.search_edit)
+        self.entry_list = QListWidget()
+        self.entry_list.setMinimumHeight(150)
+        self.entry_list.setToolTip("Enter or double click: open (downloading first if it is not prepared)")
+        layout.addWidget(self.entry_list, 1)
+        self.details_label = QLabel()
+        self.details_label.setWordWrap(True)
+        self.details_label.setTextFormat(Qt.TextFormat.RichText)
+        self.details_label.setOpenExternalLinks(True)
+        self.details_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
+        self.details_label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        layout.addWidget(self.details_label)
+        self.snapshot_label = QLabel()
+        self.snapshot_label.setWordWrap(True)
+        layout.addWidget(self.snapshot_label)
+        self.cache_label = QLabel()
+        self.cache_label.setWordWrap(True)
+        layout.addWidget(self.cache_label)
+        self.open_button = QPushButton("Open")
+        self.open_button.setToolTip("Download and prepare with tfds (once), then browse it like any data set")
+        layout.addWidget(self.open_button)
+
+        self.search_edit.textChanged.connect(self._on_search)
+        self.entry_list.currentItemChanged.connect(self._on_current)
+        self.entry_list.itemActivated.connect(lambda item: self.open_requested.emit(item.data(Qt.ItemDataRole.UserRole)))
+        self.open_button.clicked.connect(lambda: self.open_requested.emit(self.selected_name()) if self.selected_name() else None)
+        self._load()
+
+    def _load(self) -> None:
+        try:
+            snap = load_snapshot()
+        except ConvExplorerError as exc:
+            self.snapshot_label.setText(str(exc))
+            return
+        self._entries = list(snap.entries)
+        self._snapshot_text = snap.age_text()
+        settings = QSettings()
+        self.search_edit.setText(str(settings.value(_SETTINGS_SEARCH, "") or ""))
+        self._fill(str(settings.value(_SETTINGS_NAME, "") or ""))
+
+    def _fill(self, keep: str = "") -> None:
+        text = self.search_edit.text().strip()
+        shown = [e for e in self._entries if not text or e.matches(text)]
+        self.entry_list.blockSignals(True)
+        self.entry_list.clear()
+        for e in shown:
+            mark = "  ✓ prepared" if is_prepared(e.builder_name) else ""
+            n = f"{e.num_examples:,} images" if e.num_examples is not None else "size unknown"
+            item = QListWidgetItem(f"{e.name}  ·  {n}{mark}")
+            item.setData(Qt.ItemDataRole.UserRole, e.name)
+            item.setToolTip(e.description[:300])
+            self.entry_list.addItem(item)
+        self.entry_list.blockSignals(False)
+        names = [e.name for e in shown]
+        row = names.index(keep) if keep in names else (0 if names else -1)
+        self.entry_list.setCurrentRow(row)
+        self.snapshot_label.setText(f"{len(shown)} of {len(self._entries)} image sets · {self._snapshot_text}")
+        self.cache_label.setText(f"Cache: {tfds_data_dir()} (set TFDS_DATA_DIR to move it)")
+        if row < 0:
+            self._show(None)
+
+    def _on_search(self, text: str) -> None:
+        QSettings().setValue(_SETTINGS_SEARCH, text)
+        self._fill(self.selected_name())
+
+    def _on_current(self, current: QListWidgetItem | None, _previous: QListWidgetItem | None = None) -> None:
+        name = current.data(Qt.ItemDataRole.UserRole) if current is not None else ""
+        if name:
+            QSettings().setValue(_SETTINGS_NAME, name)
+        self._show(self.entry(name))
+
+    def _show(self, entry: CatalogEntry | None) -> None:
+        if entry is None:
+            self.details_label.setText("No image set matches the search.")
+            self.open_button.setEnabled(False)
+            self.chosen.emit("")
+            return
+        prepared = is_prepared(entry.builder_name)
+        self.details_label.setText(entry_details(entry, prepared))
+        self.open_button.setEnabled(True)
+        self.open_button.setText(self.action_text())
+        self.chosen.emit(entry.name)
+
+    def refresh(self) -> None:
+        """Look again at which sets are prepared (after a download)."""
+        self._fill(self.selected_name())
+
+    def entry(self, name: str) -> CatalogEntry | None:
+        """The listed entry called ``name``."""
+        return next((e for e in self._entries if e.name == name), None)
+
+    def selected_name(self) -> str:
+        """The chosen set's name ("" when none)."""
+        item = self.entry_list.currentItem()
+        return item.data(Qt.ItemDataRole.UserRole) if item is not None else ""
+
+    def select(self, name: str) -> None:
+        """Choose the set ``name`` (clearing a search that hides it)."""
+        names = [self.entry_list.item(i).data(Qt.ItemDataRole.UserRole) for i in range(self.entry_list.count())]
+        if name not in names:
+            self.search_edit.setText("")
+            names = [self.entry_list.item(i).data(Qt.ItemDataRole.UserRole) for i in range(self.entry_list.count())]
+        if name in names:
+            self.entry_list.setCurrentRow(names.index(name))
+
+    def action_text(self) -> str:
+        """"Open" for a prepared set, "Download and prepare (229 MB)" otherwise."""
+        entry = self.entry(self.selected_name())
+        if entry is None:
+            return "Open"
+        if is_prepared(entry.builder_name):
+            return "Open (prepared)"
+        return f"Download and prepare ({human_bytes(entry.download_size)})"
