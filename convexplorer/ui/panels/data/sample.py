@@ -58,16 +58,25 @@ class SampleView(QGroupBox):
         else:
             extra = " · dashed: the stored bounding box" if box is not None else ""
         self.image_info.setText(f"<b>{class_name}</b> · {description}" + (f" · {subset}" if subset else "") + extra)
+        self._fit_caption()
+
+    def _fit_caption(self) -> None:
+        """Reserve the wrapped caption's height: a wrapped label under-reports it, and the picture above would
+        otherwise be drawn under the text."""
+        width = max(self.image_info.width(), self.image_label.width(), 200)
+        self.image_info.setMinimumHeight(self.image_info.heightForWidth(width))
 
     def show_error(self, message: str) -> None:
         """Say why the sample cannot be shown."""
         self.image_label.setPixmap(QPixmap())
         self.image_label.setText("cannot show this image")
         self.image_info.setText(message)
+        self._fit_caption()
 
     def resizeEvent(self, event) -> None:
         """Draw the sample again to fit its new room."""
         super().resizeEvent(event)
+        self._fit_caption()
         last = getattr(self, "_last", None)
         if last is not None and self.image_label.contentsRect().size() != last[-1]:
             self._show_image(*last[:-1])

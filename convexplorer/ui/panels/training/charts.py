@@ -25,7 +25,7 @@ TRAIN_COLOR = "#1f77b4"
 VAL_COLOR = "#ff7f0e"
 COMPARE_COLORS = ["#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
 METRIC_TITLES = {"loss": "Loss", "accuracy": "Accuracy", "learning_rate": "Learning rate",
-                 "iou": "IoU (a box's; per class of masks: thin)", "mean_iou": "Mean IoU", "ap50": "AP@0.5 (per class: thin)",
+                 "iou": "Box IoU", "mean_iou": "Mean IoU", "ap50": "AP@0.5 (per class: thin)",
                  "ap": "AP@[.5:.95] (per class: thin)"}
 #: Colours of the per-class curves of a task metric (``val_ap50.circle`` beside ``val_ap50``).
 CLASS_COLORS = ["#8c564b", "#2ca02c", "#9467bd", "#d62728", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f"]
@@ -161,6 +161,8 @@ class LiveCharts(QWidget):
             keys = chart.series_keys()
             if f"{key}/val/epoch" not in keys:
                 n = sum(1 for k in keys if k.startswith(base + ".") and k.endswith("/val/epoch"))
+                if base == "iou" and n == 0:  # a mask head's IoU of each class (their mean has its own chart)
+                    chart.set_title("IoU per class")
                 color = CLASS_COLORS[n % len(CLASS_COLORS)]
                 for part in ("train", "val"):
                     chart.add_series(f"{key}/{part}/epoch", cls, color, kind="epoch", width=1.0, in_legend=part == "val",
@@ -186,10 +188,12 @@ class LiveCharts(QWidget):
             for key in chart.series_keys():
                 if "/cmp/" in key:
                     continue
-                if any(key.startswith(f"loss/{h}/") for h in self.heads):
-                    chart.remove_series(key)
+                if any(key.startswith(f"loss/{h}/") for h in self.heads) or "." in key.split("/", 1)[0]:
+                    chart.remove_series(key)  # a head's loss, a class's curve: the next run may have others
                     continue
                 chart.set_series(key, np.zeros(0), np.zeros(0))
+            if name == "iou":
+                chart.set_title(METRIC_TITLES["iou"])
             if name not in ("loss", "accuracy", "learning_rate") and not any("/cmp/" in k for k in chart.series_keys()):
                 chart.setVisible(False)  # a metric of the last run's model: shown again when it has data
         if self.heads:
