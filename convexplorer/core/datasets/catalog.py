@@ -115,8 +115,8 @@ class CatalogEntry:
         return f"{w}x{h} {colour}" if h and w else f"varies ({colour})"
 
     def matches(self, text: str) -> bool:
-        """True when every word of ``text`` is in the name, title, description or class names."""
-        hay = " ".join((self.name, self.title, self.description, " ".join(self.class_names[:200]))).lower()
+        """True when every word of ``text`` is in the name, title, task, description or class names."""
+        hay = " ".join((self.name, self.title, self.task, self.description, " ".join(self.class_names[:200]))).lower()
         return all(word in hay for word in text.lower().split())
 
 
