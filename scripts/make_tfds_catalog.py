@@ -211,7 +211,8 @@ def describe_task_set(spec: dict[str, Any], data_dir: str, metadata: Path | None
         if (not isinstance(objects, tfds.features.Sequence) or not isinstance(inner, tfds.features.FeaturesDict)
                 or not isinstance(inner[spec["bbox_key"]], tfds.features.BBoxFeature)
                 or not isinstance(inner[spec["object_label_key"]], tfds.features.ClassLabel)):
-            print(f"  skip {full}: {spec['objects_key']!r} is not a sequence of boxes and class labels", file=sys.stderr)
+            print(f"  skip {full}: {spec['objects_key']!r} is not a sequence of boxes and class labels",
+                  file=sys.stderr)
             return None
         names = list(inner[spec["object_label_key"]].names)
         extra = {k: spec[k] for k in ("objects_key", "bbox_key", "object_label_key")}

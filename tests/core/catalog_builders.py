@@ -197,7 +197,8 @@ def voc_objects(split: str, i: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 class TinyVoc(tfds.core.GeneratorBasedBuilder):
-    """tfds' voc features (objects: Sequence of bbox, label, pose, flags); config "2007": train 12, validation 4, test 6."""
+    """tfds' voc features (objects: Sequence of bbox, label, pose, flags); config "2007": train 12, validation 4,
+    test 6."""
 
     VERSION = tfds.core.Version("1.0.0")
     BUILDER_CONFIGS = [tfds.core.BuilderConfig(name="2007")]
@@ -245,7 +246,7 @@ def pet_trimap(split: str, i: int) -> np.ndarray:
     """Record ``i``'s trimap as stored (H x W x 1 uint8): 2 background, 1 pet (an ellipse), 3 its border."""
     h, w = pet_image(split, i).shape[:2]
     if (split, i) == PET_BAD_MASK:
-        h, w = h - 2, w
+        h -= 2
     yy, xx = np.mgrid[0:h, 0:w]
     cy, cx = h * (0.4 + 0.05 * (i % 3)), w * (0.5 - 0.04 * (i % 2))
     r = ((yy - cy) / (0.3 * h)) ** 2 + ((xx - cx) / (0.35 * w)) ** 2

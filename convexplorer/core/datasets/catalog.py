@@ -905,7 +905,8 @@ def _image_size(data: bytes) -> tuple[int, int]:
 
 
 def _read_mask_split(source: Any, folder: Path, split: str, entry: CatalogEntry, num_classes: int,
-                     progress: Optional[ProgressFn], cancel: Optional[threading.Event]) -> tuple[np.ndarray, np.ndarray]:
+                     progress: Optional[ProgressFn],
+                     cancel: Optional[threading.Event]) -> tuple[np.ndarray, np.ndarray]:
     """Every record's label (the class covering most pixels besides background and void; 0 when none) and whether
     its mask is usable (decodes, same size as its image), read once and cached beside the records."""
     cache = folder / _MASKS_CACHE.format(split=split)
@@ -1063,16 +1064,17 @@ class CatalogTaskDataset(CatalogDataset):
         fixed = np.concatenate(codes_all)[keep]
         notes = _split_notes(left_out, fixed)
         if bad_objects:
-            notes.append(f"{bad_objects} objects skipped (boxes outside the image, without area or reversed, or of an "
+            notes.append(f"{bad_objects} object{'s' if bad_objects != 1 else ''} skipped (boxes outside the image, without area or reversed, or of an "
                          "unknown class)")
         if clipped:
             notes.append(f"{clipped} boxes reached outside their image and were clipped to its edges")
         if no_objects:
-            notes.append(f"{no_objects} images without usable objects skipped"
+            notes.append(f"{no_objects} image{'s' if no_objects != 1 else ''} without usable objects skipped"
                          + (" (a split without public annotations)" if any(
                              not keep_all[k].any() for k in range(len(names))) else ""))
         if bad_masks:
-            notes.append(f"{bad_masks} images skipped: their mask does not decode or differs in size from the image")
+            notes.append(f"{bad_masks} image{'s' if bad_masks != 1 else ''} skipped: the mask does not decode or "
+                         "differs in size from the image")
         if entry.target_note:
             notes.append(entry.target_note)
         ds = cls(
@@ -1094,7 +1096,7 @@ class CatalogTaskDataset(CatalogDataset):
         return self._objects is not None
 
     def objects(self, i: int) -> tuple[np.ndarray, np.ndarray]:
-        """Sample ``i``'s boxes ``[x0, y0, x1, y1]`` (M x 4 float32, pixels of :attr:`image_shape`) and classes (M int32)."""
+        """Sample ``i``'s boxes ``[x0, y0, x1, y1]`` (M x 4 float32, pixels of :attr:`image_shape`), classes (M int32)."""
         if self._objects is None:
             return super().objects(i)
         boxes, classes = self._objects[self._check_index(i)]

@@ -98,7 +98,8 @@ class CatalogBox(QGroupBox):
         self.task_combo = QComboBox()
         for data, words in TASK_CHOICES:
             self.task_combo.addItem(words, data)
-        self.task_combo.setToolTip("Show the sets of one task: classification, detection (boxes) or segmentation (masks)")
+        self.task_combo.setToolTip("Show the sets of one task: classification, detection (boxes) or segmentation "
+                                   "(masks)")
         search_row = QHBoxLayout()
         search_row.addWidget(self.search_edit, 1)
         search_row.addWidget(self.task_combo)
