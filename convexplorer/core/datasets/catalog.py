@@ -1034,17 +1034,21 @@ class CatalogTaskDataset(CatalogDataset):
             codes_all.append(np.full(n, SPLIT_CODES[s], np.int8))
             if detection:
                 counts, boxes, classes = _read_object_split(src, folder, s, entry, progress, cancel)
+                # one fit for the whole split, then each record's share of it
+                fitted, ok, clipped_split = fit_fraction_boxes(boxes)
+                clipped += clipped_split
+                known = (classes >= 0) & (classes < k_classes)
+                good = ok & known
+                bad_objects += int(np.sum(~good))
+                xyxy_all = np.zeros((len(boxes), 4), np.float32)
+                xyxy_all[ok] = fitted
                 starts = np.concatenate([[0], np.cumsum(counts)])
                 keep = np.zeros(n, bool)
                 labels = np.zeros(n, np.int32)
                 for r in range(n):
-                    b, c = boxes[starts[r]:starts[r + 1]], classes[starts[r]:starts[r + 1]]
-                    xyxy, ok, n_clip = fit_fraction_boxes(b)
-                    c = c[ok]
-                    known = (c >= 0) & (c < k_classes)
-                    bad_objects += int(len(b) - len(xyxy)) + int(np.sum(~known))
-                    clipped += n_clip
-                    xyxy, c = xyxy[known], c[known].astype(np.int32)
+                    sl = slice(starts[r], starts[r + 1])
+                    g = good[sl]
+                    xyxy, c = xyxy_all[sl][g], classes[sl][g].astype(np.int32)
                     if len(c) == 0:
                         no_objects += 1
                         continue
