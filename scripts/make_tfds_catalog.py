@@ -146,6 +146,142 @@ def describe_builder(name: str, data_dir: str, metadata: Path | None, online: bo
     }
 
 
+# --- detection and segmentation sets ---------------------------------------------------------------------
+#: tfds sets listed for a task besides classification, and where their targets are. Detection: a Sequence
+#: feature of objects with a BBoxFeature and a ClassLabel. Segmentation: a one-channel Image feature whose
+#: stored values become classes (class k is stored as mask_values[k]; other values become void, 255).
+TASK_SETS: tuple[dict[str, Any], ...] = (
+    {"name": "voc", "config": "2007", "task": "detection",
+     "objects_key": "objects", "bbox_key": "bbox", "object_label_key": "label"},
+    {"name": "voc", "config": "2012", "task": "detection",
+     "objects_key": "objects", "bbox_key": "bbox", "object_label_key": "label",
+     "target_note": "its test split has no public annotations: those images are left out"},
+    # tfds stores the Oxford trimaps as they come: 1 pet, 2 background, 3 border (not classified). Border stays
+    # a class of its own, as in the TensorFlow segmentation tutorial, so a model learns three classes.
+    {"name": "oxford_iiit_pet", "config": None, "task": "segmentation", "mask_key": "segmentation_mask",
+     "class_names": ["background", "pet", "border"], "mask_values": [2, 1, 3],
+     "target_note": "trimap: background (stored 2) is class 0, pet (1) class 1, border (3) class 2"},
+)
+#: Figures read from tensorflow/datasets' tensorflow_datasets/testing/metadata/<name>/<config>/<version>/
+#: dataset_info.json (images per split from shardLengths, prepared bytes from numBytes), used when --metadata
+#: does not hold the file.
+TASK_SET_FIGURES: dict[str, dict[str, Any]] = {
+    "voc/2007/5.0.0": {"splits": {"train": 2501, "validation": 2510, "test": 4952}, "dataset_size": 878_420_979},
+    "voc/2012/5.0.0": {"splits": {"train": 5717, "validation": 5823, "test": 10991}, "dataset_size": 2_620_003_230},
+    "oxford_iiit_pet/4.0.0": {"splits": {"train": 3680, "test": 3669}, "dataset_size": 811_262_658},
+}
+
+
+def _config_download_size(builder: Any) -> int | None:
+    """Bytes to download for the builder's configuration, from its checksums.tsv (only the configuration's own
+    files when the configuration names them, as VOC's do)."""
+    try:
+        url_infos = type(builder).url_infos or {}
+    except Exception:  # noqa: BLE001 - some checksum files need extra packages
+        return None
+    files = getattr(builder.builder_config, "filenames", None) if builder.builder_config else None
+    if isinstance(files, dict) and files:
+        wanted = {str(f) for f in files.values()}
+        url_infos = {u: i for u, i in url_infos.items() if str(u).rsplit("/", 1)[-1] in wanted}
+    return sum(int(i.size or 0) for i in url_infos.values()) or None
+
+
+def describe_task_set(spec: dict[str, Any], data_dir: str, metadata: Path | None, online: bool) -> dict | None:
+    """One catalog entry of a detection or segmentation set of :data:`TASK_SETS`, from tfds' code (and split sizes
+    from ``metadata``, Google's bucket or :data:`TASK_SET_FIGURES`); None when tfds' features do not fit ``spec``."""
+    import tensorflow_datasets as tfds
+
+    name, config, task = spec["name"], spec.get("config"), spec["task"]
+    full = f"{name}/{config}" if config else name
+    try:
+        builder = tfds.builder(full, data_dir=data_dir)
+        info = builder.info
+    except Exception as exc:  # noqa: BLE001
+        print(f"  skip {full} ({task}): {type(exc).__name__}: {str(exc)[:80]}", file=sys.stderr)
+        return None
+    features = info.features
+    image = features["image"] if "image" in features else None
+    if not isinstance(image, tfds.features.Image):
+        print(f"  skip {full} ({task}): no image feature", file=sys.stderr)
+        return None
+    extra: dict[str, Any] = {}
+    if task == "detection":
+        objects = features[spec["objects_key"]] if spec["objects_key"] in features else None
+        inner = getattr(objects, "feature", None)
+        if (not isinstance(objects, tfds.features.Sequence) or not isinstance(inner, tfds.features.FeaturesDict)
+                or not isinstance(inner[spec["bbox_key"]], tfds.features.BBoxFeature)
+                or not isinstance(inner[spec["object_label_key"]], tfds.features.ClassLabel)):
+            print(f"  skip {full}: {spec['objects_key']!r} is not a sequence of boxes and class labels",
+                  file=sys.stderr)
+            return None
+        names = list(inner[spec["object_label_key"]].names)
+        extra = {k: spec[k] for k in ("objects_key", "bbox_key", "object_label_key")}
+    else:
+        mask = features[spec["mask_key"]] if spec["mask_key"] in features else None
+        if not isinstance(mask, tfds.features.Image) or mask.shape[-1] != 1:
+            print(f"  skip {full}: {spec['mask_key']!r} is not a one-channel image", file=sys.stderr)
+            return None
+        names = list(spec["class_names"])
+        extra = {"mask_key": spec["mask_key"], "mask_values": list(spec["mask_values"])}
+    version = str(builder.version)
+    published = _split_info(name, config, version, metadata, online)
+    splits: dict[str, int] = {}
+    dataset_size = None
+    if published:
+        for s in published.get("splits", []):
+            splits[s["name"]] = sum(int(n) for n in s.get("shardLengths", []))
+        dataset_size = sum(int(s.get("numBytes", 0)) for s in published.get("splits", [])) or None
+    else:
+        figures = TASK_SET_FIGURES.get("/".join(p for p in (name, config, version) if p), {})
+        splits = dict(figures.get("splits", {}))
+        dataset_size = figures.get("dataset_size")
+    description = (info.description or "").strip()
+    config_text = (getattr(builder.builder_config, "description", "") or "").strip() if builder.builder_config else ""
+    if config_text:
+        description = f"{config_text}\n\n{description}"
+    licence = ""
+    try:
+        licence = info.redistribution_info.license or ""
+    except AttributeError:
+        pass
+    return {
+        "name": name,
+        "config": config,
+        "version": version,
+        "title": f"{full.replace('_', ' ')} ({task})",
+        "description": description,
+        "task": task,
+        "image_key": "image",
+        "label_key": "",
+        "num_classes": len(names),
+        "class_names": names,
+        "image_shape": [None if v is None else int(v) for v in image.shape],
+        "splits": splits,
+        "num_examples": sum(splits.values()) if splits else None,
+        "download_size": _config_download_size(builder),
+        "dataset_size": dataset_size,
+        "licence": licence.strip(),
+        "citation": (info.citation or "").strip(),
+        "homepage": info.homepage or "",
+        "manual_download": bool(getattr(builder, "MANUAL_DOWNLOAD_INSTRUCTIONS", None)),
+        "needs_beam": _uses_beam(type(builder)),
+        **extra,
+        "target_note": spec.get("target_note", ""),
+    }
+
+
+def task_set_entries(data_dir: str, metadata: Path | None, online: bool, only: list[str] | None = None) -> list[dict]:
+    """The entries of :data:`TASK_SETS` (those whose name is in ``only``, when given)."""
+    out = []
+    for spec in TASK_SETS:
+        if only and spec["name"] not in only:
+            continue
+        entry = describe_task_set(spec, data_dir, metadata, online)
+        if entry is not None:
+            out.append(entry)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     """Write the snapshot; print what was left without split sizes."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -165,6 +301,7 @@ def main(argv: list[str] | None = None) -> int:
             entry = describe_builder(name, data_dir, args.metadata, args.online)
             if entry is not None:
                 entries.append(entry)
+        entries += task_set_entries(data_dir, args.metadata, args.online, args.only)
     rank = {n: i for i, n in enumerate(FEATURED)}
     entries.sort(key=lambda e: (rank.get(e["name"], len(rank)), e["name"]))
     missing = [e["name"] for e in entries if e["num_examples"] is None]

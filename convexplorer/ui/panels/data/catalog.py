@@ -10,7 +10,9 @@ import html
 
 from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtWidgets import (
+    QComboBox,
     QGroupBox,
+    QHBoxLayout,
     QLabel,
     QLineEdit,
     QListWidget,
@@ -31,6 +33,16 @@ from convexplorer.core.errors import ConvExplorerError
 
 _SETTINGS_SEARCH = "data/catalog_search"
 _SETTINGS_NAME = "data/catalog_name"
+#: The task filter's choices: (data, words); None shows every task.
+TASK_CHOICES: tuple[tuple[str | None, str], ...] = (
+    (None, "All tasks"), ("classification", "Classification"), ("detection", "Detection (boxes)"),
+    ("segmentation", "Segmentation (masks)"),
+)
+_TASK_WORDS = {
+    "classification": "classification: a class an image",
+    "detection": "detection: boxes with a class each, several an image",
+    "segmentation": "segmentation: a class a pixel (mask)",
+}
 
 
 def entry_details(entry: CatalogEntry, prepared: bool) -> str:
@@ -42,6 +54,7 @@ def entry_details(entry: CatalogEntry, prepared: bool) -> str:
     where = "prepared in the cache: opens offline" if prepared else f"download {human_bytes(entry.download_size)}"
     rows = [
         f"<b>{e(entry.name)}</b>" + (f" ({e(entry.config)})" if entry.config else "") + f" · v{e(entry.version)}",
+        f"Task: <b>{e(_TASK_WORDS.get(entry.task, entry.task))}</b>",
         f"{n} images · {entry.num_classes} classes · {e(entry.size_text())}",
         f"Splits: {e(splits)}",
         f"<i>{e(where)}</i>" + ("" if prepared or entry.dataset_size is None
@@ -53,6 +66,8 @@ def entry_details(entry: CatalogEntry, prepared: bool) -> str:
         rows.append("<b>Built with Apache Beam</b>: prepare it with <code>tfds build</code> first.")
     if classes:
         rows.append(f"Classes: {e(classes)}")
+    if entry.target_note:
+        rows.append(e(entry.target_note[:300]))
     desc = entry.description.strip()
     if desc:
         rows.append(e(desc[:600] + ("…" if len(desc) > 600 else "")))
@@ -80,7 +95,15 @@ class CatalogBox(QGroupBox):
         self.search_edit = QLineEdit()
         self.search_edit.setPlaceholderText("Search: flowers, digits, satellite…")
         self.search_edit.setClearButtonEnabled(True)
-        layout.addWidget(self.search_edit)
+        self.task_combo = QComboBox()
+        for data, words in TASK_CHOICES:
+            self.task_combo.addItem(words, data)
+        self.task_combo.setToolTip("Show the sets of one task: classification, detection (boxes) or segmentation "
+                                   "(masks)")
+        search_row = QHBoxLayout()
+        search_row.addWidget(self.search_edit, 1)
+        search_row.addWidget(self.task_combo)
+        layout.addLayout(search_row)
         self.entry_list = QListWidget()
         self.entry_list.setMinimumHeight(150)
         self.entry_list.setToolTip("Enter or double click: open (downloading first if it is not prepared)")
@@ -103,6 +126,7 @@ class CatalogBox(QGroupBox):
         layout.addWidget(self.open_button)
 
         self.search_edit.textChanged.connect(self._on_search)
+        self.task_combo.currentIndexChanged.connect(lambda _i: self._fill(self.selected_name()))
         self.entry_list.currentItemChanged.connect(self._on_current)
         self.entry_list.itemActivated.connect(lambda item: self.open_requested.emit(item.data(Qt.ItemDataRole.UserRole)))
         self.open_button.clicked.connect(lambda: self.open_requested.emit(self.selected_name()) if self.selected_name() else None)
@@ -122,18 +146,20 @@ class CatalogBox(QGroupBox):
 
     def _fill(self, keep: str = "") -> None:
         text = self.search_edit.text().strip()
-        shown = [e for e in self._entries if not text or e.matches(text)]
+        task = self.task_combo.currentData()
+        shown = [e for e in self._entries if (not text or e.matches(text)) and (task is None or e.task == task)]
         self.entry_list.blockSignals(True)
         self.entry_list.clear()
         for e in shown:
             mark = "  ✓ prepared" if is_prepared(e.builder_name) else ""
             n = f"{e.num_examples:,} images" if e.num_examples is not None else "size unknown"
-            item = QListWidgetItem(f"{e.name}  ·  {n}{mark}")
-            item.setData(Qt.ItemDataRole.UserRole, e.name)
+            label = e.name if e.task == "classification" else f"{e.builder_name}  [{e.task}]"
+            item = QListWidgetItem(f"{label}  ·  {n}{mark}")
+            item.setData(Qt.ItemDataRole.UserRole, e.key)
             item.setToolTip(e.description[:300])
             self.entry_list.addItem(item)
         self.entry_list.blockSignals(False)
-        names = [e.name for e in shown]
+        names = [e.key for e in shown]
         row = names.index(keep) if keep in names else (0 if names else -1)
         self.entry_list.setCurrentRow(row)
         self.snapshot_label.setText(f"{len(shown)} of {len(self._entries)} image sets · {self._snapshot_text}")
@@ -161,15 +187,15 @@ class CatalogBox(QGroupBox):
         self.details_label.setText(entry_details(entry, prepared))
         self.open_button.setEnabled(True)
         self.open_button.setText(self.action_text())
-        self.chosen.emit(entry.name)
+        self.chosen.emit(entry.key)
 
     def refresh(self) -> None:
         """Look again at which sets are prepared (after a download)."""
         self._fill(self.selected_name())
 
     def entry(self, name: str) -> CatalogEntry | None:
-        """The listed entry called ``name``."""
-        return next((e for e in self._entries if e.name == name), None)
+        """The listed entry whose key is ``name`` ("mnist", "voc/2007:detection")."""
+        return next((e for e in self._entries if e.key == name), None)
 
     def selected_name(self) -> str:
         """The chosen set's name ("" when none)."""
@@ -177,10 +203,11 @@ class CatalogBox(QGroupBox):
         return item.data(Qt.ItemDataRole.UserRole) if item is not None else ""
 
     def select(self, name: str) -> None:
-        """Choose the set ``name`` (clearing a search that hides it)."""
+        """Choose the set whose key is ``name`` (clearing a search or task filter that hides it)."""
         names = [self.entry_list.item(i).data(Qt.ItemDataRole.UserRole) for i in range(self.entry_list.count())]
         if name not in names:
             self.search_edit.setText("")
+            self.task_combo.setCurrentIndex(0)
             names = [self.entry_list.item(i).data(Qt.ItemDataRole.UserRole) for i in range(self.entry_list.count())]
         if name in names:
             self.entry_list.setCurrentRow(names.index(name))
