@@ -8,11 +8,15 @@ code of the installed tfds and takes split sizes from, in order:
 
 1. ``--metadata DIR``: a folder laid out as ``DIR/<name>/[<config>/]<version>/dataset_info.json``
    (``tensorflow_datasets/testing/metadata`` of a tensorflow/datasets checkout), then
-2. ``https://storage.googleapis.com/tfds-data/dataset_info/...`` when ``--online`` is given.
+2. ``https://storage.googleapis.com/tfds-data/dataset_info/...`` when ``--online`` is given, then
+3. ``--sizes FILE`` (default ``scripts/tfds_split_sizes.json``): figures extracted from those
+   published files (examples per split, download and dataset sizes), one line a set, with the
+   version and commit each came from.
 
 Sets without split sizes are kept, their image counts unknown (the app says
 so). Run it after upgrading tfds::
 
+    python3 scripts/make_tfds_catalog.py                      # figures from scripts/tfds_split_sizes.json
     python3 scripts/make_tfds_catalog.py --metadata ~/src/datasets/tensorflow_datasets/testing/metadata
 
 The app never runs this: it reads the JSON it writes.
@@ -31,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 OUT = Path(__file__).resolve().parents[1] / "resources" / "tfds_catalog.json"
+SIZES = Path(__file__).resolve().parent / "tfds_split_sizes.json"
 GCS_INFO = "https://storage.googleapis.com/tfds-data/dataset_info/{path}/dataset_info.json"
 #: Sets named in the course material: listed first, in this order.
 FEATURED = ("tf_flowers", "cats_vs_dogs", "svhn_cropped", "cifar100", "rock_paper_scissors", "oxford_iiit_pet",
@@ -51,6 +56,24 @@ def _split_info(name: str, config: str | None, version: str, metadata: Path | No
         except OSError:
             return None
     return None
+
+
+def load_sizes(path: Path | None) -> dict[str, dict]:
+    """The ``sets`` of a sizes file (``{"name[/config]": {"version", "splits", ...}}``); empty when there is none."""
+    if path is None or not path.is_file():
+        return {}
+    return dict(json.loads(path.read_text(encoding="utf-8")).get("sets", {}))
+
+
+def _as_published(figures: dict) -> dict:
+    """A sizes-file record in the shape of a dataset_info.json (splits with one shard each)."""
+    info: dict[str, Any] = {"splits": [{"name": k, "shardLengths": [str(n)]} for k, n in figures["splits"].items()]}
+    if figures.get("dataset_size") is not None:
+        # numBytes is only known for the whole set here: put it on the first split so that the sum is right
+        info["splits"][0]["numBytes"] = str(figures["dataset_size"])
+    if figures.get("download_size"):
+        info["downloadSize"] = str(figures["download_size"])
+    return info
 
 
 def _label_and_image(features: Any) -> tuple[str, str] | None:
@@ -78,7 +101,8 @@ def _uses_beam(cls: type) -> bool:
         return False
 
 
-def describe_builder(name: str, data_dir: str, metadata: Path | None, online: bool) -> dict | None:
+def describe_builder(name: str, data_dir: str, metadata: Path | None, online: bool,
+                     sizes: dict[str, dict] | None = None) -> dict | None:
     """One catalog entry (a dict), or None when ``name`` is not an image-classification set."""
     import tensorflow_datasets as tfds
 
@@ -102,6 +126,9 @@ def describe_builder(name: str, data_dir: str, metadata: Path | None, online: bo
         url_infos = {}
     download_size = sum(int(u.size or 0) for u in url_infos.values()) or None
     published = _split_info(name, config, version, metadata, online)
+    figures = (sizes or {}).get("/".join(p for p in (name, config) if p))
+    if published is None and figures:
+        published = _as_published(figures)
     splits: dict[str, int] = {}
     dataset_size = None
     if published:
@@ -288,6 +315,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--metadata", type=Path, help="folder of published dataset_info.json files")
     parser.add_argument("--origin", default="", help="where the --metadata files came from (recorded in the snapshot)")
     parser.add_argument("--online", action="store_true", help="fetch missing split sizes from Google's bucket")
+    parser.add_argument("--sizes", type=Path, default=SIZES,
+                        help="figures extracted from the published files (used where --metadata/--online have none)")
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--only", nargs="*", help="limit to these builders (for a quick look)")
     args = parser.parse_args(argv)
@@ -295,10 +324,14 @@ def main(argv: list[str] | None = None) -> int:
     import tensorflow_datasets as tfds
 
     names = args.only or tfds.list_builders(with_community_datasets=False)
+    sizes = load_sizes(args.sizes)
+    sizes_source = ""
+    if sizes:
+        sizes_source = json.loads(args.sizes.read_text(encoding="utf-8")).get("source", str(args.sizes))
     entries = []
     with tempfile.TemporaryDirectory() as data_dir:
         for name in names:
-            entry = describe_builder(name, data_dir, args.metadata, args.online)
+            entry = describe_builder(name, data_dir, args.metadata, args.online, sizes)
             if entry is not None:
                 entries.append(entry)
         entries += task_set_entries(data_dir, args.metadata, args.online, args.only)
@@ -311,7 +344,9 @@ def main(argv: list[str] | None = None) -> int:
         "source": ("tfds builder code (features, description, citation, checksums.tsv)"
                    + (f"; split sizes from the published dataset_info.json files of {args.origin or args.metadata}"
                       if args.metadata else "")
-                   + ("; split sizes from gs://tfds-data/dataset_info" if args.online else "")),
+                   + ("; split sizes from gs://tfds-data/dataset_info" if args.online else "")
+                   + (f"; split sizes from {args.sizes.name}: figures of the published dataset_info.json files, "
+                      f"{sizes_source}" if sizes else "")),
         "entries": entries,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)

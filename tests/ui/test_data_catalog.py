@@ -120,3 +120,29 @@ def test_errors_are_messages_and_the_panel_stays_usable(panel, qtbot, monkeypatc
     assert "not enough free disk space" in panel.message_label.text()
     assert panel.message_label.property("role") == "error" and isinstance(panel.source, ShapesDataset)
     assert panel.catalog.open_button.isEnabled()
+
+
+def test_the_catalog_column_is_never_cut_off_at_the_right(panel, qtbot):
+    panel.resize(1280, 640)  # short enough for the column to scroll
+    _choose_flowers(panel, qtbot)
+    controls = panel.catalog.parentWidget()
+    scroll = controls.parentWidget().parentWidget()
+    qtbot.waitUntil(lambda: scroll.verticalScrollBar().isVisible(), timeout=5_000)
+    # The controls get the whole width they need beside the scroll bar: nothing hides under it.
+    qtbot.waitUntil(lambda: controls.width() <= scroll.viewport().width(), timeout=5_000)
+    assert controls.width() >= controls.minimumSizeHint().width()
+    assert panel.catalog.geometry().right() < scroll.viewport().width()
+
+
+def test_the_catalog_screenshot_state_finds_tf_flowers_offline(panel, qtbot):
+    from PySide6.QtCore import QSettings
+
+    from convexplorer.ui.screenshots import panel_variants
+
+    before = QSettings().value("data/catalog_search")
+    step = dict(panel_variants(panel))["catalog-flowers"]
+    step()
+    assert panel.catalog.isVisible() and panel.catalog.search_edit.text() == "flowers"
+    assert panel.catalog.selected_name() == "tf_flowers" and "3,670 images" in panel.catalog.details_label.text()
+    assert panel._load_worker is None and isinstance(panel.source, ShapesDataset)  # nothing opened or downloaded
+    assert QSettings().value("data/catalog_search") == before  # the user's settings are left alone

@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any, Callable
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from convexplorer.ui import workers
@@ -100,6 +100,36 @@ class Panel(QWidget):
         self._workers.clear()
 
 
+class _ColumnWidth(QObject):
+    """Keeps a control column at least as wide as its controls need *plus* the vertical scroll bar.
+
+    Without it, a column whose controls outgrow its height (the Data panel's Catalog box, say) shows the
+    scroll bar inside the width the controls needed, and their right edge is cut off (horizontal scrolling
+    is off)."""
+
+    def __init__(self, scroll: QScrollArea, min_width: int, max_width: int | None) -> None:
+        super().__init__(scroll)
+        self._scroll, self._min, self._max = scroll, min_width, max_width
+        self.update_width()
+
+    def update_width(self) -> None:
+        """Widen the column to the controls' minimum width, the scroll bar and the frame (within the maximum)."""
+        controls = self._scroll.widget()
+        need = self._min
+        if controls is not None:
+            bar = self._scroll.verticalScrollBar().sizeHint().width()
+            need = max(need, controls.minimumSizeHint().width() + bar + 2 * self._scroll.frameWidth())
+        if self._max is not None:
+            need = min(need, max(self._max, self._min))
+        if self._scroll.minimumWidth() != need:
+            self._scroll.setMinimumWidth(need)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
+        if event.type() == QEvent.Type.LayoutRequest:
+            self.update_width()
+        return False
+
+
 def control_column(
     controls: QWidget, min_width: int, max_width: int | None = None, frame: bool = True
 ) -> QScrollArea:
@@ -113,6 +143,7 @@ def control_column(
     scroll.setMinimumWidth(min_width)
     if max_width is not None:
         scroll.setMaximumWidth(max_width)
+    controls.installEventFilter(_ColumnWidth(scroll, min_width, max_width))
     return scroll
 
 

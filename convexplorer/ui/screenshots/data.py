@@ -4,6 +4,7 @@ variants with the detection scenes (boxes) and the segmentation scenes (masks)."
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 from convexplorer.core.datasets import (
     AugmentationSpec,
@@ -71,9 +72,26 @@ def _task_set(panel: DataPanel, ds: Dataset, key: str, spec: AugmentationSpec, s
             panel.augmentation_words())
 
 
+def _catalog_flowers(panel: DataPanel) -> None:
+    """The Catalog source chosen, "flowers" searched, tf_flowers selected with its details (offline: nothing opened)."""
+    import tempfile
+
+    from PySide6.QtCore import QSettings
+
+    from convexplorer.ui.panels.data.sources import CATALOG
+
+    panel.loader.abandon(10)
+    # The search and the choice are remembered in a scratch file, never in the user's settings.
+    scratch = Path(tempfile.mkdtemp(prefix="convexplorer-catalog-shot-")) / "catalog.ini"
+    panel.catalog.settings = QSettings(str(scratch), QSettings.Format.IniFormat)
+    panel.sources.select(CATALOG)
+    panel.catalog.search_edit.setText("flowers")
+    panel.catalog.select("tf_flowers")
+
+
 def variants(panel: DataPanel) -> list[tuple[str, Callable[[], None]]]:
     """Detection scenes with their boxes (thumbnails, sample, flipped/shifted/zoomed preview), segmentation scenes
-    with their masks (rotated preview)."""
+    with their masks (rotated preview), and the Catalog with tf_flowers found and described."""
     det_spec = AugmentationSpec(width_shift=0.15, height_shift=0.15, zoom=0.15, horizontal_flip=True,
                                 fill_mode="constant")
     seg_spec = AugmentationSpec(rotation=30, horizontal_flip=True, fill_mode="constant")
@@ -82,6 +100,7 @@ def variants(panel: DataPanel) -> list[tuple[str, Callable[[], None]]]:
                                               "shapes_detection", det_spec)),
         ("segmentation-masks", lambda: _task_set(panel, ShapesSegmentationDataset(n=500, size=64, seed=0),
                                                  "shapes_segmentation", seg_spec)),
+        ("catalog-flowers", lambda: _catalog_flowers(panel)),
     ]
 
 

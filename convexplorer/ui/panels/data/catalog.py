@@ -74,9 +74,11 @@ def entry_details(entry: CatalogEntry, prepared: bool) -> str:
     rows.append(f"Licence: {e(entry.licence) if entry.licence else 'see the homepage'}")
     if entry.homepage:
         rows.append(f"<a href='{e(entry.homepage)}'>{e(entry.homepage)}</a>")
-    if entry.citation:
-        rows.append(f"<small><pre style='white-space: pre-wrap'>{e(entry.citation[:800])}</pre></small>")
-    return "<br>".join(rows)
+    text = "<br>".join(rows)
+    if entry.citation:  # a block of its own: no <br> before it, or an empty line opens above it
+        text += (f"<small><pre style='white-space: pre-wrap; margin-top: 4px; margin-bottom: 0'>"
+                 f"{e(entry.citation[:800])}</pre></small>")
+    return text
 
 
 class CatalogBox(QGroupBox):
@@ -87,8 +89,10 @@ class CatalogBox(QGroupBox):
     #: Open this set (Enter or a double click on it).
     open_requested = Signal(str)
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, settings: QSettings | None = None) -> None:
         super().__init__("Catalog: TensorFlow Datasets", parent)
+        #: Where the search and the chosen set are remembered (screenshots swap in a scratch file).
+        self.settings = settings or QSettings()
         self._entries: list[CatalogEntry] = []
         self._snapshot_text = ""
         layout = QVBoxLayout(self)
@@ -140,9 +144,8 @@ class CatalogBox(QGroupBox):
             return
         self._entries = list(snap.entries)
         self._snapshot_text = snap.age_text()
-        settings = QSettings()
-        self.search_edit.setText(str(settings.value(_SETTINGS_SEARCH, "") or ""))
-        self._fill(str(settings.value(_SETTINGS_NAME, "") or ""))
+        self.search_edit.setText(str(self.settings.value(_SETTINGS_SEARCH, "") or ""))
+        self._fill(str(self.settings.value(_SETTINGS_NAME, "") or ""))
 
     def _fill(self, keep: str = "") -> None:
         text = self.search_edit.text().strip()
@@ -168,13 +171,13 @@ class CatalogBox(QGroupBox):
             self._show(None)
 
     def _on_search(self, text: str) -> None:
-        QSettings().setValue(_SETTINGS_SEARCH, text)
+        self.settings.setValue(_SETTINGS_SEARCH, text)
         self._fill(self.selected_name())
 
     def _on_current(self, current: QListWidgetItem | None, _previous: QListWidgetItem | None = None) -> None:
         name = current.data(Qt.ItemDataRole.UserRole) if current is not None else ""
         if name:
-            QSettings().setValue(_SETTINGS_NAME, name)
+            self.settings.setValue(_SETTINGS_NAME, name)
         self._show(self.entry(name))
 
     def _show(self, entry: CatalogEntry | None) -> None:
