@@ -29,11 +29,12 @@ def test_tf_flowers_from_the_catalog_to_a_trained_model_in_inspect(window, qtbot
         qtbot.keyClicks(data.catalog.search_edit, "flowers")
         data.catalog.select("tf_flowers")
         assert "3,670 images" in data.catalog.details_label.text()  # the snapshot's figures, before any download
-        with qtbot.waitSignal(data.loader.loaded, timeout=120_000):
+        with qtbot.waitSignal(data.loader.finished, timeout=120_000):
             data.catalog.open_button.click()
         qtbot.waitUntil(lambda: data._load_worker is None, timeout=30_000)
     source = data.source
-    assert isinstance(source, CatalogDataset) and len(source) == len(files)
+    assert isinstance(source, CatalogDataset), data.message_label.text()
+    assert len(source) == len(files)
     data.native_size_check.setChecked(False)
     data.height_spin.setValue(SIZE)
     data.width_spin.setValue(SIZE)

@@ -94,15 +94,23 @@ def test_cancel_during_download_keeps_the_data_in_use(panel, qtbot, monkeypatch,
     gate = threading.Event()  # the archive's body waits until Cancel was pressed: the cancel lands mid-download
     with catalog_builders.serve_flowers(monkeypatch, gate):
         _cancel_mid_download(panel, qtbot, gate, tmp_path)
+    # trying again works: nothing of the cancelled download (tfds keeps its progress bars) cancels the next one
+    with catalog_builders.serve_flowers(monkeypatch) as (_url, _archive, files):
+        with qtbot.waitSignal(panel.loader.finished, timeout=120_000):
+            panel.catalog.open_button.click()
+    assert isinstance(panel.source, CatalogDataset), panel.message_label.text()
+    assert len(panel.source) == len(files) and is_prepared("tf_flowers")
 
 
 def _cancel_mid_download(panel, qtbot, gate, tmp_path):
     _choose_flowers(panel, qtbot)
     before = panel.source
     started = []
-    panel.loader.progress.connect(lambda d, t, m: (started.append(m), panel.cancel_button.click(), gate.set()))
+    press_cancel = lambda d, t, m: (started.append(m), panel.cancel_button.click(), gate.set())  # noqa: E731
+    panel.loader.progress.connect(press_cancel)
     with qtbot.waitSignal(panel.loader.finished, timeout=120_000):
         panel.catalog.open_button.click()
+    panel.loader.progress.disconnect(press_cancel)
     assert started and panel.source is before
     assert "Cancelled" in panel.message_label.text() and "nothing half-written" in panel.message_label.text()
     assert not is_prepared("tf_flowers")

@@ -55,6 +55,7 @@ def _open(panel, qtbot, key: str) -> CatalogTaskDataset:
 def test_the_task_filter_and_tags_show_detection_and_segmentation_sets(panel):
     panel.source_combo.setCurrentIndex(panel.source_combo.findData(CATALOG))
     box = panel.catalog
+    box.search_edit.clear()  # the box remembers the last search (another test's "flowers")
     everything = box.entry_list.count()
     box.task_combo.setCurrentIndex(box.task_combo.findData("detection"))
     shown = _listed(box)

@@ -257,8 +257,12 @@ def human_bytes(n: int | None) -> str:
 _TQDM_LOCK = threading.Lock()
 
 
-def _progress_tqdm(progress: Optional[ProgressFn], cancel: Optional[threading.Event], min_interval: float = 0.05):
-    """A tqdm class whose bars report to ``progress`` and raise :class:`Cancelled` once ``cancel`` is set."""
+def _progress_tqdm(progress: Optional[ProgressFn], cancel: Optional[threading.Event], min_interval: float = 0.05,
+                   live: Optional[threading.Event] = None):
+    """A tqdm class whose bars report to ``progress`` and raise :class:`Cancelled` once ``cancel`` is set.
+
+    Once ``live`` is cleared (the prepare is over) its bars do nothing: tfds may keep a bar of a
+    cancelled prepare and refresh it during the next one, which must not see the old cancel."""
     from tqdm import tqdm as _base
 
     last = [0.0]
@@ -273,6 +277,8 @@ def _progress_tqdm(progress: Optional[ProgressFn], cancel: Optional[threading.Ev
             self._report(force=True)
 
         def _report(self, force: bool = False) -> None:
+            if live is not None and not live.is_set():
+                return  # a bar left over from an earlier prepare
             check_cancel(cancel)
             now = time.monotonic()
             if not force and now - last[0] < min_interval:
@@ -322,9 +328,11 @@ def _tfds_hooks(progress: Optional[ProgressFn], cancel: Optional[threading.Event
         made.append(d)
         return d
 
+    live = threading.Event()
+    live.set()
     with _TQDM_LOCK:
         saved = tqdm_utils.tqdm_lib, tqdm_utils._active, download_manager.get_downloader, downloader.MAX_RETRIES
-        tqdm_utils.tqdm_lib = types.SimpleNamespace(tqdm=_progress_tqdm(progress, cancel))
+        tqdm_utils.tqdm_lib = types.SimpleNamespace(tqdm=_progress_tqdm(progress, cancel, live=live))
         tqdm_utils._active = True
         download_manager.get_downloader = fresh_downloader
         # tfds retries a refused connection 10 times with growing pauses (over 3 minutes offline); 3 take ~2 s.
@@ -332,6 +340,7 @@ def _tfds_hooks(progress: Optional[ProgressFn], cancel: Optional[threading.Event
         try:
             yield
         finally:
+            live.clear()
             (tqdm_utils.tqdm_lib, tqdm_utils._active, download_manager.get_downloader,
              downloader.MAX_RETRIES) = saved
             for d in made:

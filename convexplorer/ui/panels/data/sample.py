@@ -64,7 +64,7 @@ class SampleView(QGroupBox):
         """Reserve the wrapped caption's height: a wrapped label under-reports it, and the picture above would
         otherwise be drawn under the text."""
         width = max(self.image_info.width(), self.image_label.width(), 200)
-        self.image_info.setMinimumHeight(self.image_info.heightForWidth(width))
+        self.image_info.setMinimumHeight(max(0, self.image_info.heightForWidth(width)))
 
     def show_error(self, message: str) -> None:
         """Say why the sample cannot be shown."""
