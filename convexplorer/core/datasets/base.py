@@ -226,6 +226,18 @@ class Dataset:
             other._channels = 3 if color_mode == "rgb" else 1
         return other
 
+    def _with_stored_size(self, image_size: tuple[int, int] | None, color_mode: str | None) -> "Dataset":
+        """:meth:`with_options` for sets whose stored images vary in size (folders, some catalog sets): the size
+        asked for becomes the native one, each image being resized to it when read."""
+        other = Dataset.with_options(self, None, color_mode)
+        if image_size is not None:
+            h, w = int(image_size[0]), int(image_size[1])
+            if not (4 <= h <= 2048 and 4 <= w <= 2048):
+                raise DatasetError(f"image size must be between 4 and 2048 pixels a side, received {h}x{w}")
+            other._native_shape = (h, w, other._native_shape[2])
+            other._target_size = None
+        return other
+
     def with_split(self, validation: float = 0.2, test: float = 0.1, seed: int = 0) -> "Dataset":
         """A copy split with these fractions and seed (fixed folder/official splits are kept)."""
         spec = SplitSpec(float(validation), float(test), int(seed))

@@ -714,13 +714,7 @@ class CatalogDataset(Dataset):
         """A copy delivering ``image_size`` (H, W) and ``color_mode``; sets of varying size take it as their size."""
         if not self.variable_size or image_size is None:
             return super().with_options(image_size, color_mode)  # type: ignore[return-value]
-        other = super().with_options(None, color_mode)
-        h, w = int(image_size[0]), int(image_size[1])
-        if not (4 <= h <= 2048 and 4 <= w <= 2048):
-            raise DatasetError(f"image size must be between 4 and 2048 pixels a side, received {h}x{w}")
-        other._native_shape = (h, w, other._native_shape[2])
-        other._target_size = None
-        return other  # type: ignore[return-value]
+        return self._with_stored_size(image_size, color_mode)  # type: ignore[return-value]
 
     def _tf_source(self, idx: np.ndarray, shuffle: bool, seed: int):
         """Records read in Python (bytes only), decoded and resized by TensorFlow ops in parallel."""

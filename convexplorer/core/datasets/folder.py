@@ -342,14 +342,7 @@ class FolderDataset(Dataset):
 
     def with_options(self, image_size: tuple[int, int] | None = None, color_mode: str | None = None) -> "FolderDataset":
         """A copy delivering ``image_size`` (H, W) and ``color_mode`` (the files are untouched)."""
-        other = super().with_options(None, color_mode)
-        if image_size is not None:
-            h, w = int(image_size[0]), int(image_size[1])
-            if not (4 <= h <= 2048 and 4 <= w <= 2048):
-                raise DatasetError(f"image size must be between 4 and 2048 pixels a side, received {h}x{w}")
-            other._native_shape = (h, w, other._native_shape[2])
-            other._target_size = None
-        return other  # type: ignore[return-value]
+        return self._with_stored_size(image_size, color_mode)  # type: ignore[return-value]
 
     def path(self, i: int) -> str:
         """File of sample ``i``."""
