@@ -565,6 +565,18 @@ def _split_names(info: Any) -> tuple[list[str], list[str]]:
     return names, left_out
 
 
+def _split_sources(builder: Any, info: Any, decoders: dict) -> tuple[list[str], list[str], list[Any], list[int], np.ndarray]:
+    """The splits read and those left out (:func:`_split_names`), a random-access source a split, the sample
+    offsets where each split starts (and the total at the end) and every sample's split code."""
+    names, left_out = _split_names(info)
+    sources = [builder.as_data_source(split=s, decoders=decoders) for s in names]
+    offsets = [0]
+    for src in sources:
+        offsets.append(offsets[-1] + len(src))
+    codes = np.concatenate([np.full(len(src), SPLIT_CODES[s], np.int8) for s, src in zip(names, sources)])
+    return names, left_out, sources, offsets, codes
+
+
 def _split_notes(left_out: Sequence[str], fixed: np.ndarray) -> list[str]:
     """What the user should know about the splits: those left out, and validation or test cut from train."""
     notes = []
@@ -643,16 +655,9 @@ class CatalogDataset(Dataset):
             raise DatasetError(f"{info.name}'s {label_key!r} is not a class label") from None
         _check_array_record(info, folder)
         native, variable = _native_shape(features[image_key])
-        names, left_out = _split_names(info)
-        sources, labels, codes, offsets = [], [], [], [0]
         decoders = {image_key: tfds.decode.SkipDecoding()}
-        for s in names:
-            src = builder.as_data_source(split=s, decoders=decoders)
-            sources.append(src)
-            labels.append(_read_labels(src, folder, s, label_key, progress, cancel))
-            codes.append(np.full(len(src), SPLIT_CODES[s], np.int8))
-            offsets.append(offsets[-1] + len(src))
-        fixed = np.concatenate(codes)
+        names, left_out, sources, offsets, fixed = _split_sources(builder, info, decoders)
+        labels = [_read_labels(src, folder, s, label_key, progress, cancel) for s, src in zip(names, sources)]
         ds = cls(
             entry.title if entry else info.name, class_names, np.concatenate(labels), fixed,
             native, sources, np.asarray(offsets), image_key, names, folder, variable, split,
@@ -1020,21 +1025,16 @@ class CatalogTaskDataset(CatalogDataset):
                 raise DatasetError(f"the catalog entry of {info.name} names no mask classes")
         _check_array_record(info, folder)
         native, variable = _native_shape(features[entry.image_key])
-        names, left_out = _split_names(info)
         decoders = {entry.image_key: tfds.decode.SkipDecoding()}
         if not detection:
             decoders[entry.mask_key] = tfds.decode.SkipDecoding()
-        sources, offsets = [], [0]
-        labels_all, codes_all, keep_all = [], [], []
+        names, left_out, sources, offsets, codes = _split_sources(builder, info, decoders)
+        labels_all, keep_all = [], []
         objects: list[tuple[np.ndarray, np.ndarray]] = []
         bad_objects = clipped = no_objects = bad_masks = 0
         k_classes = len(class_names)
-        for s in names:
-            src = builder.as_data_source(split=s, decoders=decoders)
-            sources.append(src)
+        for s, src in zip(names, sources):
             n = len(src)
-            offsets.append(offsets[-1] + n)
-            codes_all.append(np.full(n, SPLIT_CODES[s], np.int8))
             if detection:
                 counts, boxes, classes = _read_object_split(src, folder, s, entry, progress, cancel)
                 # one fit for the whole split, then each record's share of it
@@ -1068,7 +1068,7 @@ class CatalogTaskDataset(CatalogDataset):
         records = np.flatnonzero(keep)
         if len(records) == 0:
             raise DatasetError(f"{info.name} has no image with usable {'objects' if detection else 'masks'}")
-        fixed = np.concatenate(codes_all)[keep]
+        fixed = codes[keep]
         notes = _split_notes(left_out, fixed)
         if bad_objects:
             notes.append(f"{bad_objects} object{'s' if bad_objects != 1 else ''} skipped (boxes outside the image, without area or reversed, or of an "
