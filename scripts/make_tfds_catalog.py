@@ -101,6 +101,13 @@ def _uses_beam(cls: type) -> bool:
         return False
 
 
+def _published_figures(published: dict) -> tuple[dict[str, int], int | None]:
+    """Examples per split and the prepared size (bytes, None when not given) of a published dataset_info.json."""
+    splits = {s["name"]: sum(int(n) for n in s.get("shardLengths", [])) for s in published.get("splits", [])}
+    dataset_size = sum(int(s.get("numBytes", 0)) for s in published.get("splits", [])) or None
+    return splits, dataset_size
+
+
 def describe_builder(name: str, data_dir: str, metadata: Path | None, online: bool,
                      sizes: dict[str, dict] | None = None) -> dict | None:
     """One catalog entry (a dict), or None when ``name`` is not an image-classification set."""
@@ -132,9 +139,7 @@ def describe_builder(name: str, data_dir: str, metadata: Path | None, online: bo
     splits: dict[str, int] = {}
     dataset_size = None
     if published:
-        for s in published.get("splits", []):
-            splits[s["name"]] = sum(int(n) for n in s.get("shardLengths", []))
-        dataset_size = sum(int(s.get("numBytes", 0)) for s in published.get("splits", [])) or None
+        splits, dataset_size = _published_figures(published)
         if published.get("downloadSize"):  # per configuration (checksums.tsv lists every configuration's files)
             download_size = int(published["downloadSize"])
     names = list(label.names)
@@ -252,12 +257,8 @@ def describe_task_set(spec: dict[str, Any], data_dir: str, metadata: Path | None
         extra = {"mask_key": spec["mask_key"], "mask_values": list(spec["mask_values"])}
     version = str(builder.version)
     published = _split_info(name, config, version, metadata, online)
-    splits: dict[str, int] = {}
-    dataset_size = None
     if published:
-        for s in published.get("splits", []):
-            splits[s["name"]] = sum(int(n) for n in s.get("shardLengths", []))
-        dataset_size = sum(int(s.get("numBytes", 0)) for s in published.get("splits", [])) or None
+        splits, dataset_size = _published_figures(published)
     else:
         figures = TASK_SET_FIGURES.get("/".join(p for p in (name, config, version) if p), {})
         splits = dict(figures.get("splits", {}))
