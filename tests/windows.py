@@ -1,5 +1,5 @@
-"""A main window for a whole test module (scratch settings, TensorFlow loaded, joined work at the end), and the
-pixels of what a widget drew."""
+"""A main window for a whole test module (scratch settings, TensorFlow loaded, joined work at the end), a shown
+Data panel, and the pixels of what a widget drew."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ from PySide6.QtWidgets import QApplication
 
 from convexplorer.ui import workers
 from convexplorer.ui.main_window import MainWindow
+from convexplorer.ui.panels.data import DataPanel
+from convexplorer.ui.state import AppState
 from convexplorer.ui.tfloader import load_tensorflow_now
 
 
@@ -36,6 +38,22 @@ def scratch_window(
         workers.shutdown_all(timeout_s=30)
         w.deleteLater()
         qapp.processEvents()
+
+
+@contextlib.contextmanager
+def shown_data_panel(qtbot, size: tuple[int, int] = (1280, 800)) -> Iterator[DataPanel]:
+    """A shown :class:`DataPanel` of its own state, once its default Shapes set has loaded; shut down afterwards."""
+    from convexplorer.core.datasets import ShapesDataset
+
+    p = DataPanel(AppState())
+    qtbot.addWidget(p)
+    p.resize(*size)
+    p.show()
+    qtbot.waitUntil(lambda: isinstance(p.source, ShapesDataset) and p._load_worker is None, timeout=20_000)
+    try:
+        yield p
+    finally:
+        p.shutdown()
 
 
 def visible_text(window: MainWindow, details: bool = False) -> str:

@@ -375,8 +375,6 @@ def training_inputs(
     does not divide): the last partial batch is dropped, and the validation batch is the largest
     multiple of the replica count that fits the validation subset. ``note`` says what was left out.
     """
-    from .errors import ConvExplorerError
-
     n_train = len(dataset.subset_indices("train"))
     n_val = len(dataset.subset_indices("validation")) if use_validation else 0
     replicas = max(1, int(replicas))

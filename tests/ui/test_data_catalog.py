@@ -8,23 +8,16 @@ import pytest
 tfds = pytest.importorskip("tensorflow_datasets")
 
 from convexplorer.core.datasets import CatalogDataset, ShapesDataset, is_prepared, scan_folder  # noqa: E402
-from convexplorer.ui.panels.data import DataPanel  # noqa: E402
 from convexplorer.ui.panels.data.sources import CATALOG  # noqa: E402
-from convexplorer.ui.state import AppState  # noqa: E402
 from tests.core import catalog_builders  # noqa: E402
+from tests.windows import shown_data_panel  # noqa: E402
 
 
 @pytest.fixture
 def panel(qtbot, tmp_path, monkeypatch):
     monkeypatch.setenv("TFDS_DATA_DIR", str(tmp_path / "tfds"))
-    state = AppState()
-    p = DataPanel(state)
-    qtbot.addWidget(p)
-    p.resize(1280, 900)
-    p.show()
-    qtbot.waitUntil(lambda: isinstance(p.source, ShapesDataset) and p._load_worker is None, timeout=20_000)
-    yield p
-    p.shutdown()
+    with shown_data_panel(qtbot, (1280, 900)) as p:
+        yield p
 
 
 @pytest.fixture

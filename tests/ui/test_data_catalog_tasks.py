@@ -10,14 +10,13 @@ import pytest
 
 tfds = pytest.importorskip("tensorflow_datasets")
 
-from convexplorer.core.datasets import ShapesDataset, catalog  # noqa: E402
+from convexplorer.core.datasets import catalog  # noqa: E402
 from convexplorer.core.datasets.catalog import CatalogTaskDataset  # noqa: E402
 from convexplorer.core.overlays import annotated_thumbnail, sample_annotations  # noqa: E402
-from convexplorer.ui.panels.data import DataPanel  # noqa: E402
 from convexplorer.ui.panels.data import catalog as catalog_box  # noqa: E402
 from convexplorer.ui.panels.data.sources import CATALOG  # noqa: E402
-from convexplorer.ui.state import AppState  # noqa: E402
 from tests.core.test_catalog_tasks import expected_mask, expected_objects, generated, tiny_entries  # noqa: E402
+from tests.windows import shown_data_panel  # noqa: E402
 
 
 @pytest.fixture
@@ -29,13 +28,8 @@ def panel(qtbot, tmp_path, monkeypatch):
     snap = dataclasses.replace(shipped, entries=shipped.entries + tuple(tiny.values()))
     monkeypatch.setattr(catalog, "load_snapshot", lambda path=None: snap)
     monkeypatch.setattr(catalog_box, "load_snapshot", lambda path=None: snap)
-    p = DataPanel(AppState())
-    qtbot.addWidget(p)
-    p.resize(1280, 900)
-    p.show()
-    qtbot.waitUntil(lambda: isinstance(p.source, ShapesDataset) and p._load_worker is None, timeout=20_000)
-    yield p
-    p.shutdown()
+    with shown_data_panel(qtbot, (1280, 900)) as p:
+        yield p
 
 
 def _listed(box) -> list[str]:

@@ -16,23 +16,15 @@ from PySide6.QtCore import Qt
 
 from convexplorer.core.datasets import AugmentationSpec, FolderDataset, ShapesDataset, standard
 from convexplorer.core.images import to_uint8
-from convexplorer.ui.panels.data import DataPanel
 from convexplorer.ui.screenshots import prepare_panel
-from convexplorer.ui.state import AppState
 from convexplorer.ui.widgets.thumbnail_grid import INDEX_ROLE, ThumbnailGrid
-from tests.windows import qimage_to_array
+from tests.windows import qimage_to_array, shown_data_panel
 
 
 @pytest.fixture
 def panel(qtbot):
-    state = AppState()
-    p = DataPanel(state)
-    qtbot.addWidget(p)
-    p.resize(1280, 800)
-    p.show()
-    qtbot.waitUntil(lambda: isinstance(p.source, ShapesDataset) and p._load_worker is None, timeout=20_000)
-    yield p
-    p.shutdown()
+    with shown_data_panel(qtbot) as p:
+        yield p
 
 
 def test_default_shapes_are_loaded_and_shared(panel, qtbot):

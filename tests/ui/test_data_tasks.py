@@ -10,29 +10,20 @@ from PySide6.QtCore import Qt
 
 from convexplorer.core.datasets import (
     AugmentationSpec,
-    ShapesDataset,
     ShapesDetectionDataset,
     ShapesSegmentationDataset,
 )
 from convexplorer.core.overlays import annotated_thumbnail
-from convexplorer.ui.panels.data import DataPanel
 from convexplorer.ui.panels.data.jobs import preview_with_targets
-from convexplorer.ui.state import AppState
 from convexplorer.ui.widgets.thumbnail_grid import INDEX_ROLE
-from tests.windows import qimage_to_array
+from tests.windows import qimage_to_array, shown_data_panel
 
 
 @pytest.fixture
 def panel(qtbot):
-    state = AppState()
-    p = DataPanel(state)
-    qtbot.addWidget(p)
-    p.resize(1280, 800)
-    p.show()
-    qtbot.waitUntil(lambda: isinstance(p.source, ShapesDataset) and p._load_worker is None, timeout=20_000)
-    p.shapes_n_spin.setValue(100)
-    yield p
-    p.shutdown()
+    with shown_data_panel(qtbot) as p:
+        p.shapes_n_spin.setValue(100)
+        yield p
 
 
 def _load(panel, qtbot, key, kind):
